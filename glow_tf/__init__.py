@@ -1,0 +1,23 @@
+"""glow_tf: Glow (Kingma & Dhariwal, 2018) as TensorFlow-Probability bijectors.
+
+Direction convention, everywhere in this package (TFP's): a bijector's
+`forward` maps latent -> image (sampling) and its `inverse` maps
+image -> latent; `log_prob` of a distribution uses the inverse.
+Images live in "model space": dequantised floats in [-0.5, 0.5]
+(see `glow_tf.dequantize`).
+"""
+
+from glow_tf import bijectors
+from glow_tf.config import GlowConfig
+from glow_tf.config import preset
+from glow_tf.config import PRESETS
+from glow_tf.glow import build_flow
+from glow_tf.glow import Glow
+from glow_tf.images import bits_per_dim
+from glow_tf.images import dequantize
+from glow_tf.images import to_uint8
+
+__all__ = [
+    'bijectors', 'bits_per_dim', 'build_flow', 'dequantize', 'Glow',
+    'GlowConfig', 'preset', 'PRESETS', 'to_uint8',
+]

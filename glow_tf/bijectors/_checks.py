@@ -1,0 +1,60 @@
+"""Argument and shape checks shared by the step bijectors (private)."""
+
+import tensorflow as tf
+
+_FLOATS = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
+
+
+def positive_int(value, name):
+  """Returns `value` as an int, or raises ValueError unless it is >= 1."""
+  if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    raise ValueError(f'`{name}` must be a positive integer, got {value!r}.')
+  return value
+
+
+def float_dtype(dtype):
+  """Returns a floating `tf.DType`, or raises ValueError."""
+  dtype = tf.as_dtype(dtype)
+  if dtype not in _FLOATS:
+    raise ValueError(f'`dtype` must be a float dtype, got {dtype.name}.')
+  return dtype
+
+
+def one_of(value, name, choices):
+  """Returns `value` if it is one of `choices`, else a ValueError naming them."""
+  if value not in choices:
+    raise ValueError(f'`{name}` must be one of {list(choices)}, got {value!r}.')
+  return value
+
+
+def check_event(x, bijector, num_channels, min_rank):
+  """Raises ValueError on a statically wrong rank or channel count of `x`."""
+  shape = x.shape
+  if shape.rank is not None and shape.rank < min_rank:
+    expected = '[..., H, W, C]' if min_rank == 3 else '[..., C]'
+    raise ValueError(
+        f'{bijector.name}: expected a tensor of rank >= {min_rank} shaped '
+        f'{expected} (channels last), got shape {shape}.')
+  if (shape.rank is not None and shape[-1] is not None and
+      shape[-1] != num_channels):
+    raise ValueError(
+        f'{bijector.name}: expected {num_channels} channels (last axis), '
+        f'got shape {shape}.')
+  return x
+
+
+def to_rank4(x):
+  """Reshapes `[*batch, H, W, C]` to `[N, H, W, C]`; returns it and an undo function."""
+  if x.shape.rank == 4:
+    return x, lambda y: y
+  static_batch = x.shape[:-3]
+  batch_shape = tf.shape(x)[:-3]
+  flat = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], axis=0))
+  flat.set_shape([None] + x.shape[-3:].as_list())
+
+  def undo(y):
+    out = tf.reshape(y, tf.concat([batch_shape, tf.shape(y)[1:]], axis=0))
+    out.set_shape(static_batch.concatenate(y.shape[1:]))
+    return out
+
+  return flat, undo

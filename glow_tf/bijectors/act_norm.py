@@ -1,0 +1,129 @@
+"""ActNorm: a per-channel affine map initialised from data (Glow, section 3.1)."""
+
+import tensorflow as tf
+from tensorflow_probability import bijectors as tfb
+
+from glow_tf.bijectors import _checks
+
+__all__ = ['ActNorm']
+
+_EPSILON = 1e-6
+
+
+class ActNorm(tfb.Bijector):
+  """Per-channel scale and bias, initialised so a batch is normalised.
+
+  With TFP's direction convention (forward = latent -> image):
+
+  ```
+  inverse (image -> latent):  z = (x + bias) * exp(log_scale)
+  forward (latent -> image):  x = z * exp(-log_scale) - bias
+  inverse_log_det_jacobian  = sum(log_scale)   per pixel
+  ```
+
+  The hooks act at event rank 1 (one pixel's channels); on images pass
+  `event_ndims=3` and the base class multiplies the log-det by `H * W`.
+
+  The bijector starts as the identity (`log_scale = bias = 0`).
+  `initialize(x)` sets `bias = -mean(x)` and `log_scale = -log(std(x))` per
+  channel, over every axis but the last, so that the inverse maps that batch to
+  zero mean and unit variance. It runs once: the `initialized` flag is a
+  variable saved with checkpoints, and a later `initialize` (for example after
+  a restore) changes nothing. Inside a `tf.distribute` replica context the
+  statistics are all-reduced over every replica, so all copies agree.
+
+  #### Examples
+
+  ```python
+  act_norm = glow_tf.bijectors.ActNorm(num_channels=3)
+  act_norm.initialize(images)          # images: [N, H, W, 3]
+  z = act_norm.inverse(images)         # zero mean, unit variance per channel
+  ildj = act_norm.inverse_log_det_jacobian(images, event_ndims=3)
+  ```
+
+  #### References
+
+  [1]: Diederik P. Kingma, Prafulla Dhariwal. Glow: Generative Flow with
+       Invertible 1x1 Convolutions. NeurIPS 2018. https://arxiv.org/abs/1807.03039
+  """
+
+  def __init__(self, num_channels, dtype=tf.float32, validate_args=False,
+               name='act_norm'):
+    """Builds an identity ActNorm over `num_channels` channels.
+
+    Args:
+      num_channels: number of channels C (the last axis).
+      dtype: float dtype of the parameters and of the inputs.
+      validate_args: passed to `tfb.Bijector`.
+      name: name scope of the variables.
+    """
+    parameters = dict(locals())
+    self._num_channels = _checks.positive_int(num_channels, 'num_channels')
+    dtype = _checks.float_dtype(dtype)
+    with tf.name_scope(name) as scope_name:
+      # ONLY_FIRST_REPLICA lets `initialize` assign inside a replica context;
+      # the values assigned are all-reduced, hence equal on every replica.
+      aggregation = tf.VariableAggregation.ONLY_FIRST_REPLICA
+      self.log_scale = tf.Variable(tf.zeros([num_channels], dtype),
+                                   name='log_scale', aggregation=aggregation)
+      self.bias = tf.Variable(tf.zeros([num_channels], dtype), name='bias',
+                              aggregation=aggregation)
+      self.initialized = tf.Variable(False, trainable=False,
+                                     name='initialized',
+                                     aggregation=aggregation)
+      super().__init__(forward_min_event_ndims=1, is_constant_jacobian=True,
+                       validate_args=validate_args, dtype=dtype,
+                       parameters=parameters, name=scope_name.rstrip('/'))
+
+  @property
+  def num_channels(self):
+    return self._num_channels
+
+  def initialize(self, x):
+    """Sets scale and bias from the batch `x` unless already initialised.
+
+    Args:
+      x: image-side batch `[..., C]` (typically `[N, H, W, C]`).
+
+    Returns:
+      `inverse(x)` computed with the (possibly new) parameters, so that a
+      caller can initialise the next layer on it.
+    """
+    x = _checks.check_event(tf.convert_to_tensor(x, self.dtype), self,
+                            self._num_channels, min_rank=1)
+    axes = list(range(x.shape.rank - 1))
+    count = tf.cast(tf.size(x) // self._num_channels, self.dtype)
+    total = tf.reduce_sum(x, axis=axes)
+    context = tf.distribute.get_replica_context()
+    replicated = context is not None and context.num_replicas_in_sync > 1
+    if replicated:
+      total, count = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                        [total, count])
+    mean = total / count
+    squares = tf.reduce_sum(tf.square(x - mean), axis=axes)
+    if replicated:
+      squares = context.all_reduce(tf.distribute.ReduceOp.SUM, squares)
+    std = tf.sqrt(squares / count)
+    done = self.initialized
+    self.bias.assign(tf.where(done, self.bias, -mean))
+    self.log_scale.assign(
+        tf.where(done, self.log_scale, -tf.math.log(std + _EPSILON)))
+    self.initialized.assign(True)
+    return self._inverse(x)
+
+  def _check(self, x):
+    return _checks.check_event(x, self, self._num_channels, min_rank=1)
+
+  def _forward(self, z):
+    z = self._check(z)
+    return z * tf.exp(-self.log_scale) - self.bias
+
+  def _inverse(self, x):
+    x = self._check(x)
+    return (x + self.bias) * tf.exp(self.log_scale)
+
+  def _inverse_log_det_jacobian(self, x):
+    return tf.reduce_sum(self.log_scale)
+
+  def _forward_log_det_jacobian(self, z):
+    return -tf.reduce_sum(self.log_scale)

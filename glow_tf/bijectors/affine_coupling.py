@@ -1,0 +1,136 @@
+"""Glow's affine (or additive) coupling layer."""
+
+import tensorflow as tf
+from tensorflow_probability import bijectors as tfb
+
+from glow_tf import networks
+from glow_tf.bijectors import _checks
+
+__all__ = ['AffineCoupling']
+
+
+class AffineCoupling(tfb.Bijector):
+  """Half the channels pass through and set a scale and shift of the rest.
+
+  With `x = [x_a, x_b]` split on channels (`x_a` the first `C // 2`) and
+  `[shift, raw] = NN(x_a)`:
+
+  ```
+  inverse (image -> latent):  z_a = x_a,  z_b = (x_b + shift) * scale
+  forward (latent -> image):  x_a = z_a,  x_b = z_b / scale - shift
+  scale = sigmoid(raw + 2)
+  inverse_log_det_jacobian  = sum over H, W, C_b of log(scale)
+  ```
+
+  With `additive=True`, `scale = 1` (NICE's additive coupling, log-det 0) and
+  `NN` outputs only the shift. `NN` is `glow_tf.networks.CouplingNetwork`
+  whose last convolution is zero-initialised, so the layer starts as the
+  identity. Computing the output also computes the log-det; it is stored in
+  the bijector cache, so `log_prob` runs `NN` once per coupling.
+
+  Acts on events `[H, W, C]` with any batch shape.
+
+  #### Examples
+
+  ```python
+  coupling = glow_tf.bijectors.AffineCoupling(num_channels=12,
+                                              hidden_channels=512)
+  coupling.initialize(x)      # data-dependent init of NN's ActNorms
+  z = coupling.inverse(x)     # x: [N, H, W, 12]
+  ```
+
+  #### References
+
+  [1]: Diederik P. Kingma, Prafulla Dhariwal. Glow: Generative Flow with
+       Invertible 1x1 Convolutions. NeurIPS 2018, section 3.3.
+  """
+
+  def __init__(self, num_channels, hidden_channels=512, additive=False,
+               seed=None, dtype=tf.float32, validate_args=False,
+               name='affine_coupling'):
+    """Builds an identity coupling.
+
+    Args:
+      num_channels: number of channels C, at least 2.
+      hidden_channels: width of `NN`'s hidden convolutions.
+      additive: shift only (volume preserving) instead of scale and shift.
+      seed: int seed of `NN`'s initial weights.
+      dtype: float dtype.
+      validate_args: passed to `tfb.Bijector`.
+      name: name scope of the variables.
+    """
+    parameters = dict(locals())
+    c = self._num_channels = _checks.positive_int(num_channels, 'num_channels')
+    if c < 2:
+      raise ValueError(f'`num_channels` must be >= 2 for a coupling, got {c}.')
+    if not isinstance(additive, bool):
+      raise ValueError(f'`additive` must be True or False, got {additive!r}.')
+    self._additive = additive
+    self._split = c // 2
+    transformed = c - self._split
+    dtype = _checks.float_dtype(dtype)
+    with tf.name_scope(name) as scope_name:
+      self.network = networks.CouplingNetwork(
+          self._split, transformed if additive else 2 * transformed,
+          hidden_channels, seed=seed, dtype=dtype)
+      super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
+                       dtype=dtype, parameters=parameters,
+                       name=scope_name.rstrip('/'))
+
+  @property
+  def num_channels(self):
+    return self._num_channels
+
+  @property
+  def additive(self):
+    return self._additive
+
+  def _shift_and_log_scale(self, x_a, initialize=False):
+    """Returns `(shift, scale, log_scale)`; scale terms are None if additive."""
+    flat, undo = _checks.to_rank4(x_a)
+    h = undo(self.network(flat, initialize=initialize))
+    if self._additive:
+      return h, None, None
+    shift, raw = tf.split(h, 2, axis=-1)
+    return shift, tf.sigmoid(raw + 2.0), tf.math.log_sigmoid(raw + 2.0)
+
+  def _halves(self, x):
+    _checks.check_event(x, self, self._num_channels, min_rank=3)
+    return x[..., :self._split], x[..., self._split:]
+
+  def _event_log_det(self, log_scale, like):
+    if log_scale is None:
+      return tf.zeros(tf.shape(like)[:-3], self.dtype)
+    return tf.reduce_sum(log_scale, axis=[-3, -2, -1])
+
+  def _latent(self, x, initialize=False):
+    x_a, x_b = self._halves(x)
+    shift, scale, log_scale = self._shift_and_log_scale(x_a, initialize)
+    z_b = x_b + shift if scale is None else (x_b + shift) * scale
+    return tf.concat([x_a, z_b], axis=-1), self._event_log_det(log_scale, x)
+
+  def initialize(self, x):
+    """Initialises `NN`'s ActNorms on the batch `x`; returns `inverse(x)`."""
+    x = tf.convert_to_tensor(x, self.dtype)
+    return self._latent(x, initialize=True)[0]
+
+  def _inverse(self, x):
+    z, ildj = self._latent(x)
+    self._cache.inverse_attributes(x)['ildj'] = ildj
+    return z
+
+  def _inverse_log_det_jacobian(self, x):
+    return self._latent(x)[1]
+
+  def _forward(self, z):
+    z_a, z_b = self._halves(z)
+    shift, scale, log_scale = self._shift_and_log_scale(z_a)
+    x_b = z_b - shift if scale is None else z_b / scale - shift
+    self._cache.forward_attributes(z)['ildj'] = self._event_log_det(
+        log_scale, z)
+    return tf.concat([z_a, x_b], axis=-1)
+
+  def _forward_log_det_jacobian(self, z):
+    z_a, _ = self._halves(z)
+    _, _, log_scale = self._shift_and_log_scale(z_a)
+    return -self._event_log_det(log_scale, z)

@@ -1,0 +1,124 @@
+"""The learned (optionally class-conditional) Gaussian prior of the top latent."""
+
+import tensorflow as tf
+from tensorflow_probability import bijectors as tfb
+
+from glow_tf.bijectors import _checks
+
+__all__ = ['LearnedPrior']
+
+
+def check_labels(labels, num_classes, batch_shape=None):
+  """Validates class labels: present, integer, in `[0, num_classes)`."""
+  if labels is None:
+    raise ValueError(
+        f'This model is class-conditional (num_classes={num_classes}): pass '
+        '`labels`, integers in [0, num_classes).')
+  labels = tf.convert_to_tensor(labels)
+  if not labels.dtype.is_integer:
+    raise ValueError(f'`labels` must be integers, got dtype {labels.dtype.name}.')
+  if tf.executing_eagerly():
+    values = labels.numpy()
+    if values.size and (values.min() < 0 or values.max() >= num_classes):
+      raise ValueError(f'`labels` must be in [0, {num_classes}), got values in '
+                       f'[{values.min()}, {values.max()}].')
+  else:
+    labels = tf.debugging.assert_non_negative(
+        labels, message='`labels` must be >= 0')
+    with tf.control_dependencies([tf.debugging.assert_less(
+        labels, tf.cast(num_classes, labels.dtype),
+        message=f'`labels` must be < num_classes={num_classes}')]):
+      labels = tf.identity(labels)
+  if batch_shape is not None:
+    if (labels.shape.rank is not None and batch_shape.rank is not None and
+        labels.shape.rank != batch_shape.rank):
+      raise ValueError(f'`labels` must have the batch shape {batch_shape} of '
+                       f'the images, got shape {labels.shape}.')
+  return labels
+
+
+class LearnedPrior(tfb.Bijector):
+  """A per-channel Gaussian `N(mean, exp(log_scale))`, as a bijector from N(0, 1).
+
+  ```
+  mean = loc + class_loc[label],   log_scale = scale + class_log_scale[label]
+  inverse (latent -> eps):  eps = (z - mean) * exp(-log_scale)
+  forward (eps -> latent):  z = mean + exp(log_scale) * eps
+  ```
+
+  Every parameter starts at zero (a standard normal). With `learn=False` and
+  no classes it is the identity. With `num_classes`, `labels` (integers of the
+  batch shape) must be passed to every call: `forward(eps, labels=y)`.
+
+  #### Examples
+
+  ```python
+  prior = LearnedPrior(num_channels=48, num_classes=10)
+  z = prior.forward(eps, labels=tf.constant([3, 7]))
+  ```
+  """
+
+  def __init__(self, num_channels, learn=True, num_classes=None,
+               dtype=tf.float32, validate_args=False, name='learned_prior'):
+    parameters = dict(locals())
+    c = self._num_channels = _checks.positive_int(num_channels, 'num_channels')
+    if num_classes is not None:
+      num_classes = _checks.positive_int(num_classes, 'num_classes')
+    self._num_classes = num_classes
+    self._learn = bool(learn)
+    dtype = _checks.float_dtype(dtype)
+    with tf.name_scope(name) as scope_name:
+      if self._learn:
+        self.loc = tf.Variable(tf.zeros([c], dtype), name='loc')
+        self.log_scale = tf.Variable(tf.zeros([c], dtype), name='log_scale')
+      if num_classes is not None:
+        self.class_loc = tf.Variable(tf.zeros([num_classes, c], dtype),
+                                     name='class_loc')
+        self.class_log_scale = tf.Variable(tf.zeros([num_classes, c], dtype),
+                                           name='class_log_scale')
+      super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
+                       dtype=dtype, parameters=parameters,
+                       name=scope_name.rstrip('/'))
+
+  @property
+  def num_classes(self):
+    return self._num_classes
+
+  def mean_and_log_scale(self, labels=None):
+    """`(mean, log_scale)`, shaped `[C]`, or `[*batch, 1, 1, C]` with labels."""
+    c = self._num_channels
+    mean = self.loc if self._learn else tf.zeros([c], self.dtype)
+    log_scale = self.log_scale if self._learn else tf.zeros([c], self.dtype)
+    if self._num_classes is None:
+      if labels is not None:
+        raise ValueError('`labels` given to a model without classes '
+                         '(num_classes=None).')
+      return tf.convert_to_tensor(mean), tf.convert_to_tensor(log_scale)
+    labels = check_labels(labels, self._num_classes)
+    class_mean = tf.gather(self.class_loc, labels)[..., None, None, :]
+    class_log_scale = tf.gather(self.class_log_scale, labels)[..., None, None, :]
+    return mean + class_mean, log_scale + class_log_scale
+
+  def _check(self, x):
+    return _checks.check_event(x, self, self._num_channels, min_rank=3)
+
+  def _event_log_det(self, log_scale, x):
+    spatial = tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), self.dtype)
+    return spatial * tf.reduce_sum(log_scale, axis=[-3, -2, -1]
+                                   if log_scale.shape.rank > 1 else [-1])
+
+  def _forward(self, eps, labels=None):
+    mean, log_scale = self.mean_and_log_scale(labels)
+    return mean + tf.exp(log_scale) * self._check(eps)
+
+  def _inverse(self, z, labels=None):
+    mean, log_scale = self.mean_and_log_scale(labels)
+    return (self._check(z) - mean) * tf.exp(-log_scale)
+
+  def _forward_log_det_jacobian(self, eps, labels=None):
+    _, log_scale = self.mean_and_log_scale(labels)
+    ldj = self._event_log_det(log_scale, eps)
+    return tf.broadcast_to(ldj, tf.shape(eps)[:-3]) if labels is None else ldj
+
+  def _inverse_log_det_jacobian(self, z, labels=None):
+    return -self._forward_log_det_jacobian(z, labels=labels)

@@ -1,0 +1,92 @@
+"""The multi-scale split: half the channels leave under a learned Gaussian prior."""
+
+import tensorflow as tf
+from tensorflow_probability import bijectors as tfb
+
+from glow_tf import networks
+from glow_tf.bijectors import _checks
+
+__all__ = ['SplitPrior']
+
+
+class SplitPrior(tfb.Bijector):
+  """Standardises the split-off channels by a prior conditioned on the rest.
+
+  With `x = [x_a, x_b]` split on channels (`x_a`, the first `C // 2`, stay in
+  the flow; `x_b` leaves it) and `[mean, log_scale] = ZeroConv3x3(x_a)`:
+
+  ```
+  inverse (image -> latent):  eps = (x_b - mean) * exp(-log_scale)
+  forward (latent -> image):  x_b = mean + exp(log_scale) * eps
+  inverse_log_det_jacobian  = -sum over H, W, C_b of log_scale
+  ```
+
+  A standard normal on `eps` is then exactly Glow's learned conditional prior
+  `x_b ~ N(mean(x_a), exp(log_scale(x_a)))`: `log N(eps; 0, 1) + ildj` equals
+  `log N(x_b; mean, exp(log_scale))`. Scaling `eps` by a temperature `T`
+  scales the prior's standard deviation by `T`. The convolution is
+  zero-initialised, so the prior starts as N(0, 1).
+
+  #### Examples
+
+  ```python
+  split = SplitPrior(num_channels=12)
+  out = split.inverse(x)          # [..., :6] = x_a, [..., 6:] = eps
+  ```
+  """
+
+  def __init__(self, num_channels, dtype=tf.float32, validate_args=False,
+               name='split_prior'):
+    parameters = dict(locals())
+    c = self._num_channels = _checks.positive_int(num_channels, 'num_channels')
+    if c < 2:
+      raise ValueError(f'`num_channels` must be >= 2 to split, got {c}.')
+    self._keep = c // 2
+    dtype = _checks.float_dtype(dtype)
+    with tf.name_scope(name) as scope_name:
+      self.conditioner = networks.ZeroConv2D(self._keep, 2 * (c - self._keep),
+                                             dtype=dtype, name='prior')
+      super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
+                       dtype=dtype, parameters=parameters,
+                       name=scope_name.rstrip('/'))
+
+  @property
+  def num_channels(self):
+    return self._num_channels
+
+  @property
+  def kept_channels(self):
+    """Channels that stay in the flow (the first ones)."""
+    return self._keep
+
+  def mean_and_log_scale(self, kept):
+    """The prior's `(mean, log_scale)` of the split channels given `kept`."""
+    flat, undo = _checks.to_rank4(kept)
+    return tf.split(undo(self.conditioner(flat)), 2, axis=-1)
+
+  def _halves(self, x):
+    _checks.check_event(x, self, self._num_channels, min_rank=3)
+    return x[..., :self._keep], x[..., self._keep:]
+
+  def _inverse(self, x):
+    kept, split = self._halves(x)
+    mean, log_scale = self.mean_and_log_scale(kept)
+    eps = (split - mean) * tf.exp(-log_scale)
+    self._cache.inverse_attributes(x)['ildj'] = -tf.reduce_sum(
+        log_scale, axis=[-3, -2, -1])
+    return tf.concat([kept, eps], axis=-1)
+
+  def _forward(self, z):
+    kept, eps = self._halves(z)
+    mean, log_scale = self.mean_and_log_scale(kept)
+    self._cache.forward_attributes(z)['ildj'] = -tf.reduce_sum(
+        log_scale, axis=[-3, -2, -1])
+    return tf.concat([kept, mean + tf.exp(log_scale) * eps], axis=-1)
+
+  def _inverse_log_det_jacobian(self, x):
+    kept, _ = self._halves(x)
+    return -tf.reduce_sum(self.mean_and_log_scale(kept)[1], axis=[-3, -2, -1])
+
+  def _forward_log_det_jacobian(self, z):
+    kept, _ = self._halves(z)
+    return tf.reduce_sum(self.mean_and_log_scale(kept)[1], axis=[-3, -2, -1])

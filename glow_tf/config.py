@@ -1,0 +1,112 @@
+"""`GlowConfig`: the frozen description of a Glow model, and the paper's presets."""
+
+import dataclasses
+from typing import Optional, Tuple
+
+from glow_tf.bijectors import _checks
+from glow_tf.bijectors.flow_step import COUPLINGS
+from glow_tf.bijectors.flow_step import PERMUTATIONS
+from glow_tf.images import check_n_bits
+
+__all__ = ['GlowConfig', 'PRESETS', 'preset']
+
+
+@dataclasses.dataclass(frozen=True)
+class GlowConfig:
+  """Architecture of a multi-scale Glow, validated at construction.
+
+  Attributes:
+    image_shape: `(H, W, C)`; H and W must be divisible by `2**num_levels`.
+    num_levels: L, the number of squeeze -> steps -> split levels.
+    num_steps: K, flow steps per level.
+    hidden_channels: width of every coupling network.
+    coupling: 'affine' or 'additive'.
+    permutation: 'lu_conv', 'conv', 'shuffle' or 'reverse'.
+    learn_top_prior: learn the top latent's mean and scale (else N(0, 1)).
+    num_classes: None, or the number of classes of a class-conditional prior.
+    n_bits: colour depth the data is reduced to, 1..8.
+    dtype: 'float32' or 'float64'.
+
+  #### Examples
+
+  ```python
+  config = glow_tf.GlowConfig(image_shape=(32, 32, 3), num_levels=3,
+                              num_steps=32, hidden_channels=512)
+  small = glow_tf.preset('fashion_mnist').replace(num_steps=4)
+  ```
+  """
+  image_shape: Tuple[int, int, int]
+  num_levels: int = 3
+  num_steps: int = 32
+  hidden_channels: int = 512
+  coupling: str = 'affine'
+  permutation: str = 'lu_conv'
+  learn_top_prior: bool = True
+  num_classes: Optional[int] = None
+  n_bits: int = 8
+  dtype: str = 'float32'
+
+  def __post_init__(self):
+    shape = tuple(self.image_shape)
+    if len(shape) != 3 or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0
+        for d in shape):
+      raise ValueError('image_shape must be three positive ints (H, W, C), '
+                       f'got {self.image_shape!r}.')
+    object.__setattr__(self, 'image_shape', shape)
+    _checks.positive_int(self.num_levels, 'num_levels')
+    _checks.positive_int(self.num_steps, 'num_steps')
+    _checks.positive_int(self.hidden_channels, 'hidden_channels')
+    side = 2**self.num_levels
+    if shape[0] % side or shape[1] % side:
+      raise ValueError(
+          f'image_shape {shape}: height and width must be divisible by '
+          f'2**num_levels = {side} (num_levels={self.num_levels}).')
+    _checks.one_of(self.coupling, 'coupling', COUPLINGS)
+    _checks.one_of(self.permutation, 'permutation', PERMUTATIONS)
+    if not isinstance(self.learn_top_prior, bool):
+      raise ValueError('learn_top_prior must be True or False, got '
+                       f'{self.learn_top_prior!r}.')
+    if self.num_classes is not None:
+      _checks.positive_int(self.num_classes, 'num_classes')
+    check_n_bits(self.n_bits)
+    _checks.one_of(self.dtype, 'dtype', ('float32', 'float64'))
+
+  def replace(self, **changes):
+    """A copy with `changes` applied (and validated)."""
+    return dataclasses.replace(self, **changes)
+
+  @property
+  def num_dims(self):
+    """D = H * W * C."""
+    h, w, c = self.image_shape
+    return h * w * c
+
+
+PRESETS = {
+    # The paper's settings (Kingma & Dhariwal 2018, table 4 and appendix).
+    'cifar10': GlowConfig(image_shape=(32, 32, 3), num_levels=3, num_steps=32,
+                          hidden_channels=512),
+    'imagenet32': GlowConfig(image_shape=(32, 32, 3), num_levels=3,
+                             num_steps=48, hidden_channels=512),
+    'imagenet64': GlowConfig(image_shape=(64, 64, 3), num_levels=4,
+                             num_steps=48, hidden_channels=512),
+    'celeba_hq_256': GlowConfig(image_shape=(256, 256, 3), num_levels=6,
+                                num_steps=32, hidden_channels=512,
+                                coupling='additive', n_bits=5),
+    # Small enough to train on two CPU cores.
+    'fashion_mnist': GlowConfig(image_shape=(28, 28, 1), num_levels=2,
+                                num_steps=8, hidden_channels=128),
+}
+
+
+def preset(name, **overrides):
+  """The named preset, with `overrides` applied.
+
+  Names: 'cifar10', 'imagenet32', 'imagenet64', 'celeba_hq_256',
+  'fashion_mnist'.
+  """
+  if name not in PRESETS:
+    raise ValueError(f'Unknown preset {name!r}; expected one of '
+                     f'{sorted(PRESETS)}.')
+  return PRESETS[name].replace(**overrides)

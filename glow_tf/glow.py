@@ -1,0 +1,207 @@
+"""`Glow`: the multi-scale Glow model as a `tfp.distributions.TransformedDistribution`."""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from glow_tf.bijectors.flow_step import flow_step
+from glow_tf.bijectors.learned_prior import LearnedPrior
+from glow_tf.bijectors.multi_scale import MultiScaleFlow
+from glow_tf.bijectors.split_prior import SplitPrior
+from glow_tf.config import GlowConfig
+from tensorflow_probability.python.bijectors import chain as chain_lib
+
+tfb = tfp.bijectors
+tfd = tfp.distributions
+
+__all__ = ['Glow', 'build_flow']
+
+
+def build_flow(config, seed=0):
+  """The `MultiScaleFlow` bijector that `config` describes.
+
+  Level `l` squeezes to `[H / 2**(l+1), W / 2**(l+1), 4 c_l]` channels and runs
+  `config.num_steps` flow steps there; every level but the last then splits
+  off half its channels under a `SplitPrior`; a `LearnedPrior` covers the top.
+  """
+  if not isinstance(config, GlowConfig):
+    raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
+  dtype = tf.as_dtype(config.dtype)
+  seeds = iter(np.random.SeedSequence(seed).generate_state(
+      config.num_levels * config.num_steps))
+  h, w, c = config.image_shape
+  levels, splits = [], []
+  for level in range(config.num_levels):
+    c *= 4
+    with tf.name_scope(f'level_{level}'):
+      # A _Chain (not a composite tensor) of non-composite steps.
+      levels.append(chain_lib._Chain([  # pylint: disable=protected-access
+          flow_step(c, config.hidden_channels, config.permutation,
+                    config.coupling, seed=int(next(seeds)), dtype=dtype,
+                    name=f'step_{step}')
+          for step in range(config.num_steps)], name=f'level_{level}'))
+      if level < config.num_levels - 1:
+        splits.append(SplitPrior(c, dtype=dtype))
+        c //= 2
+  top = LearnedPrior(c, learn=config.learn_top_prior,
+                     num_classes=config.num_classes, dtype=dtype,
+                     name='top_prior')
+  return MultiScaleFlow(config.image_shape, levels, splits, top)
+
+
+def _labels_to_bijector(kwargs):
+  bijector_kwargs = dict(kwargs.get('bijector_kwargs', {}))
+  if kwargs.get('labels') is not None:
+    bijector_kwargs['labels'] = kwargs['labels']
+  return kwargs.get('distribution_kwargs', {}), bijector_kwargs
+
+
+class Glow(tfd.TransformedDistribution):
+  """Glow (Kingma & Dhariwal, 2018) as a distribution over model-space images.
+
+  Model space is the dequantised image in `[-0.5, 0.5]^(H x W x C)` (see
+  `glow_tf.dequantize`). The distribution is
+
+  ```
+  x = flow.forward(eps),   eps ~ N(0, I) over [H, W, C]
+  log p(x) = log N(flow.inverse(x); 0, I) + flow.inverse_log_det_jacobian(x)
+  ```
+
+  where `flow` (`self.bijector`) is a `MultiScaleFlow`: L levels of squeeze,
+  K steps of ActNorm -> 1x1 conv -> coupling, and a split under a learned
+  conditional Gaussian prior, and a learned (optionally class-conditional)
+  top prior. Those priors are affine bijectors from `eps`, so
+  `self.distribution` is a plain standard normal and `log_prob` is exactly
+  the paper's: every prior's log-density plus every step's log-det.
+
+  Class-conditional models (`config.num_classes`) take `labels` in
+  `log_prob`, `sample`, `encode` and `decode`.
+
+  #### Examples
+
+  ```python
+  config = glow_tf.preset('fashion_mnist')
+  glow = glow_tf.Glow(config)
+  x = glow_tf.dequantize(images_uint8, n_bits=config.n_bits)
+  glow.initialize(x[:512])               # data-dependent init, once
+  nll = -tf.reduce_mean(glow.log_prob(x))
+  images = glow.sample(16, temperature=0.7, seed=1)
+  latents = glow.encode(x)                # one tensor per level
+  x_again = glow.decode(latents)          # exact
+  ```
+
+  #### References
+
+  [1]: Diederik P. Kingma, Prafulla Dhariwal. Glow: Generative Flow with
+       Invertible 1x1 Convolutions. NeurIPS 2018. https://arxiv.org/abs/1807.03039
+  """
+
+  def __init__(self, config, seed=0, validate_args=False, name='glow'):
+    """Builds the model that `config` describes.
+
+    Args:
+      config: a `glow_tf.GlowConfig` (e.g. `glow_tf.preset('cifar10')`).
+      seed: int seed of the initial weights (1x1 rotations, conv kernels).
+      validate_args: passed to TFP.
+      name: name of the distribution.
+    """
+    parameters = dict(locals())
+    if not isinstance(config, GlowConfig):
+      raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
+    self._config = config
+    dtype = tf.as_dtype(config.dtype)
+    with tf.name_scope(name) as scope_name:
+      flow = build_flow(config, seed)
+      base = tfd.Sample(tfd.Normal(tf.zeros([], dtype), tf.ones([], dtype)),
+                        sample_shape=config.image_shape, name='latent')
+      super().__init__(distribution=base, bijector=flow,
+                       kwargs_split_fn=_labels_to_bijector,
+                       validate_args=validate_args, parameters=parameters,
+                       name=scope_name.rstrip('/'))
+
+  @property
+  def config(self):
+    return self._config
+
+  @property
+  def latent_shapes(self):
+    """Event shapes of the per-level latents that `encode` returns."""
+    return self.bijector.latent_shapes
+
+  def _check_images(self, x, name='x'):
+    x = tf.convert_to_tensor(x)
+    if not x.dtype.is_floating:
+      raise ValueError(
+          f'`{name}` must be float model-space images in [-0.5, 0.5], got dtype '
+          f'{x.dtype.name}; convert uint8 images with glow_tf.dequantize.')
+    if x.dtype != self.dtype:
+      raise ValueError(f'`{name}` must have dtype {self.dtype.name} (the '
+                       f"model's), got {x.dtype.name}.")
+    shape = tuple(self._config.image_shape)
+    if x.shape.rank is not None and (
+        x.shape.rank < 3 or (x.shape[-3:].is_fully_defined() and
+                             tuple(x.shape[-3:]) != shape)):
+      raise ValueError(f'`{name}` must have shape [..., {", ".join(map(str, shape))}]'
+                       f' (images of this model), got {x.shape}.')
+    return x
+
+  def log_prob(self, x, labels=None, name='log_prob'):
+    """Exact log-density of model-space images `x` `[..., H, W, C]`."""
+    x = self._check_images(x)
+    kwargs = {} if labels is None else {'labels': labels}
+    self.bijector._require_labels(labels)  # pylint: disable=protected-access
+    return super().log_prob(x, name=name, **kwargs)
+
+  def sample(self, sample_shape=(), seed=None, temperature=1.0, labels=None,
+             name='sample'):
+    """Samples images at a temperature.
+
+    Every prior's standard deviation (top and splits) is scaled by
+    `temperature`: the latents `eps ~ N(0, temperature**2 I)` are mapped by
+    `flow.forward`. `temperature=0` gives the images of the prior means;
+    about 0.7 gives the best-looking samples (paper, figure 8).
+
+    Args:
+      sample_shape: number (or shape) of samples.
+      seed: int or stateless `[2]` seed.
+      temperature: non-negative float (or scalar tensor).
+      labels: integer labels of `sample_shape`, for class-conditional models.
+      name: name scope.
+
+    Returns:
+      Model-space images `[*sample_shape, H, W, C]`; `glow_tf.to_uint8`
+      turns them into uint8 images.
+    """
+    if not tf.is_tensor(temperature) and float(temperature) < 0:
+      raise ValueError(f'temperature must be >= 0, got {temperature!r}.')
+    with tf.name_scope(name):
+      temperature = tf.convert_to_tensor(temperature, self.dtype)
+      if not tf.executing_eagerly() or tf.is_symbolic_tensor(temperature):
+        temperature = tf.debugging.assert_non_negative(
+            temperature, message='temperature must be >= 0')
+      kwargs = self.bijector._require_labels(labels)  # pylint: disable=protected-access
+      eps = self.distribution.sample(sample_shape, seed=seed) * temperature
+      return self.bijector.forward(eps, **kwargs)
+
+  def encode(self, x, labels=None):
+    """Images -> per-level latents `[eps_0, ..., eps_top]`, each N(0, I) a priori.
+
+    `eps_l` (l < L-1) is the standardised half split off at level l,
+    `eps_top` the standardised top latent; `latent_shapes` gives their shapes.
+    """
+    return self.bijector.encode(self._check_images(x), labels=labels)
+
+  def decode(self, latents, labels=None):
+    """Per-level latents -> images; the exact inverse of `encode`."""
+    return self.bijector.decode(latents, labels=labels)
+
+  def initialize(self, x):
+    """Data-dependent init of every ActNorm (coupling networks' too), in order.
+
+    Call once, before training, on a large batch (e.g. 512 images) of
+    model-space images. ActNorms already initialised (for example restored
+    from a checkpoint) are left alone. Under a `tf.distribute` strategy, call
+    it inside `strategy.run` with each replica's share of the batch: the
+    statistics are all-reduced across replicas.
+    """
+    self.bijector.initialize(self._check_images(x))
