@@ -1,0 +1,128 @@
+"""Tests for glow_tf.data.datasets: names, mocked TFDS data, IDX folders."""
+
+import pathlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+import glow_tf.data
+from glow_tf.data import datasets
+
+# /work/main/tests/data/test_datasets.py -> /work/shared/data/mnist
+MNIST_DIR = (pathlib.Path(__file__).resolve().parents[2].parent / 'shared'
+             / 'data' / 'mnist')
+
+
+def _expected_spec(shape):
+  return {'image': tf.TensorSpec(shape, tf.uint8),
+          'label': tf.TensorSpec((), tf.int64)}
+
+
+def test_package_exports():
+  for name in glow_tf.data.__all__:
+    assert hasattr(glow_tf.data, name), name
+
+
+@pytest.mark.parametrize('name, shape, num_classes, splits', [
+    ('fashion_mnist', (28, 28, 1), 10, ('train', 'test')),
+    ('mnist_idx', (28, 28, 1), 10, ('train', 'test')),
+    ('cifar10', (32, 32, 3), 10, ('train', 'test')),
+    ('mnist', (28, 28, 1), 10, ('train', 'test')),
+    ('celeb_a', (64, 64, 3), None, ('train', 'validation', 'test')),
+    ('downsampled_imagenet/32x32', (32, 32, 3), None, ('train', 'validation')),
+    ('downsampled_imagenet/64x64', (64, 64, 3), None, ('train', 'validation')),
+    ('lsun/church_outdoor', (64, 64, 3), None, ('train', 'validation')),
+])
+def test_dataset_info(name, shape, num_classes, splits):
+  info = datasets.dataset_info(name)
+  assert info.image_shape == shape
+  assert info.num_classes == num_classes
+  assert info.splits == splits
+  assert info.train_split == 'train'
+  assert info.num_dims == np.prod(shape)
+
+
+def test_dataset_info_errors():
+  with pytest.raises(ValueError, match=r"Unknown data set name 'cifar100'.*"
+                     r"'fashion_mnist'.*'lsun/<category>'.*'bedroom'"):
+    datasets.dataset_info('cifar100')
+  with pytest.raises(ValueError, match="Unknown data set name 'lsun/moon'"):
+    datasets.dataset_info('lsun/moon')
+  with pytest.raises(ValueError, match='image_size 64 can only be None or 32'):
+    datasets.dataset_info('cifar10', image_size=64)
+  with pytest.raises(ValueError, match='image_size must be a positive int'):
+    datasets.dataset_info('celeb_a', image_size=0)
+  assert datasets.dataset_info('celeb_a', image_size=32).image_shape == (
+      32, 32, 3)
+  assert datasets.dataset_info('cifar10', image_size=32).image_shape == (
+      32, 32, 3)
+  with pytest.raises(ValueError, match="Unknown data set name 'imagenet'"):
+    datasets.load_dataset('imagenet', 'train')
+
+
+def test_tfds_dataset_through_mock(tmp_path):
+  with tfds.testing.mock_data(num_examples=7):
+    dataset = datasets.load_dataset('cifar10', 'train', data_dir=tmp_path)
+    examples = list(dataset.as_numpy_iterator())
+  assert dataset.element_spec == _expected_spec((32, 32, 3))
+  assert len(examples) == 7
+  assert all(0 <= e['label'] < 10 for e in examples)
+
+
+@pytest.mark.parametrize('name, image_size', [
+    ('celeb_a', None), ('celeb_a', 32), ('lsun/bedroom', 16),
+    ('downsampled_imagenet/32x32', None)])
+def test_resized_unlabelled_datasets_through_mock(tmp_path, name, image_size):
+  shape = datasets.dataset_info(name, image_size).image_shape
+  with tfds.testing.mock_data(num_examples=3):
+    dataset = datasets.load_dataset(name, 'train', data_dir=tmp_path,
+                                    image_size=image_size)
+    if name.startswith('downsampled'):
+      # Mocked ImageNet images have random sizes; real ones are 32x32.
+      dataset = dataset.take(0)
+    examples = list(dataset.as_numpy_iterator())
+  assert dataset.element_spec == _expected_spec(shape)
+  for example in examples:
+    assert example['image'].shape == shape
+    assert example['label'] == -1
+
+
+def test_missing_tfds_dataset_is_a_clear_error(tmp_path):
+  with pytest.raises(datasets.DatasetNotFoundError,
+                     match=r"'cifar10' is not prepared in data_dir=.*"
+                     r'tfds build cifar10 --data_dir=DIR') as info:
+    datasets.load_dataset('cifar10', 'train', data_dir=tmp_path)
+  assert isinstance(info.value, ValueError)
+  assert isinstance(info.value, FileNotFoundError)
+  # Nothing was downloaded or written.
+  assert not any(tmp_path.rglob('*.tar.gz'))
+  assert not (tmp_path / 'downloads').exists()
+
+
+def test_mnist_idx_folder():
+  if not MNIST_DIR.is_dir():
+    pytest.skip(f'{MNIST_DIR} not found: the shared MNIST test set is not on '
+                'this machine.')
+  dataset = datasets.load_dataset('mnist_idx', 'test', idx_dir=MNIST_DIR)
+  assert dataset.element_spec == _expected_spec((28, 28, 1))
+  assert int(dataset.cardinality()) == 10000
+  first = next(iter(dataset))
+  assert 0 <= int(first['label']) <= 9
+  # Only the test set is there.
+  with pytest.raises(datasets.DatasetNotFoundError,
+                     match="split 'train'.*No IDX images file"):
+    datasets.load_dataset('mnist_idx', 'train', idx_dir=MNIST_DIR)
+
+
+def test_idx_errors(tmp_path):
+  with pytest.raises(ValueError, match="'mnist_idx' needs idx_dir"):
+    datasets.load_dataset('mnist_idx', 'test')
+  with pytest.raises(ValueError, match=r"split must be one of \['train', "
+                     r"'test'\], got 't10k'"):
+    datasets.idx_dataset(tmp_path, 't10k')
+  with pytest.raises(datasets.DatasetNotFoundError, match='IDX folder'):
+    datasets.idx_dataset(tmp_path / 'missing', 'test')
+  with pytest.raises(ValueError, match='idx_dir is only used by'):
+    datasets.load_dataset('cifar10', 'test', idx_dir=tmp_path)
