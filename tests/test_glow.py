@@ -1,0 +1,393 @@
+"""Tests of GlowConfig, presets and the multi-scale Glow distribution."""
+
+import dataclasses
+
+from absl.testing import parameterized
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+import glow_tf
+from glow_tf.bijectors.affine_coupling import AffineCoupling
+from glow_tf.bijectors.act_norm import ActNorm
+from glow_tf.networks import CouplingNetwork
+from tests.bijector_checks import perturb_variables
+
+tfd = tfp.distributions
+
+
+def tiny_config(**overrides):
+  config = glow_tf.GlowConfig(image_shape=(4, 4, 2), num_levels=2,
+                              num_steps=2, hidden_channels=4, dtype='float64')
+  return config.replace(**overrides)
+
+
+def tiny_glow(seed=0, **overrides):
+  """A float64 Glow whose every parameter is moved off its initial value."""
+  glow = glow_tf.Glow(tiny_config(**overrides), seed=seed)
+  x = tf.random.stateless_uniform([8, 4, 4, 2], seed=[1, 2],
+                                  dtype=tf.float64) - 0.5
+  glow.initialize(x)
+  perturb_variables(glow.bijector, seed=seed, scale=0.1)
+  return glow
+
+
+def images(n=3, shape=(4, 4, 2), seed=3, dtype=tf.float64):
+  return tf.random.stateless_uniform([n, *shape], seed=[seed, 0],
+                                     dtype=dtype) - 0.5
+
+
+def count_params(module):
+  return int(sum(np.prod(v.shape) for v in module.trainable_variables))
+
+
+def expected_param_count(config):
+  """Trainable parameters, counted from the architecture (paper, table 1)."""
+  h, w, c = config.image_shape
+  width, total = config.hidden_channels, 0
+  for level in range(config.num_levels):
+    c *= 4
+    half, rest = c // 2, c - c // 2
+    out = rest if config.coupling == 'additive' else 2 * rest
+    step = 2 * c                                          # ActNorm
+    step += {'lu_conv': 2 * c * c + c, 'conv': c * c}.get(config.permutation,
+                                                          0)
+    step += 9 * half * width + 2 * width                  # conv3x3 + ActNorm
+    step += width * width + 2 * width                     # conv1x1 + ActNorm
+    step += 9 * width * out + 2 * out                     # zero conv3x3
+    total += config.num_steps * step
+    if level < config.num_levels - 1:
+      total += 9 * half * 2 * rest + 2 * 2 * rest         # split prior
+      c = half
+  if config.learn_top_prior:
+    total += 2 * c
+  if config.num_classes:
+    total += 2 * config.num_classes * c
+  return total
+
+
+class GlowConfigTest(parameterized.TestCase):
+
+  def test_presets_are_the_papers(self):
+    cifar = glow_tf.preset('cifar10')
+    self.assertEqual((cifar.num_levels, cifar.num_steps, cifar.hidden_channels,
+                      cifar.coupling, cifar.permutation),
+                     (3, 32, 512, 'affine', 'lu_conv'))
+    self.assertEqual(glow_tf.preset('imagenet32').num_steps, 48)
+    self.assertEqual(glow_tf.preset('imagenet64').num_levels, 4)
+    celeba = glow_tf.preset('celeba_hq_256')
+    self.assertEqual((celeba.num_levels, celeba.coupling, celeba.n_bits),
+                     (6, 'additive', 5))
+
+  def test_frozen(self):
+    with self.assertRaises(dataclasses.FrozenInstanceError):
+      glow_tf.preset('cifar10').num_steps = 3
+
+  @parameterized.parameters(
+      (dict(image_shape=(28, 28, 1), num_levels=3), 'divisible by 2\\*\\*num_levels = 8'),
+      (dict(image_shape=(28, 28)), 'three positive ints'),
+      (dict(image_shape=(8, 8, 1), coupling='rational'), "'affine', 'additive'"),
+      (dict(image_shape=(8, 8, 1), permutation='x'), "'lu_conv', 'conv'"),
+      (dict(image_shape=(8, 8, 1), n_bits=9), 'n_bits must be in 1..8'),
+      (dict(image_shape=(8, 8, 1), num_steps=0), 'num_steps'),
+      (dict(image_shape=(8, 8, 1), num_classes=0), 'num_classes'),
+      (dict(image_shape=(8, 8, 1), dtype='int32'), "'float32', 'float64'"),
+  )
+  def test_bad_config(self, kwargs, message):
+    with self.assertRaisesRegex(ValueError, message):
+      glow_tf.GlowConfig(**kwargs)
+
+  def test_unknown_preset(self):
+    with self.assertRaisesRegex(ValueError, 'cifar10'):
+      glow_tf.preset('mnist64')
+
+
+class ParameterCountTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters(
+      ('fashion_mnist', 438_080),
+      ('cifar10', 44_152_272),
+  )
+  def test_preset_parameter_count(self, name, pinned):
+    config = glow_tf.preset(name)
+    glow = glow_tf.Glow(config)
+    self.assertEqual(count_params(glow), expected_param_count(config))
+    self.assertEqual(count_params(glow), pinned)
+
+  def test_every_variable_is_tracked_and_checkpointed(self):
+    glow = glow_tf.Glow(tiny_config(num_classes=3))
+    names = [v.name for v in glow.trainable_variables]
+    self.assertLen(set(id(v) for v in glow.trainable_variables), len(names))
+    self.assertEqual(count_params(glow),
+                     expected_param_count(glow.config))
+    num_act_norms = sum(isinstance(m, ActNorm)
+                        for m in glow.bijector.submodules)
+    # Per step: the step's ActNorm and two in the coupling network.
+    self.assertEqual(num_act_norms, 3 * 2 * 2)
+    ckpt = tf.train.Checkpoint(model=glow)
+    path = ckpt.write(self.get_temp_dir() + "/ckpt")
+    saved = {name for name, _ in tf.train.list_variables(path)}
+    self.assertGreaterEqual(len(saved), len(glow.variables))
+
+
+class GlowTest(tf.test.TestCase, parameterized.TestCase):
+
+  def test_is_a_transformed_distribution(self):
+    glow = tiny_glow()
+    self.assertIsInstance(glow, tfd.TransformedDistribution)
+    self.assertIsInstance(glow.bijector, glow_tf.bijectors.MultiScaleFlow)
+    self.assertEqual(glow.event_shape, [4, 4, 2])
+
+  @parameterized.parameters(
+      dict(),
+      dict(coupling='additive', permutation='shuffle'),
+      dict(permutation='conv', learn_top_prior=False),
+      dict(num_classes=3),
+  )
+  def test_log_prob_is_the_change_of_variables(self, **overrides):
+    glow = tiny_glow(**overrides)
+    x = images()
+    labels = (tf.constant([0, 2, 1]) if overrides.get('num_classes') else None)
+    kwargs = {} if labels is None else {'labels': labels}
+    flow = glow.bijector
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      eps = flow.inverse(x, **kwargs)
+      flat = tf.reshape(eps, [3, -1])
+    jacobian = tape.batch_jacobian(flat, x)
+    jacobian = tf.reshape(jacobian, [3, 32, 32])
+    _, log_abs_det = tf.linalg.slogdet(jacobian)
+    base = tf.reduce_sum(tfd.Normal(np.float64(0), 1.).log_prob(flat), -1)
+    log_prob = glow.log_prob(x, **kwargs)
+    self.assertAllClose(base + log_abs_det, log_prob, rtol=1e-10, atol=1e-10)
+    ildj = flow.inverse_log_det_jacobian(x, event_ndims=3, **kwargs)
+    self.assertAllClose(glow.distribution.log_prob(eps) + ildj, log_prob,
+                        rtol=1e-12, atol=1e-12)
+    fldj = flow.forward_log_det_jacobian(eps, event_ndims=3, **kwargs)
+    self.assertAllClose(fldj, -ildj, rtol=1e-10, atol=1e-10)
+    # The model is far from its initial state: log_prob is not N(0, I)'s.
+    self.assertGreater(float(tf.reduce_max(tf.abs(log_abs_det))), 1.0)
+
+  def test_log_prob_is_the_papers_sum_of_priors(self):
+    glow = tiny_glow()
+    x = images()
+    flow = glow.bijector
+    total = tf.zeros([3], tf.float64)
+    h = x
+    for level, steps in enumerate(flow.steps):
+      h = glow_tf.bijectors.Squeeze(dtype=tf.float64).forward(h)
+      total += steps.inverse_log_det_jacobian(h, event_ndims=3)
+      h = steps.inverse(h)
+      if level < flow.num_levels - 1:
+        split = flow.split_priors[level]
+        kept, z = h[..., :split.kept_channels], h[..., split.kept_channels:]
+        mean, log_scale = split.mean_and_log_scale(kept)
+        total += tf.reduce_sum(
+            tfd.Normal(mean, tf.exp(log_scale)).log_prob(z), [1, 2, 3])
+        h = kept
+    mean, log_scale = flow.top_prior.mean_and_log_scale()
+    total += tf.reduce_sum(tfd.Normal(mean, tf.exp(log_scale)).log_prob(h),
+                           [1, 2, 3])
+    self.assertAllClose(total, glow.log_prob(x), rtol=1e-10)
+
+  def test_encode_decode_round_trip(self):
+    glow = tiny_glow(num_classes=3)
+    x = images()
+    labels = tf.constant([2, 0, 1])
+    latents = glow.encode(x, labels=labels)
+    self.assertEqual([tuple(z.shape[1:]) for z in latents],
+                     [(2, 2, 4), (1, 1, 16)])
+    self.assertEqual(glow.latent_shapes, [(2, 2, 4), (1, 1, 16)])
+    self.assertAllClose(glow.decode(latents, labels=labels), x, atol=1e-10)
+    # The split latents matter: changing one changes the image.
+    moved = [latents[0] + 1.0, latents[1]]
+    self.assertGreater(
+        float(tf.reduce_max(tf.abs(glow.decode(moved, labels=labels) - x))),
+        1e-3)
+
+  def test_sample_encode_decode_round_trip(self):
+    glow = tiny_glow()
+    samples = glow.sample(5, seed=[4, 2], temperature=0.8)
+    self.assertEqual(samples.shape, [5, 4, 4, 2])
+    self.assertAllClose(glow.decode(glow.encode(samples)), samples,
+                        atol=1e-10)
+    eps = glow.bijector.pack_latents(glow.encode(samples))
+    self.assertAllClose(
+        eps, glow.distribution.sample(5, seed=[4, 2]) * 0.8, atol=1e-10)
+
+  def test_temperature_zero_gives_the_prior_means(self):
+    glow = tiny_glow()
+    a = glow.sample(2, seed=[1, 1], temperature=0.)
+    b = glow.sample(2, seed=[9, 9], temperature=0.)
+    self.assertAllClose(a, b, atol=0.)
+    zeros = [tf.zeros([2, *s], tf.float64) for s in glow.latent_shapes]
+    self.assertAllClose(a, glow.decode(zeros), atol=1e-12)
+    c = glow.sample(2, seed=[1, 1], temperature=1.)
+    self.assertGreater(float(tf.reduce_max(tf.abs(a - c))), 1e-3)
+
+  def test_temperature_scales_every_prior(self):
+    glow = tiny_glow()
+    x = glow.sample(4, seed=[3, 3], temperature=0.5)
+    for z in glow.encode(x):
+      self.assertAllClose(
+          z, 0.5 * tf.reshape(z, z.shape) / 0.5, atol=0)  # shapes only
+    eps_half = glow.bijector.pack_latents(glow.encode(x))
+    eps_one = glow.distribution.sample(4, seed=[3, 3])
+    self.assertAllClose(eps_half, 0.5 * eps_one, atol=1e-10)
+
+  def test_class_conditional_sampling_follows_labels(self):
+    glow = tiny_glow(num_classes=3)
+    prior = glow.bijector.top_prior
+    mean, _ = prior.mean_and_log_scale(tf.constant([0, 1, 2]))
+    self.assertGreater(float(tf.reduce_max(tf.abs(mean[0] - mean[1]))), 1e-3)
+    labels = tf.constant([0, 1, 2, 0])
+    x = glow.sample(4, seed=[5, 5], temperature=0., labels=labels)
+    self.assertAllClose(x[0], x[3], atol=1e-12)
+    self.assertGreater(float(tf.reduce_max(tf.abs(x[0] - x[1]))), 1e-3)
+    # The top latent of a sample at temperature 0 is its class's mean.
+    top = glow.encode(x, labels=labels)[-1]
+    self.assertAllClose(top, tf.zeros_like(top), atol=1e-9)
+    # With equal class scales, the sampled class's mean is the most likely.
+    prior.class_log_scale.assign(tf.zeros_like(prior.class_log_scale))
+    x = glow.sample(4, seed=[5, 5], temperature=0., labels=labels)
+    lp_right = glow.log_prob(x, labels=labels)
+    lp_wrong = glow.log_prob(x, labels=tf.constant([1, 2, 0, 1]))
+    self.assertTrue(bool(tf.reduce_all(lp_right > lp_wrong)))
+
+  def test_every_variable_gets_a_gradient(self):
+    glow = tiny_glow(num_classes=3)
+    x = images()
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_mean(glow.log_prob(x, labels=tf.constant([0, 1, 2])))
+    grads = tape.gradient(loss, glow.trainable_variables)
+    for var, grad in zip(glow.trainable_variables, grads):
+      self.assertIsNotNone(grad, var.name)
+      self.assertTrue(bool(tf.reduce_all(tf.math.is_finite(grad))), var.name)
+      self.assertGreater(float(tf.reduce_max(tf.abs(grad))), 0., var.name)
+
+  def test_log_prob_runs_each_coupling_network_once(self):
+    glow = tiny_glow()
+    calls = []
+    original = CouplingNetwork.__call__
+
+    def counting(net, *args, **kwargs):
+      calls.append(net)
+      return original(net, *args, **kwargs)
+
+    CouplingNetwork.__call__ = counting
+    try:
+      glow.log_prob(images())
+      couplings = [m for m in glow.bijector.submodules
+                   if isinstance(m, AffineCoupling)]
+      self.assertLen(calls, len(couplings))
+      calls.clear()
+      glow.sample(2, seed=[1, 2])
+      self.assertLen(calls, len(couplings))
+    finally:
+      CouplingNetwork.__call__ = original
+
+  def test_initialize_normalises_first_batch_in_order(self):
+    glow = glow_tf.Glow(tiny_config(image_shape=(8, 8, 1), hidden_channels=8))
+    x = images(64, (8, 8, 1), dtype=tf.float64) * 0.3 + 0.1
+    glow.initialize(x)
+    act_norms = [m for m in glow.bijector.submodules if isinstance(m, ActNorm)]
+    self.assertTrue(all(bool(a.initialized) for a in act_norms))
+    first = glow.bijector.steps[0].bijectors[0].bijectors[0]
+    h = first.inverse(glow_tf.bijectors.Squeeze(dtype=tf.float64).forward(x))
+    self.assertAllClose(tf.reduce_mean(h, [0, 1, 2]), tf.zeros([4]), atol=1e-8)
+    # ActNorm divides by (std + 1e-6): unit variance up to 1e-6 / std.
+    self.assertAllClose(tf.math.reduce_std(h, [0, 1, 2]), tf.ones([4]),
+                        atol=1e-4)
+    # The second step's ActNorm saw the first step's (initialised) output.
+    step0 = glow.bijector.steps[0].bijectors[0]
+    second = glow.bijector.steps[0].bijectors[1].bijectors[0]
+    h2 = second.inverse(step0.inverse(glow_tf.bijectors.Squeeze(dtype=tf.float64).forward(x)))
+    self.assertAllClose(tf.reduce_mean(h2, [0, 1, 2]), tf.zeros([4]),
+                        atol=1e-8)
+    before = [v.numpy() for v in glow.trainable_variables]
+    glow.initialize(x * 2.0)   # already initialised: nothing changes
+    for b, v in zip(before, glow.trainable_variables):
+      self.assertAllEqual(b, v.numpy())
+
+  def test_log_prob_in_tf_function_with_unknown_batch(self):
+    glow = tiny_glow()
+    fn = tf.function(glow.log_prob, input_signature=[
+        tf.TensorSpec([None, 4, 4, 2], tf.float64)])
+    x = images(5)
+    self.assertAllClose(fn(x), glow.log_prob(x), rtol=1e-12)
+
+  def test_float32_model(self):
+    glow = glow_tf.Glow(tiny_config(dtype='float32'))
+    x = images(dtype=tf.float32)
+    glow.initialize(x)
+    self.assertEqual(glow.log_prob(x).dtype, tf.float32)
+    self.assertAllClose(glow.decode(glow.encode(x)), x, atol=1e-5)
+
+  def test_bad_inputs(self):
+    glow = tiny_glow(num_classes=3)
+    x = images()
+    labels = tf.constant([0, 1, 2])
+    with self.assertRaisesRegex(ValueError, r'shape \[..., 4, 4, 2\]'):
+      glow.log_prob(images(shape=(4, 4, 1)), labels=labels)
+    with self.assertRaisesRegex(ValueError, 'dtype float64'):
+      glow.log_prob(tf.cast(x, tf.float32), labels=labels)
+    with self.assertRaisesRegex(ValueError, 'dequantize'):
+      glow.log_prob(tf.zeros([3, 4, 4, 2], tf.uint8), labels=labels)
+    with self.assertRaisesRegex(ValueError, 'pass `labels`'):
+      glow.log_prob(x)
+    with self.assertRaisesRegex(ValueError, r'labels` must be in \[0, 3\)'):
+      glow.log_prob(x, labels=tf.constant([0, 1, 3]))
+    with self.assertRaisesRegex(ValueError, 'integers'):
+      glow.log_prob(x, labels=tf.constant([0., 1., 2.]))
+    with self.assertRaisesRegex(ValueError, 'pass `labels`'):
+      glow.sample(2)
+    with self.assertRaisesRegex(ValueError, 'temperature must be >= 0'):
+      glow.sample(3, temperature=-0.5, labels=labels)
+    with self.assertRaisesRegex(ValueError, 'Expected 2 latents'):
+      glow.decode(glow.encode(x, labels=labels)[:1], labels=labels)
+    with self.assertRaisesRegex(ValueError, 'GlowConfig'):
+      glow_tf.Glow({'image_shape': (4, 4, 2)})
+
+  def test_labels_rejected_without_classes(self):
+    glow = tiny_glow()
+    with self.assertRaisesRegex(ValueError, 'num_classes=None'):
+      glow.log_prob(images(), labels=tf.constant([0, 1, 2]))
+
+
+class ImagesTest(tf.test.TestCase):
+
+  def test_dequantize_and_to_uint8_are_inverse(self):
+    raw = tf.constant(np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1))
+    for n_bits in (1, 5, 8):
+      x = glow_tf.dequantize(raw, n_bits=n_bits, seed=3)
+      self.assertAllInRange(x, -0.5, 0.5)
+      step = 2**(8 - n_bits)
+      self.assertAllEqual(glow_tf.to_uint8(x, n_bits), (raw // step) * step)
+
+  def test_bits_per_dim_formula(self):
+    glow = tiny_glow()
+    raw = tf.constant(np.random.default_rng(0).integers(
+        0, 256, (3, 4, 4, 2)).astype(np.uint8))
+    bpd = glow_tf.bits_per_dim(glow, raw, n_bits=5, seed=7)
+    x = glow_tf.dequantize(raw, 5, seed=7, dtype=tf.float64)
+    expected = -(glow.log_prob(x) - 32 * np.log(32.)) / (32 * np.log(2.))
+    self.assertAllClose(bpd, expected, rtol=1e-6)
+
+  def test_uniform_density_is_n_bits(self):
+    # A uniform density on [-0.5, 0.5]^D has log p = 0: n_bits bits/dim.
+    uniform = tfd.Sample(tfd.Uniform(np.float32(-0.5), 0.5), [4, 4, 1])
+    raw = tf.zeros([2, 4, 4, 1], tf.uint8)
+    self.assertAllClose(glow_tf.bits_per_dim(uniform, raw, n_bits=8, seed=1),
+                        [8., 8.])
+
+  def test_bad_image_inputs(self):
+    with self.assertRaisesRegex(ValueError, 'uint8'):
+      glow_tf.dequantize(tf.zeros([2, 2], tf.float32), n_bits=8)
+    with self.assertRaisesRegex(ValueError, 'n_bits must be in 1..8'):
+      glow_tf.dequantize(tf.zeros([2, 2], tf.uint8), n_bits=0)
+    with self.assertRaisesRegex(ValueError, 'float'):
+      glow_tf.to_uint8(tf.zeros([2], tf.int32))
+
+
+if __name__ == '__main__':
+  tf.test.main()
