@@ -25,6 +25,11 @@ from glow_tf.analysis.interpolation import interpolation_rows
 from glow_tf.analysis.ood import auroc
 from glow_tf.analysis.ood import dataset_bits_per_dim
 from glow_tf.analysis.ood import ood_summary
+from glow_tf.analysis.reports import load_arrays
+from glow_tf.analysis.reports import write_attribute_manipulation
+from glow_tf.analysis.reports import write_interpolations
+from glow_tf.analysis.reports import write_ood_histograms
+from glow_tf.analysis.reports import write_temperature_grid
 from glow_tf.analysis.samples import DEMO_TEMPERATURES
 from glow_tf.analysis.samples import PAPER_TEMPERATURES
 from glow_tf.analysis.samples import temperature_grid
@@ -34,5 +39,7 @@ __all__ = [
     'dataset_bits_per_dim', 'DEFAULT_STRENGTHS', 'DEMO_TEMPERATURES',
     'image_mosaic', 'interpolate', 'interpolation_rows', 'manipulate',
     'ood_summary', 'PAPER_TEMPERATURES', 'read_json', 'save_curves',
-    'save_histograms', 'save_image_grid', 'temperature_grid', 'write_json',
+    'save_histograms', 'save_image_grid', 'temperature_grid',
+    'load_arrays', 'write_attribute_manipulation', 'write_interpolations',
+    'write_json', 'write_ood_histograms', 'write_temperature_grid',
 ]

@@ -1,0 +1,69 @@
+r"""Attribute manipulation: move test images along the difference of class means.
+
+The paper's method for CelebA attributes (section 5.3), with Fashion-MNIST
+classes as the attributes: `v = mean latent(target) - mean latent(source)`
+over `--max_per_class` test images of each class, every level; the figure
+shows `decode(encode(x) + s * v)` for test images `x` of the source class at
+the strengths `s` of `--strengths`. Writes `attributes.png` and
+`attributes.json` to `--output_dir`.
+
+```
+python -m experiments.attributes --model_dir=/tmp/glow \
+    --output_dir=/tmp/glow/figures --source_class=0 --target_class=3
+```
+"""
+
+from absl import app
+from absl import flags
+
+from glow_tf import analysis
+from glow_tf.data import FASHION_MNIST_CLASS_NAMES
+from glow_tf.training import checkpoints
+
+_MODEL_DIR = flags.DEFINE_string(
+    'model_dir', None, 'Training directory (experiments/train.py).',
+    required=True)
+_OUTPUT_DIR = flags.DEFINE_string(
+    'output_dir', None, 'Folder for the PNG and JSON files.', required=True)
+_DATASET = flags.DEFINE_string(
+    'dataset', 'fashion_mnist', 'glow_tf.data.load_dataset name of the images.')
+_SPLIT = flags.DEFINE_string('split', 'test', 'Split to take the images from.')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data directory.')
+_IDX_DIR = flags.DEFINE_string(
+    'idx_dir', None, 'IDX folder (mnist_idx, or the Fashion-MNIST files).')
+_SOURCE_CLASS = flags.DEFINE_integer(
+    'source_class', 0, 'Class the images come from (0: T-shirt/top).')
+_TARGET_CLASS = flags.DEFINE_integer(
+    'target_class', 3, 'Class the direction points to (3: Dress).')
+_STRENGTHS = flags.DEFINE_list(
+    'strengths', [str(s) for s in analysis.DEFAULT_STRENGTHS],
+    'Multiples of the direction, one column each.')
+_NUM_IMAGES = flags.DEFINE_integer('num_images', 6, 'Rows of the figure.')
+_MAX_PER_CLASS = flags.DEFINE_integer(
+    'max_per_class', 1000, 'Images of each class averaged into its mean.')
+_USE_EMA = flags.DEFINE_boolean(
+    'use_ema', True, 'Use the averaged weights when the checkpoint has them.')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  glow, step = checkpoints.restore_model(_MODEL_DIR.value,
+                                         use_ema=_USE_EMA.value)
+  images, labels = analysis.load_arrays(
+      _DATASET.value, _SPLIT.value, data_dir=_DATA_DIR.value,
+      idx_dir=_IDX_DIR.value)
+  class_names = (FASHION_MNIST_CLASS_NAMES
+                 if _DATASET.value == 'fashion_mnist' else None)
+  summary = analysis.write_attribute_manipulation(
+      glow, images, labels, _OUTPUT_DIR.value,
+      source_class=_SOURCE_CLASS.value, target_class=_TARGET_CLASS.value,
+      strengths=[float(s) for s in _STRENGTHS.value],
+      num_images=_NUM_IMAGES.value, class_names=class_names, step=step,
+      encode_labels=glow.config.num_classes is not None,
+      max_per_class=_MAX_PER_CLASS.value)
+  print(f'Wrote {summary["figure"]} to {_OUTPUT_DIR.value} (step {step}).')
+
+
+if __name__ == '__main__':
+  app.run(main)

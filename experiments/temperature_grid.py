@@ -1,0 +1,44 @@
+r"""Rows of samples at temperatures T = 0 .. 1 (the paper's figure 8).
+
+Writes `temperature_grid.png` and `temperature_grid.json` to `--output_dir`.
+
+```
+python -m experiments.temperature_grid --model_dir=/tmp/glow \
+    --output_dir=/tmp/glow/figures
+```
+"""
+
+from absl import app
+from absl import flags
+
+from glow_tf import analysis
+from glow_tf.training import checkpoints
+
+_MODEL_DIR = flags.DEFINE_string(
+    'model_dir', None, 'Training directory (experiments/train.py).',
+    required=True)
+_OUTPUT_DIR = flags.DEFINE_string(
+    'output_dir', None, 'Folder for the PNG and JSON files.', required=True)
+_TEMPERATURES = flags.DEFINE_list(
+    'temperatures', [str(t) for t in analysis.PAPER_TEMPERATURES],
+    'One row of samples per temperature.')
+_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 10, 'Samples per row.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the latents.')
+_USE_EMA = flags.DEFINE_boolean(
+    'use_ema', True, 'Use the averaged weights when the checkpoint has them.')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  temperatures = [float(t) for t in _TEMPERATURES.value]
+  glow, step = checkpoints.restore_model(_MODEL_DIR.value,
+                                         use_ema=_USE_EMA.value)
+  summary = analysis.write_temperature_grid(
+      glow, _OUTPUT_DIR.value, temperatures=temperatures,
+      num_samples=_NUM_SAMPLES.value, seed=_SEED.value, step=step)
+  print(f'Wrote {summary["figure"]} to {_OUTPUT_DIR.value} (step {step}).')
+
+
+if __name__ == '__main__':
+  app.run(main)

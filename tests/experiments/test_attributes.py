@@ -1,0 +1,22 @@
+"""experiments/attributes.py end to end on a tiny model."""
+
+import os
+
+from tests.experiments import helpers
+
+
+def test_writes_manipulations(tmp_path):
+  model_dir = helpers.make_model_dir(str(tmp_path / 'model'))
+  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=16)
+  out = tmp_path / 'figures'
+  helpers.run_binary('attributes', f'--model_dir={model_dir}',
+                     f'--output_dir={out}', '--dataset=mnist_idx',
+                     f'--idx_dir={idx_dir}', '--source_class=0',
+                     '--target_class=2', '--strengths=0,1', '--num_images=2')
+  helpers.check_png(os.path.join(out, 'attributes.png'))
+  summary = helpers.read_json(
+      os.path.join(out, 'attributes.json'),
+      ['figure', 'source_class', 'target_class', 'strengths',
+       'direction_norm_per_level', 'images_per_class'])
+  assert summary['images_per_class'] == {'0': 4, '2': 4}
+  assert len(summary['direction_norm_per_level']) == 2
