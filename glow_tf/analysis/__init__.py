@@ -5,15 +5,29 @@ temperature_grid(glow, temperatures, num_samples)    samples, one row per T
 interpolate(glow, x_start, x_end, num_points)         latent lines, all levels
 class_mean_latents / attribute_direction / manipulate class-mean directions
 dataset_bits_per_dim / ood_summary                    out-of-distribution
+histogram_baseline_bits_per_dim, PUBLISHED            reference figures
+ablation_variants / run_ablation                      the paper's figure 3
 save_image_grid / save_curves / save_histograms       PNGs (matplotlib Agg)
+read_scalars                                          curves from event files
+run_record / record_runs                              docs/results.json
 ```
 The binaries under `experiments/` are thin wrappers of these.
 """
 
+from glow_tf.analysis.ablation import ABLATION_COUPLINGS
+from glow_tf.analysis.ablation import ABLATION_PERMUTATIONS
+from glow_tf.analysis.ablation import ablation_table
+from glow_tf.analysis.ablation import ablation_variants
+from glow_tf.analysis.ablation import AblationResult
+from glow_tf.analysis.ablation import AblationVariant
+from glow_tf.analysis.ablation import run_ablation
 from glow_tf.analysis.attributes import attribute_direction
 from glow_tf.analysis.attributes import class_mean_latents
 from glow_tf.analysis.attributes import DEFAULT_STRENGTHS
 from glow_tf.analysis.attributes import manipulate
+from glow_tf.analysis.baselines import histogram_baseline_bits_per_dim
+from glow_tf.analysis.baselines import PUBLISHED
+from glow_tf.analysis.curves import read_scalars
 from glow_tf.analysis.figures import image_mosaic
 from glow_tf.analysis.figures import read_json
 from glow_tf.analysis.figures import save_curves
@@ -25,6 +39,10 @@ from glow_tf.analysis.interpolation import interpolation_rows
 from glow_tf.analysis.ood import auroc
 from glow_tf.analysis.ood import dataset_bits_per_dim
 from glow_tf.analysis.ood import ood_summary
+from glow_tf.analysis.records import command_line
+from glow_tf.analysis.records import machine_description
+from glow_tf.analysis.records import record_runs
+from glow_tf.analysis.records import run_record
 from glow_tf.analysis.reports import load_arrays
 from glow_tf.analysis.reports import write_attribute_manipulation
 from glow_tf.analysis.reports import write_interpolations
@@ -35,11 +53,15 @@ from glow_tf.analysis.samples import PAPER_TEMPERATURES
 from glow_tf.analysis.samples import temperature_grid
 
 __all__ = [
-    'attribute_direction', 'auroc', 'class_mean_latents',
+    'ABLATION_COUPLINGS', 'ABLATION_PERMUTATIONS', 'ablation_table',
+    'ablation_variants', 'AblationResult', 'AblationVariant',
+    'attribute_direction', 'auroc', 'class_mean_latents', 'command_line',
     'dataset_bits_per_dim', 'DEFAULT_STRENGTHS', 'DEMO_TEMPERATURES',
-    'image_mosaic', 'interpolate', 'interpolation_rows', 'manipulate',
-    'ood_summary', 'PAPER_TEMPERATURES', 'read_json', 'save_curves',
-    'save_histograms', 'save_image_grid', 'temperature_grid',
-    'load_arrays', 'write_attribute_manipulation', 'write_interpolations',
-    'write_json', 'write_ood_histograms', 'write_temperature_grid',
+    'histogram_baseline_bits_per_dim', 'image_mosaic', 'interpolate',
+    'interpolation_rows', 'load_arrays', 'machine_description', 'manipulate',
+    'ood_summary', 'PAPER_TEMPERATURES', 'PUBLISHED', 'read_json',
+    'read_scalars', 'record_runs', 'run_ablation', 'run_record',
+    'save_curves', 'save_histograms', 'save_image_grid', 'temperature_grid',
+    'write_attribute_manipulation', 'write_interpolations', 'write_json',
+    'write_ood_histograms', 'write_temperature_grid',
 ]

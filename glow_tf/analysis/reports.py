@@ -19,6 +19,7 @@ import numpy as np
 
 from glow_tf.analysis import _inputs
 from glow_tf.analysis import attributes
+from glow_tf.analysis import baselines
 from glow_tf.analysis import figures
 from glow_tf.analysis import interpolation
 from glow_tf.analysis import ood
@@ -173,8 +174,14 @@ def write_attribute_manipulation(glow, images, labels, output_dir,
 def write_ood_histograms(glow, in_images, out_images, output_dir,
                          in_name='Fashion-MNIST test',
                          out_name='MNIST test', batch_size=500, seed=0,
-                         step=None, name='ood'):
-  """Writes `<name>_histogram.png` and `<name>.json`: bits/dim of two sets."""
+                         step=None, train_images=None, name='ood'):
+  """Writes `<name>_histogram.png` and `<name>.json`: bits/dim of two sets.
+
+  With `train_images` (the model's training set), the JSON also holds the
+  bits/dim of both sets under the per-pixel histogram baseline fitted on
+  them (`baselines.histogram_baseline_bits_per_dim`), under
+  `histogram_baseline`.
+  """
   in_bpd = ood.dataset_bits_per_dim(glow, in_images, batch_size, seed=seed)
   out_bpd = ood.dataset_bits_per_dim(glow, out_images, batch_size, seed=seed)
   png = figures.save_histograms(
@@ -184,5 +191,13 @@ def write_ood_histograms(glow, in_images, out_images, output_dir,
   summary = ood.ood_summary(in_bpd, out_bpd, in_name, out_name)
   summary.update(figure=os.path.basename(png), in_name=in_name,
                  out_name=out_name, model=_model_info(glow, step))
+  if train_images is not None:
+    in_hist = baselines.histogram_baseline_bits_per_dim(train_images,
+                                                        in_images)
+    out_hist = baselines.histogram_baseline_bits_per_dim(train_images,
+                                                         out_images)
+    summary['histogram_baseline'] = ood.ood_summary(in_hist, out_hist,
+                                                    in_name, out_name)
+    summary['histogram_baseline']['num_train_images'] = int(len(train_images))
   figures.write_json(os.path.join(output_dir, f'{name}.json'), summary)
   return summary

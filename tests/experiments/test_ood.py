@@ -7,7 +7,8 @@ from tests.experiments import helpers
 
 def test_writes_histogram_and_summary(tmp_path):
   model_dir = helpers.make_model_dir(str(tmp_path / 'model'))
-  in_dir = helpers.fake_idx_folder(str(tmp_path / 'in'), num_test=20)
+  in_dir = helpers.fake_idx_folder(str(tmp_path / 'in'), num_test=20,
+                                   num_train=24)
   out_dir = helpers.fake_idx_folder(str(tmp_path / 'out'), num_test=30,
                                     invert=True)
   out = tmp_path / 'figures'
@@ -20,3 +21,6 @@ def test_writes_histogram_and_summary(tmp_path):
                               ['in', 'out', 'auroc', 'figure'])
   assert summary['in']['count'] == 20 and summary['out']['count'] == 30
   assert 0.0 <= summary['auroc'] <= 1.0
+  baseline = summary['histogram_baseline']
+  assert baseline['num_train_images'] == 24
+  assert baseline['in']['count'] == 20

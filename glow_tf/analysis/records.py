@@ -1,0 +1,90 @@
+"""Records of real runs for `docs/results.json`, with the machine they ran on.
+
+```
+{"runs": [{"name", "command", "wall_clock_seconds", "test_bits_per_dim",
+           "permutation", "coupling", "machine", "date", ...}, ...]}
+```
+One entry per run; `record_runs` replaces entries of the same name and
+keeps the others, so each experiment can add its own.
+"""
+
+import datetime
+import os
+import platform
+import shlex
+import sys
+
+from glow_tf.analysis import figures
+
+__all__ = ['machine_description', 'command_line', 'run_record',
+           'record_runs']
+
+
+def machine_description():
+  """`'2 CPU cores (Intel(R) Xeon(R) ...), 7.7 GiB RAM, Linux x86_64'`."""
+  cores = os.cpu_count() or 0
+  cpu = platform.processor() or platform.machine()
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          cpu = line.split(':', 1)[1].strip()
+          break
+  except OSError:
+    pass
+  memory = ''
+  try:
+    with open('/proc/meminfo') as f:
+      kib = int(f.readline().split()[1])
+    memory = f', {kib / 2**20:.1f} GiB RAM'
+  except (OSError, ValueError, IndexError):
+    pass
+  try:
+    usable = len(os.sched_getaffinity(0))
+  except AttributeError:
+    usable = cores
+  return (f'{usable} CPU cores ({cpu}){memory}, {platform.system()} '
+          f'{platform.machine()}, no GPU')
+
+
+def command_line(argv=None, module=None):
+  """The command that ran this process, as one shell-quoted line.
+
+  Args:
+    argv: the arguments (default `sys.argv`).
+    module: for `python -m <module>` binaries, the module's name; the
+      command is then written `python -m <module> <args>`.
+  """
+  argv = list(sys.argv if argv is None else argv)
+  if module:
+    return shlex.join(['python', '-m', module] + argv[1:])
+  return shlex.join(['python'] + argv)
+
+
+def run_record(name, command, wall_clock_seconds, test_bits_per_dim, config,
+               **extra):
+  """One entry of `docs/results.json` (see the module docstring)."""
+  record = {'name': str(name), 'command': str(command),
+            'wall_clock_seconds': round(float(wall_clock_seconds), 1),
+            'test_bits_per_dim': (None if test_bits_per_dim is None
+                                  else round(float(test_bits_per_dim), 4)),
+            'permutation': config.permutation, 'coupling': config.coupling,
+            'num_levels': config.num_levels, 'num_steps': config.num_steps,
+            'hidden_channels': config.hidden_channels,
+            'n_bits': config.n_bits,
+            'machine': machine_description(),
+            'date': datetime.datetime.now(datetime.timezone.utc).strftime(
+                '%Y-%m-%d %H:%M UTC')}
+  record.update(extra)
+  return record
+
+
+def record_runs(path, records):
+  """Adds `records` to the `{"runs": [...]}` file at `path`, by name."""
+  runs = []
+  if os.path.exists(path):
+    runs = figures.read_json(path).get('runs', [])
+  names = {r['name'] for r in records}
+  runs = [r for r in runs if r.get('name') not in names] + list(records)
+  figures.write_json(path, {'runs': runs})
+  return path
