@@ -1,0 +1,512 @@
+"""Exports a Glow as a SavedModel that TensorFlow Serving serves.
+
+The SavedModel (tag `serve`) has four signatures. `N` is any batch size
+(including 0), `H, W, C` the model's `image_shape`, and `h_l, w_l, c_l` the
+event shapes of the per-level latents (`Glow.latent_shapes`). Labels (int64
+`[N]`, in `[0, num_classes)`) are an input of every signature of a
+class-conditional model, and of none otherwise.
+
+```
+serving_default  images uint8 [N, H, W, C]            -> bits_per_dim float32 [N]
+                 (labels int64 [N])                       log_prob     float32 [N]
+sample           num_samples int32 [], temperature float32 [], seed int64 []
+                 (labels int64 [num_samples])         -> images uint8 [num_samples, H, W, C]
+encode           images uint8 [N, H, W, C], seed int64 []
+                 (labels int64 [N])                   -> z_level_0 .. z_level_{L-1}
+                                                         float32 [N, h_l, w_l, c_l]
+decode           z_level_0 .. z_level_{L-1} float32 [N, h_l, w_l, c_l]
+                 (labels int64 [N])                   -> images uint8 [N, H, W, C]
+```
+
+* `serving_default` scores images: `log_prob` is the model-space
+  log-density `log p(x)` of the dequantised image `x` (see
+  `glow_tf.images`), `bits_per_dim = -(log p(x) - D log 2**n_bits) / (D log 2)`.
+  The dequantisation is deterministic, so the same image always gets the
+  same score, whatever else is in the batch: by default every pixel sits at
+  the centre of its bin (`u = 0.5`); exported with `score_seed=s`, the noise
+  is instead `stateless_uniform(seed=s)` over the request's batch (the same
+  request then always gets the same numbers).
+* `sample` draws `num_samples` images at a `temperature` (0: the prior
+  means; about 0.7 looks best), reproducibly for a given `seed`.
+* `encode` dequantises with noise fixed by `seed` and returns the latents,
+  each standard normal under the model; `decode` is its exact inverse up to
+  the dequantisation (`decode(encode(images))` gives back `images`).
+
+The int64 `seed` is used as the stateless seed `tf.bitcast(seed, tf.int32)`
+(its two 32-bit halves); see `stateless_seed`.
+
+Every check runs inside the graph, so a served model rejects a bad request
+with an `INVALID_ARGUMENT` error naming the input (`sample: num_samples
+must be >= 0`) and never returns a silent wrong answer: a wrong dtype or
+image shape is refused by the signature's input spec, and negative or too
+large `num_samples`, a negative or non-finite `temperature`, labels out of
+range or of the wrong length, and non-finite latents by
+`tf.debugging` assertions.
+
+The exported graph holds only TensorFlow ops: loading it needs neither
+glow_tf nor tensorflow-probability.
+
+#### Examples
+
+```python
+from glow_tf import export
+path = export.export_from_model_dir('/tmp/glow', '/tmp/glow_export')
+# -> '/tmp/glow_export/<step>', ready for
+# tensorflow_model_server --model_base_path=/tmp/glow_export
+
+loaded = tf.saved_model.load(path)
+scores = loaded.signatures['serving_default'](images=images_uint8)
+scores['bits_per_dim']
+```
+"""
+
+import dataclasses
+import json
+import os
+import types
+import uuid
+
+import numpy as np
+import tensorflow as tf
+
+from glow_tf import images as images_lib
+from glow_tf.glow import Glow
+from glow_tf.training import checkpoints
+
+__all__ = ['ExportError', 'ServingModule', 'SIGNATURE_NAMES',
+           'export_from_model_dir', 'export_saved_model', 'latent_name',
+           'stateless_seed', 'warmup_requests', 'write_warmup_requests',
+           'WARMUP_FILE']
+
+SIGNATURE_NAMES = ('serving_default', 'sample', 'encode', 'decode')
+WARMUP_FILE = os.path.join('assets.extra', 'tf_serving_warmup_requests')
+CONFIG_ASSET = os.path.join('assets.extra', 'glow_config.json')
+_TEMP_PREFIX = 'tmp-export-'
+
+
+class ExportError(ValueError):
+  """An export that cannot be written (bad version, existing version, ...)."""
+
+
+def latent_name(level):
+  """The signature name of the latent of `level`: `'z_level_<level>'`."""
+  return f'z_level_{level}'
+
+
+def stateless_seed(seed):
+  """The `int32[2]` stateless seed of an int64 scalar `seed` (its two halves)."""
+  return tf.bitcast(tf.cast(seed, tf.int64), tf.int32)
+
+
+def _check_non_negative_int(value, name):
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    raise ExportError(f'`{name}` must be a non-negative integer, got {value!r}.')
+  if value < 0:
+    raise ExportError(f'`{name}` must be >= 0, got {value!r}.')
+  return int(value)
+
+
+class ServingModule(tf.Module):
+  """A `tf.Module` of the four serving signatures of a `Glow`.
+
+  Each signature is a `tf.function` whose input signature has a `None`
+  batch dimension; see the module docstring for their inputs and outputs.
+  Only the Glow's variables are tracked (`model_variables`), not the Glow,
+  so the SavedModel's object graph holds no glow_tf or TFP objects.
+
+  Args:
+    glow: a `glow_tf.Glow`, initialised (restored or `initialize`d).
+    score_seed: None (score at the bin centres) or an int: the stateless
+      seed of the dequantisation noise of `serving_default`.
+    max_num_samples: the largest `num_samples` that `sample` accepts, so
+      that one request cannot exhaust the server's memory.
+
+  #### Examples
+
+  ```python
+  module = ServingModule(glow)
+  module.serving_default(tf.zeros([2, 28, 28, 1], tf.uint8))
+  tf.saved_model.save(module, path, signatures=module.signatures())
+  ```
+  """
+
+  def __init__(self, glow, score_seed=None, max_num_samples=1024,
+               name='glow_serving'):
+    super().__init__(name=name)
+    if not isinstance(glow, Glow):
+      raise ValueError(f'`glow` must be a glow_tf.Glow, got {glow!r}.')
+    if score_seed is not None:
+      score_seed = _check_non_negative_int(score_seed, 'score_seed')
+    if (isinstance(max_num_samples, bool) or
+        not isinstance(max_num_samples, (int, np.integer)) or
+        max_num_samples < 1):
+      raise ValueError('`max_num_samples` must be a positive integer, got '
+                       f'{max_num_samples!r}.')
+    # A plain namespace is not tracked: the Glow stays out of the SavedModel.
+    self._untracked = types.SimpleNamespace(glow=glow)
+    self._config = config = glow.config
+    self._score_seed = score_seed
+    self._max_num_samples = int(max_num_samples)
+    self._latent_shapes = [tuple(s) for s in glow.latent_shapes]
+    self.model_variables = list(glow.variables)
+
+    self._image_spec = tf.TensorSpec([None, *config.image_shape], tf.uint8,
+                                     name='images')
+    seed_spec = tf.TensorSpec([], tf.int64, name='seed')
+    label_specs = ([tf.TensorSpec([None], tf.int64, name='labels')]
+                   if config.num_classes else [])
+    self._latent_specs = [
+        tf.TensorSpec([None, *shape], tf.float32, name=latent_name(level))
+        for level, shape in enumerate(self._latent_shapes)]
+    # A signature's input names are its TensorSpecs' names.
+    self.serving_default = tf.function(
+        self._score, input_signature=[self._image_spec, *label_specs],
+        autograph=False)
+    self.sample = tf.function(
+        self._sample,
+        input_signature=[tf.TensorSpec([], tf.int32, name='num_samples'),
+                         tf.TensorSpec([], tf.float32, name='temperature'),
+                         seed_spec, *label_specs],
+        autograph=False)
+    self.encode = tf.function(
+        self._encode,
+        input_signature=[self._image_spec, seed_spec, *label_specs],
+        autograph=False)
+    self.decode = tf.function(
+        self._decode, input_signature=[*self._latent_specs, *label_specs],
+        autograph=False)
+
+  @property
+  def config(self):
+    return self._config
+
+  @property
+  def glow(self):
+    return self._untracked.glow
+
+  def signatures(self):
+    """`{signature name: concrete function}`, for `tf.saved_model.save`."""
+    return {name: getattr(self, name).get_concrete_function()
+            for name in SIGNATURE_NAMES}
+
+  # The signatures.
+
+  def _score(self, images, labels=None):
+    """uint8 images (and labels) -> `bits_per_dim`, `log_prob` `[N]`."""
+    glow, config = self.glow, self._config
+    images = self._check_shape(images, self._image_spec)
+    batch = tf.shape(images)[0]
+    labels = self._check_labels('serving_default', labels, batch, 'images')
+
+    def score():
+      if self._score_seed is None:
+        x = images_lib.dequantize(images, config.n_bits, noise=False,
+                                  dtype=glow.dtype)
+      else:
+        x = images_lib.dequantize(images, config.n_bits,
+                                  seed=stateless_seed(self._score_seed),
+                                  dtype=glow.dtype)
+      log_prob = glow.log_prob(x, labels=labels)
+      bits = images_lib.bits_per_dim_from_log_prob(
+          log_prob, config.num_dims, config.n_bits)
+      return {'bits_per_dim': tf.cast(bits, tf.float32),
+              'log_prob': tf.cast(log_prob, tf.float32)}
+
+    return _unless_empty(batch, score, {
+        'bits_per_dim': tf.zeros([0], tf.float32),
+        'log_prob': tf.zeros([0], tf.float32)})
+
+  def _sample(self, num_samples, temperature, seed, labels=None):
+    """num_samples, temperature, seed (and labels) -> uint8 `images`."""
+    glow, config = self.glow, self._config
+    num_samples = tf.ensure_shape(num_samples, [])
+    temperature = tf.ensure_shape(temperature, [])
+    seed = tf.ensure_shape(seed, [])
+    with tf.control_dependencies([
+        tf.debugging.assert_non_negative(
+            num_samples, message='sample: `num_samples` must be >= 0'),
+        tf.debugging.assert_less_equal(
+            num_samples, tf.constant(self._max_num_samples, tf.int32),
+            message=f'sample: `num_samples` must be <= '
+            f'{self._max_num_samples} (max_num_samples of this export)'),
+        tf.debugging.assert_all_finite(
+            temperature, message='sample: `temperature` must be finite'),
+        tf.debugging.assert_non_negative(
+            temperature, message='sample: `temperature` must be >= 0')]):
+      num_samples = tf.identity(num_samples)
+      temperature = tf.identity(temperature)
+    labels = self._check_labels('sample', labels, num_samples, 'num_samples')
+
+    def sample():
+      # What `Glow.sample` computes (its graph-mode temperature check cannot
+      # be traced): eps ~ N(0, temperature**2 I), x = flow.forward(eps).
+      eps = glow.distribution.sample(num_samples, seed=stateless_seed(seed))
+      x = glow.bijector.forward(eps * tf.cast(temperature, glow.dtype),
+                                **_label_kwargs(labels))
+      return {'images': self._to_uint8(
+          x, 'sample: the samples are not finite (is `temperature` too '
+          'large?)')}
+
+    return _unless_empty(num_samples, sample, {
+        'images': tf.zeros([0, *config.image_shape], tf.uint8)})
+
+  def _encode(self, images, seed, labels=None):
+    """uint8 images, seed (and labels) -> `z_level_0`, ... `[N, h, w, c]`."""
+    glow, config = self.glow, self._config
+    images = self._check_shape(images, self._image_spec)
+    seed = tf.ensure_shape(seed, [])
+    batch = tf.shape(images)[0]
+    labels = self._check_labels('encode', labels, batch, 'images')
+
+    def encode():
+      x = images_lib.dequantize(images, config.n_bits,
+                                seed=stateless_seed(seed), dtype=glow.dtype)
+      latents = glow.encode(x, labels=labels)
+      return {latent_name(level): tf.cast(z, tf.float32)
+              for level, z in enumerate(latents)}
+
+    return _unless_empty(batch, encode, {
+        latent_name(level): tf.zeros([0, *shape], tf.float32)
+        for level, shape in enumerate(self._latent_shapes)})
+
+  def _decode(self, *args):
+    """`z_level_0`, ... (and labels) -> uint8 `images`."""
+    glow, config = self.glow, self._config
+    num_levels = len(self._latent_shapes)
+    latents = [self._check_shape(z, spec)
+               for z, spec in zip(args[:num_levels], self._latent_specs)]
+    labels = args[num_levels] if config.num_classes else None
+    batch = tf.shape(latents[0])[0]
+    checks = []
+    for level, z in enumerate(latents):
+      name = latent_name(level)
+      checks.append(tf.debugging.assert_all_finite(
+          z, message=f'decode: `{name}` must be finite'))
+      if level:
+        checks.append(tf.debugging.assert_equal(
+            tf.shape(z)[0], batch, message=f'decode: `{name}` must have the '
+            'batch size of `z_level_0`'))
+    with tf.control_dependencies(checks):
+      latents = [tf.identity(z) for z in latents]
+    labels = self._check_labels('decode', labels, batch, 'z_level_0')
+
+    def decode():
+      x = glow.decode([tf.cast(z, glow.dtype) for z in latents],
+                      labels=labels)
+      return {'images': self._to_uint8(
+          x, 'decode: the decoded images are not finite (are the latents '
+          'far outside N(0, 1)?)')}
+
+    return _unless_empty(batch, decode, {
+        'images': tf.zeros([0, *config.image_shape], tf.uint8)})
+
+  # Checks, inside the graph.
+
+  def _check_shape(self, x, spec):
+    """Rejects a tensor whose runtime shape does not match `spec`.
+
+    A loaded signature does not check shapes against its input signature,
+    so this `EnsureShape` does: "Shape of tensor images [2,27,28,1] is not
+    compatible with expected shape [?,28,28,1]".
+    """
+    return tf.ensure_shape(x, spec.shape, name=f'check_{spec.name}_shape')
+
+  def _check_labels(self, signature, labels, batch, batch_input):
+    """Asserts one label in `[0, num_classes)` per example."""
+    if labels is None:
+      return None
+    num_classes = self._config.num_classes
+    labels = tf.ensure_shape(labels, [None], name='check_labels_shape')
+    with tf.control_dependencies([
+        tf.debugging.assert_equal(
+            tf.size(labels), tf.cast(batch, tf.int32),
+            message=f'{signature}: `labels` must hold one label per example '
+            f'(as many as `{batch_input}`)'),
+        tf.debugging.assert_non_negative(
+            labels, message=f'{signature}: `labels` must be >= 0'),
+        tf.debugging.assert_less(
+            labels, tf.constant(num_classes, tf.int64),
+            message=f'{signature}: `labels` must be < num_classes = '
+            f'{num_classes}')]):
+      return tf.identity(labels)
+
+  def _to_uint8(self, x, message):
+    x = tf.debugging.assert_all_finite(x, message=message)
+    return images_lib.to_uint8(x, self._config.n_bits)
+
+
+def _label_kwargs(labels):
+  return {} if labels is None else {'labels': labels}
+
+
+def _unless_empty(batch, compute, empty):
+  """`compute()` for a non-empty batch, else the empty outputs `empty`.
+
+  The flow's layers do not accept a batch of zero images, so an empty
+  request skips the model and gets empty outputs.
+  """
+  return tf.cond(batch > 0, compute, lambda: empty)
+
+
+def warmup_requests(config, model_name='glow', batch_size=2, seed=0):
+  """One `PredictionLog` (a PredictRequest) per signature, for server warm-up.
+
+  The requests carry small valid inputs (mid-grey images, zero latents,
+  label 0, temperature 0.7): TF Serving replays them when it loads the
+  model, so the first real request does not pay for graph optimisation.
+
+  Args:
+    config: the model's `glow_tf.GlowConfig`.
+    model_name: the `model_spec.name` of the requests.
+    batch_size: images per request.
+    seed: the `seed` input of `sample` and `encode`.
+
+  Returns:
+    A list of `tensorflow_serving.apis.prediction_log_pb2.PredictionLog`.
+  """
+  try:
+    from tensorflow_serving.apis import model_pb2  # pylint: disable=g-import-not-at-top
+    from tensorflow_serving.apis import predict_pb2  # pylint: disable=g-import-not-at-top
+    from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise ImportError(
+        'Writing TF Serving warm-up requests needs the tensorflow-serving-api '
+        'package (pip install tensorflow-serving-api), or export with '
+        'warmup=False.') from e
+  h, w, c = config.image_shape
+  images = np.full([batch_size, h, w, c], 128, np.uint8)
+  labels = ({'labels': np.zeros([batch_size], np.int64)}
+            if config.num_classes else {})
+  latents = {latent_name(level): np.zeros([batch_size, *shape], np.float32)
+             for level, shape in enumerate(_latent_shapes(config))}
+  inputs = {
+      'serving_default': {'images': images, **labels},
+      'sample': {'num_samples': np.int32(batch_size),
+                 'temperature': np.float32(0.7), 'seed': np.int64(seed),
+                 **labels},
+      'encode': {'images': images, 'seed': np.int64(seed), **labels},
+      'decode': {**latents, **labels},
+  }
+  logs = []
+  for signature in SIGNATURE_NAMES:
+    request = predict_pb2.PredictRequest(
+        model_spec=model_pb2.ModelSpec(name=model_name,
+                                       signature_name=signature))
+    for key, value in inputs[signature].items():
+      request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+    logs.append(prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=request)))
+  return logs
+
+
+def _latent_shapes(config):
+  """`Glow.latent_shapes` of `config`, without building the model."""
+  h, w, c = config.image_shape
+  shapes = []
+  for level in range(config.num_levels):
+    h, w, c = h // 2, w // 2, c * 4
+    if level < config.num_levels - 1:
+      shapes.append((h, w, c - c // 2))
+      c //= 2
+  shapes.append((h, w, c))
+  return shapes
+
+
+def write_warmup_requests(saved_model_dir, config, model_name='glow'):
+  """Writes `assets.extra/tf_serving_warmup_requests` (a TFRecord file)."""
+  path = os.path.join(saved_model_dir, WARMUP_FILE)
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  with tf.io.TFRecordWriter(path) as writer:
+    for log in warmup_requests(config, model_name=model_name):
+      writer.write(log.SerializeToString())
+  return path
+
+
+def export_saved_model(glow, export_dir, version, score_seed=None,
+                       max_num_samples=1024, warmup=True, model_name='glow'):
+  """Writes `glow` as the SavedModel `<export_dir>/<version>/` (tag `serve`).
+
+  The SavedModel is written to a temporary directory inside `export_dir`
+  (a name TF Serving ignores) and renamed to `<version>` only when complete,
+  so a server watching `export_dir` never sees half a model, and an
+  existing version is never touched.
+
+  Args:
+    glow: an initialised `glow_tf.Glow`.
+    export_dir: the model base path that TF Serving watches.
+    version: non-negative int, the version directory's name.
+    score_seed: see `ServingModule`.
+    max_num_samples: see `ServingModule`.
+    warmup: also write `assets.extra/tf_serving_warmup_requests`.
+    model_name: `model_spec.name` of the warm-up requests.
+
+  Returns:
+    The path of the new version directory.
+
+  Raises:
+    ExportError: `version` is not a non-negative int, or
+      `<export_dir>/<version>` exists already.
+  """
+  version = _check_non_negative_int(version, 'version')
+  final = os.path.join(export_dir, str(version))
+  if tf.io.gfile.exists(final):
+    raise ExportError(
+        f'Export version {final!r} exists already; it is never overwritten. '
+        'Choose another --version or remove it.')
+  module = ServingModule(glow, score_seed=score_seed,
+                         max_num_samples=max_num_samples)
+  tf.io.gfile.makedirs(export_dir)
+  temp = os.path.join(export_dir, f'{_TEMP_PREFIX}{version}-{uuid.uuid4().hex}')
+  try:
+    tf.saved_model.save(module, temp, signatures=module.signatures())
+    config_path = os.path.join(temp, CONFIG_ASSET)
+    tf.io.gfile.makedirs(os.path.dirname(config_path))
+    with tf.io.gfile.GFile(config_path, 'w') as f:
+      json.dump(dataclasses.asdict(glow.config), f, indent=2, sort_keys=True)
+    if warmup:
+      write_warmup_requests(temp, glow.config, model_name=model_name)
+    if tf.io.gfile.exists(final):
+      raise ExportError(
+          f'Export version {final!r} appeared while exporting; it is never '
+          'overwritten.')
+    tf.io.gfile.rename(temp, final, overwrite=False)
+  finally:
+    if tf.io.gfile.exists(temp):
+      tf.io.gfile.rmtree(temp)
+  return final
+
+
+def export_from_model_dir(model_dir, export_dir, version=None, use_ema=True,
+                          checkpoint=None, **kwargs):
+  """Exports the latest checkpoint of a training `model_dir` for TF Serving.
+
+  Args:
+    model_dir: a training directory (`glow_tf.training.checkpoints`).
+    export_dir: the model base path; the SavedModel goes to
+      `<export_dir>/<version>/`.
+    version: non-negative int; default the checkpoint's training step.
+    use_ema: export the averaged (EMA) weights when the checkpoint has them.
+    checkpoint: a checkpoint prefix; default the latest in `model_dir`.
+    **kwargs: passed to `export_saved_model` (`score_seed`,
+      `max_num_samples`, `warmup`, `model_name`).
+
+  Returns:
+    The path of the new version directory.
+
+  Raises:
+    CheckpointError: the model_dir or checkpoint is missing or corrupt.
+    ExportError: the version exists already or is invalid.
+
+  #### Examples
+
+  ```python
+  from glow_tf import export
+  export.export_from_model_dir('/tmp/glow', '/tmp/glow_export')
+  ```
+  """
+  if version is not None:
+    version = _check_non_negative_int(version, 'version')
+  glow, step = checkpoints.restore_model(model_dir, use_ema=use_ema,
+                                         checkpoint=checkpoint)
+  return export_saved_model(glow, export_dir,
+                            step if version is None else version, **kwargs)
