@@ -26,11 +26,12 @@ import time
 from typing import List, Optional, Tuple
 
 from glow_tf.analysis import figures
+from glow_tf.analysis import ood
 from glow_tf.config import GlowConfig
 
 __all__ = ['ABLATION_PERMUTATIONS', 'ABLATION_COUPLINGS', 'AblationVariant',
            'AblationResult', 'ablation_variants', 'run_ablation',
-           'ablation_table', 'PERMUTATION_NAMES']
+           'ablation_table', 'PERMUTATION_NAMES', 'budgeted_train_fn']
 
 # The 1x1 convolution is the LU-decomposed one (the paper's fast variant).
 ABLATION_PERMUTATIONS = ('reverse', 'shuffle', 'lu_conv')
@@ -189,3 +190,52 @@ def _write_outputs(variants, results, output_dir, references, title):
                     coupling=v.config.coupling, **r.to_json())
                for v, r in zip(variants, results)],
   })
+
+
+def budgeted_train_fn(train_config, dataset_fn, curve_images, test_images,
+                      time_budget_s, eval_every_steps=100, log=print):
+  """A `train_fn` for `run_ablation`: the same budget and seed for every variant.
+
+  Each variant trains with `tracking.train_with_evaluations` for
+  `time_budget_s` seconds (or `train_config.train_steps`), its curve measured
+  on `curve_images`; its final figure is the mean bits/dim of `test_images`
+  (e.g. the whole test set) under the averaged weights.
+
+  Args:
+    train_config: a `train_lib.TrainConfig`, shared by all variants.
+    dataset_fn: `input_context -> tf.data.Dataset` of training examples.
+    curve_images: uint8 test images scored during training.
+    test_images: uint8 test images scored at the end.
+    time_budget_s: training seconds per variant (evaluations included).
+    eval_every_steps: steps between the points of the curve.
+    log: callable taking a progress line.
+
+  Returns:
+    A callable `(variant, model_dir) -> AblationResult`.
+  """
+  # Imported here: the training library is only needed to train.
+  # pylint: disable=g-import-not-at-top
+  from glow_tf.analysis import tracking
+  from glow_tf.training import checkpoints
+  # pylint: enable=g-import-not-at-top
+
+  def train_fn(variant, model_dir):
+    start = time.time()
+    run = tracking.train_with_evaluations(
+        variant.config, train_config, model_dir, dataset_fn, curve_images,
+        time_budget_s=time_budget_s, eval_every_steps=eval_every_steps,
+        log=lambda line: log(f'  {variant.name}: {line}'))
+    glow, _ = checkpoints.restore_model(model_dir)
+    final = float(ood.dataset_bits_per_dim(glow, test_images).mean())
+    return AblationResult(
+        history=tuple((p.step, p.test_bits_per_dim) for p in run['history']),
+        final_test_bits_per_dim=final,
+        wall_clock_seconds=time.time() - start, steps=run['step'],
+        extra={'train_seconds': run['train_seconds'],
+               'images_per_sec': run['images_per_sec'],
+               'stop_reason': run['stop_reason'],
+               'num_test_images': int(len(test_images)),
+               'num_curve_images': int(len(curve_images)),
+               'nonfinite_steps': run['nonfinite_steps']})
+
+  return train_fn

@@ -14,7 +14,45 @@ import tensorflow as tf
 from glow_tf import images as images_lib
 from glow_tf.analysis import _inputs
 
-__all__ = ['dataset_bits_per_dim', 'ood_summary', 'auroc']
+__all__ = ['BitsPerDimScorer', 'dataset_bits_per_dim', 'ood_summary',
+           'auroc']
+
+
+class BitsPerDimScorer:
+  """Bits/dim of uint8 images under one Glow, compiled once and reused.
+
+  ```
+  x = dequantize(images, n_bits, seed=[seed, b])   (batch b)
+  bits/dim = -(log p(x) - D log 2**n_bits) / (D log 2)
+  ```
+  """
+
+  def __init__(self, glow, batch_size=500):
+    self.glow = _inputs.check_glow(glow)
+    self.batch_size = _inputs.positive_int(batch_size, 'batch_size')
+    self._log_prob = tf.function(
+        lambda x, labels: glow.log_prob(x, labels=labels),
+        reduce_retracing=True)
+
+  def __call__(self, images, seed=0, labels=None):
+    """float64 numpy array `[N]` of the bits/dim of uint8 `images`."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4:
+      raise ValueError('images must be uint8 [N, H, W, C], got '
+                       f'{images.dtype} of shape {images.shape}.')
+    n_bits = self.glow.config.n_bits
+    num_dims = int(np.prod(images.shape[1:]))
+    scores = []
+    for b, start in enumerate(range(0, len(images), self.batch_size)):
+      chunk = images[start:start + self.batch_size]
+      x = images_lib.dequantize(chunk, n_bits, seed=[int(seed), b],
+                                dtype=self.glow.dtype)
+      batch_labels = None if labels is None else tf.constant(
+          np.asarray(labels)[start:start + self.batch_size], tf.int64)
+      bpd = images_lib.bits_per_dim_from_log_prob(
+          self._log_prob(x, batch_labels), num_dims, n_bits)
+      scores.append(bpd.numpy().astype(np.float64))
+    return np.concatenate(scores)
 
 
 def dataset_bits_per_dim(glow, images, batch_size=500, seed=0, labels=None):
@@ -30,30 +68,7 @@ def dataset_bits_per_dim(glow, images, batch_size=500, seed=0, labels=None):
   Returns:
     float64 numpy array `[N]` of bits per dimension.
   """
-  _inputs.check_glow(glow)
-  batch_size = _inputs.positive_int(batch_size, 'batch_size')
-  images = np.asarray(images)
-  if images.dtype != np.uint8 or images.ndim != 4:
-    raise ValueError('images must be uint8 [N, H, W, C], got '
-                     f'{images.dtype} of shape {images.shape}.')
-  n_bits = glow.config.n_bits
-  num_dims = int(np.prod(images.shape[1:]))
-
-  @tf.function(reduce_retracing=True)
-  def log_prob(x, batch_labels):
-    return glow.log_prob(x, labels=batch_labels)
-
-  scores = []
-  for b, start in enumerate(range(0, len(images), batch_size)):
-    chunk = images[start:start + batch_size]
-    x = images_lib.dequantize(chunk, n_bits, seed=[int(seed), b],
-                              dtype=glow.dtype)
-    batch_labels = None if labels is None else tf.constant(
-        np.asarray(labels)[start:start + batch_size], tf.int64)
-    bpd = images_lib.bits_per_dim_from_log_prob(
-        log_prob(x, batch_labels), num_dims, n_bits)
-    scores.append(bpd.numpy().astype(np.float64))
-  return np.concatenate(scores)
+  return BitsPerDimScorer(glow, batch_size)(images, seed=seed, labels=labels)
 
 
 def auroc(in_scores, out_scores):

@@ -1,0 +1,112 @@
+r"""The paper's figure 3: permutation x coupling on Fashion-MNIST.
+
+Trains reverse / shuffle / 1x1 convolution, each with additive and affine
+coupling, from the same seed for the same wall-clock budget, and writes to
+`--output_dir`:
+
+```
+ablation.png    test bits/dim against training step, all six runs
+ablation.json   the curves and the final test bits/dim of each run
+ablation.md     the table of final test bits/dim
+runs/<name>/    each run's model_dir (resumable: a finished run is skipped)
+```
+
+```
+python -m experiments.ablation --output_dir=/tmp/ablation \
+    --train_seconds=600 --record_to=docs/results.json
+```
+"""
+
+from absl import app
+from absl import flags
+
+import glow_tf
+from glow_tf import analysis
+from glow_tf import data
+from glow_tf.analysis import ablation
+from glow_tf.training import train_lib
+
+_OUTPUT_DIR = flags.DEFINE_string(
+    'output_dir', None, 'Folder of the figure, the table and the runs.',
+    required=True)
+_TRAIN_SECONDS = flags.DEFINE_float(
+    'train_seconds', 600.0, 'Wall-clock budget of each run (training and '
+    'its evaluations).')
+_TRAIN_STEPS = flags.DEFINE_integer(
+    'train_steps', 1_000_000, 'Step limit of each run (the time budget '
+    'usually stops it first).')
+_PERMUTATIONS = flags.DEFINE_list(
+    'permutations', list(ablation.ABLATION_PERMUTATIONS),
+    'Permutations to compare (reverse, shuffle, lu_conv, conv).')
+_COUPLINGS = flags.DEFINE_list(
+    'couplings', list(ablation.ABLATION_COUPLINGS),
+    'Couplings to compare (additive, affine).')
+_PRESET = flags.DEFINE_string('preset', 'fashion_mnist',
+                              'glow_tf.preset the variants start from.')
+_NUM_STEPS = flags.DEFINE_integer(
+    'num_steps', None, 'Override of the preset\'s flow steps per level.')
+_HIDDEN_CHANNELS = flags.DEFINE_integer(
+    'hidden_channels', None, 'Override of the preset\'s coupling width.')
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 64, 'Training batch size.')
+_LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-3, 'Peak rate.')
+_WARMUP_STEPS = flags.DEFINE_integer('warmup_steps', 200,
+                                     'Learning-rate warm-up.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed shared by every run.')
+_EVAL_EVERY_STEPS = flags.DEFINE_integer(
+    'eval_every_steps', 100, 'Steps between the points of the curves.')
+_CURVE_EXAMPLES = flags.DEFINE_integer(
+    'curve_examples', 1000, 'Test images scored for each point of a curve.')
+_TEST_EXAMPLES = flags.DEFINE_integer(
+    'test_examples', None, 'Test images of the final figure (default all).')
+_DATASET = flags.DEFINE_string('dataset', 'fashion_mnist',
+                               'glow_tf.data.load_dataset name.')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data directory.')
+_IDX_DIR = flags.DEFINE_string(
+    'idx_dir', None, 'IDX folder (mnist_idx, or the Fashion-MNIST files).')
+_RECORD_TO = flags.DEFINE_string(
+    'record_to', None, 'Add one entry per run to this results JSON '
+    '(docs/results.json).')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  overrides = {k: v for k, v in (('num_steps', _NUM_STEPS.value),
+                                 ('hidden_channels', _HIDDEN_CHANNELS.value))
+               if v is not None}
+  base = glow_tf.preset(_PRESET.value, **overrides)
+  variants = analysis.ablation_variants(base, _PERMUTATIONS.value,
+                                        _COUPLINGS.value)
+  train_config = train_lib.TrainConfig(
+      batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value,
+      learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
+      seed=_SEED.value, summary_every=0, sample_every=0,
+      init_batch_size=min(512, 8 * _BATCH_SIZE.value))
+  test_images, _ = analysis.load_arrays(
+      _DATASET.value, 'test', data_dir=_DATA_DIR.value,
+      idx_dir=_IDX_DIR.value, max_examples=_TEST_EXAMPLES.value)
+  dataset_fn = lambda ctx: data.load_dataset(
+      _DATASET.value, 'train', data_dir=_DATA_DIR.value,
+      idx_dir=_IDX_DIR.value)
+  train_fn = ablation.budgeted_train_fn(
+      train_config, dataset_fn, test_images[:_CURVE_EXAMPLES.value],
+      test_images, _TRAIN_SECONDS.value,
+      eval_every_steps=_EVAL_EVERY_STEPS.value)
+  results = analysis.run_ablation(
+      variants, train_fn, _OUTPUT_DIR.value,
+      title=f'Permutation x coupling, {_TRAIN_SECONDS.value:g} s per run')
+  print(analysis.ablation_table(variants, results))
+  if _RECORD_TO.value:
+    command = analysis.command_line(argv, module='experiments.ablation')
+    analysis.record_runs(_RECORD_TO.value, [
+        analysis.run_record(
+            f'ablation/{v.name}', command, r.wall_clock_seconds,
+            r.final_test_bits_per_dim, v.config, steps=r.steps,
+            train_seconds_budget=_TRAIN_SECONDS.value,
+            batch_size=_BATCH_SIZE.value,
+            num_test_images=len(test_images), dataset=_DATASET.value)
+        for v, r in zip(variants, results)])
+
+
+if __name__ == '__main__':
+  app.run(main)
