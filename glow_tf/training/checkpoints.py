@@ -23,7 +23,8 @@ from glow_tf.config import GlowConfig
 from glow_tf.glow import Glow
 
 __all__ = ['CheckpointError', 'save_config', 'load_config',
-           'latest_checkpoint', 'restore_model', 'CONFIG_FILE']
+           'latest_checkpoint', 'has_ema_weights', 'restore_model',
+           'CONFIG_FILE']
 
 CONFIG_FILE = 'config.json'
 
@@ -64,6 +65,20 @@ def latest_checkpoint(model_dir):
   if prefix is None:
     raise CheckpointError(f'No checkpoint in model_dir {model_dir!r}.')
   return prefix
+
+
+def has_ema_weights(checkpoint):
+  """Whether the checkpoint prefix `checkpoint` holds averaged weights.
+
+  Raises:
+    CheckpointError: the checkpoint cannot be read.
+  """
+  try:
+    names = [name for name, _ in tf.train.list_variables(checkpoint)]
+  except (tf.errors.OpError, ValueError) as e:
+    raise CheckpointError(
+        f'Cannot read checkpoint {checkpoint!r}: {e}') from e
+  return any(name.startswith('ema_model/') for name in names)
 
 
 def restore_model(model_dir, use_ema=True, checkpoint=None):

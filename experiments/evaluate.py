@@ -1,0 +1,82 @@
+r"""Bits/dim of a trained Glow on a data set split; writes JSON.
+
+```
+python -m experiments.evaluate --model_dir=/tmp/glow --data_dir=/tmp/tfds
+python -m experiments.evaluate --model_dir=/tmp/glow --dataset=mnist_idx \
+    --idx_dir=../shared/data/mnist --split=test     # out of distribution
+```
+
+Uses the averaged (EMA) weights of the latest checkpoint when it has them
+(`--nouse_ema` for the raw ones). The JSON goes to `--output`, by default
+`<model_dir>/eval/<dataset>_<split>.json`.
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+from absl import logging
+import tensorflow as tf
+
+from glow_tf import data
+from glow_tf.training import checkpoints
+from glow_tf.training import train_lib
+
+_MODEL_DIR = flags.DEFINE_string('model_dir', None, 'Training directory.',
+                                 required=True)
+_CHECKPOINT = flags.DEFINE_string(
+    'checkpoint', None, 'Checkpoint prefix; default the latest in model_dir.')
+_DATASET = flags.DEFINE_string('dataset', 'fashion_mnist',
+                               'glow_tf.data.load_dataset name.')
+_SPLIT = flags.DEFINE_string(
+    'split', None, 'Split (or TFDS slice); default the test split, else the '
+    'validation split.')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data directory.')
+_IDX_DIR = flags.DEFINE_string(
+    'idx_dir', None, 'IDX folder (mnist_idx, or the Fashion-MNIST files).')
+_IMAGE_SIZE = flags.DEFINE_integer(
+    'image_size', None, 'Image size of celeb_a and lsun (default 64).')
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 256, 'Images per batch.')
+_MAX_EXAMPLES = flags.DEFINE_integer('max_examples', None,
+                                     'Evaluate only the first N images.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the dequantisation noise.')
+_USE_EMA = flags.DEFINE_boolean(
+    'use_ema', True, 'Use the averaged weights when the checkpoint has them.')
+_OUTPUT = flags.DEFINE_string('output', None, 'Path of the JSON results.')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  model_dir = _MODEL_DIR.value
+  prefix = _CHECKPOINT.value or checkpoints.latest_checkpoint(model_dir)
+  glow, step = checkpoints.restore_model(model_dir, use_ema=_USE_EMA.value,
+                                         checkpoint=prefix)
+  ema = _USE_EMA.value and checkpoints.has_ema_weights(prefix)
+  info = data.dataset_info(_DATASET.value, image_size=_IMAGE_SIZE.value)
+  split = _SPLIT.value or info.eval_split
+  dataset = data.load_dataset(_DATASET.value, split, data_dir=_DATA_DIR.value,
+                              idx_dir=_IDX_DIR.value,
+                              image_size=_IMAGE_SIZE.value)
+  logging.info('Evaluating %s (step %d, %s weights) on %s %s.', prefix, step,
+               'averaged' if ema else 'raw', _DATASET.value, split)
+  results = train_lib.evaluate(glow, dataset, batch_size=_BATCH_SIZE.value,
+                               seed=_SEED.value,
+                               max_examples=_MAX_EXAMPLES.value)
+  results.update(model_dir=model_dir, checkpoint=prefix, step=step,
+                 ema_weights=bool(ema), dataset=_DATASET.value, split=split,
+                 n_bits=glow.config.n_bits, seed=_SEED.value)
+  output = _OUTPUT.value or os.path.join(
+      model_dir, 'eval', f'{_DATASET.value.replace("/", "_")}_'
+      f'{split.replace("/", "_")}.json')
+  tf.io.gfile.makedirs(os.path.dirname(output) or '.')
+  with tf.io.gfile.GFile(output, 'w') as f:
+    json.dump(results, f, indent=2, sort_keys=True)
+  print(f'{_DATASET.value} {split}: {results["bits_per_dim"]:.4f} bits/dim '
+        f'over {results["num_examples"]} images (step {step}, '
+        f'{"averaged" if ema else "raw"} weights). Wrote {output}.')
+
+
+if __name__ == '__main__':
+  app.run(main)

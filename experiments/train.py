@@ -1,0 +1,169 @@
+r"""Trains Glow on an image data set; rerun the same command to resume.
+
+```
+python -m experiments.train --dataset=fashion_mnist --model_dir=/tmp/glow \
+    --data_dir=/tmp/tfds --train_steps=20000
+```
+
+The model is a named `--preset` (default: the data set's own) with the model
+flags overriding it; `config.json`, checkpoints (`ckpt-<step>`) and
+TensorBoard summaries (`train/`) go to `--model_dir` (layout in
+`glow_tf/training/checkpoints.py`). `--strategy=multi_worker` reads the
+cluster from `TF_CONFIG`, one process per worker.
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from glow_tf import config as config_lib
+from glow_tf import data
+from glow_tf.training import distribution
+from glow_tf.training import train_lib
+
+_DATASET = flags.DEFINE_string(
+    'dataset', 'fashion_mnist', 'glow_tf.data.load_dataset name: '
+    'fashion_mnist, mnist_idx, cifar10, mnist, celeb_a, '
+    'downsampled_imagenet/32x32, downsampled_imagenet/64x64, lsun/<category>.')
+_SPLIT = flags.DEFINE_string('split', None,
+                             'Split to train on; default the training split.')
+_DATA_DIR = flags.DEFINE_string(
+    'data_dir', None, 'TFDS data directory (fashion_mnist is prepared into '
+    'it on first use; other TFDS data sets must already be there).')
+_IDX_DIR = flags.DEFINE_string(
+    'idx_dir', None, 'IDX folder: the Fashion-MNIST source files (default '
+    '/usr/share/datasets/fashion-mnist) or the mnist_idx data.')
+_IMAGE_SIZE = flags.DEFINE_integer(
+    'image_size', None, 'Image size of celeb_a and lsun (default 64).')
+_MODEL_DIR = flags.DEFINE_string('model_dir', None, 'Training directory.',
+                                 required=True)
+_PRESET = flags.DEFINE_enum(
+    'preset', None, sorted(config_lib.PRESETS),
+    'Named model; default the one named after --dataset, else cifar10.')
+_NUM_LEVELS = flags.DEFINE_integer('num_levels', None, 'L (overrides preset).')
+_NUM_STEPS = flags.DEFINE_integer('num_steps', None,
+                                  'K, steps per level (overrides preset).')
+_HIDDEN_CHANNELS = flags.DEFINE_integer(
+    'hidden_channels', None, 'Coupling network width (overrides preset).')
+_COUPLING = flags.DEFINE_enum('coupling', None, ['affine', 'additive'],
+                              'Coupling layer (overrides preset).')
+_PERMUTATION = flags.DEFINE_enum(
+    'permutation', None, ['lu_conv', 'conv', 'shuffle', 'reverse'],
+    'Channel permutation (overrides preset).')
+_N_BITS = flags.DEFINE_integer('n_bits', None,
+                               'Colour depth, 1..8 (overrides preset).')
+_CLASS_CONDITIONAL = flags.DEFINE_boolean(
+    'class_conditional', False,
+    'Learn a class-conditional top prior from the labels.')
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 64, 'Global batch size.')
+_TRAIN_STEPS = flags.DEFINE_integer(
+    'train_steps', None, 'Total training steps (default 10000).')
+_EPOCHS = flags.DEFINE_float('epochs', None,
+                             'Train this many passes instead of --train_steps.')
+_LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-3,
+                                    'Peak learning rate.')
+_WARMUP_STEPS = flags.DEFINE_integer(
+    'warmup_steps', 1000, 'Linear learning rate warm-up, in updates.')
+_OPTIMIZER = flags.DEFINE_enum('optimizer', 'adamax', list(train_lib.OPTIMIZERS),
+                               'adamax (the paper\'s) or adam.')
+_CLIP_GRAD_NORM = flags.DEFINE_float(
+    'clip_grad_norm', None, 'Clip the global gradient norm (default: off).')
+_EMA_DECAY = flags.DEFINE_float(
+    'ema_decay', 0.999, 'Decay of the parameter average used for '
+    'evaluation (0: off).')
+_INIT_BATCH_SIZE = flags.DEFINE_integer(
+    'init_batch_size', 512, 'Images of the data-dependent initialisation.')
+_RANDOM_FLIP = flags.DEFINE_boolean('random_flip', False,
+                                    'Random horizontal flips.')
+_SHUFFLE_BUFFER = flags.DEFINE_integer('shuffle_buffer', 10_000,
+                                       'Size of the shuffle buffer.')
+_CHECKPOINT_EVERY = flags.DEFINE_integer('checkpoint_every', 1000,
+                                         'Steps between checkpoints.')
+_KEEP_CHECKPOINTS = flags.DEFINE_integer('keep_checkpoints', 5,
+                                         'Checkpoints kept.')
+_LOG_EVERY = flags.DEFINE_integer('log_every', 100,
+                                  'Steps between progress lines.')
+_SUMMARY_EVERY = flags.DEFINE_integer(
+    'summary_every', 100, 'Steps between TensorBoard scalars (0: never).')
+_SAMPLE_EVERY = flags.DEFINE_integer(
+    'sample_every', 1000, 'Steps between sample grids (0: never).')
+_MAX_NONFINITE = flags.DEFINE_integer(
+    'max_consecutive_nonfinite', 10,
+    'Stop after this many non-finite steps in a row.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of weights, data and noise.')
+_TIME_BUDGET = flags.DEFINE_float(
+    'time_budget_s', None, 'Stop (with a checkpoint) after this many seconds.')
+_STRATEGY = flags.DEFINE_enum('strategy', 'default',
+                              list(distribution.STRATEGIES),
+                              'Distribution strategy.')
+
+
+def _glow_config(info):
+  name = _PRESET.value or (_DATASET.value if _DATASET.value in
+                           config_lib.PRESETS else 'cifar10')
+  overrides = {key: flag.value for key, flag in (
+      ('num_levels', _NUM_LEVELS), ('num_steps', _NUM_STEPS),
+      ('hidden_channels', _HIDDEN_CHANNELS), ('coupling', _COUPLING),
+      ('permutation', _PERMUTATION), ('n_bits', _N_BITS))
+               if flag.value is not None}
+  if _CLASS_CONDITIONAL.value:
+    if info.num_classes is None:
+      raise app.UsageError(
+          f'--class_conditional: {_DATASET.value!r} has no labels.')
+    overrides['num_classes'] = info.num_classes
+  preset = config_lib.preset(name)
+  if preset.image_shape != info.image_shape:
+    logging.info('Preset %r is for %s images; using the data set\'s %s.',
+                 name, preset.image_shape, info.image_shape)
+  return preset.replace(image_shape=info.image_shape, **overrides)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  # First: MultiWorkerMirroredStrategy must exist before any other TF op.
+  strategy = distribution.make_strategy(_STRATEGY.value)
+  info = data.dataset_info(_DATASET.value, image_size=_IMAGE_SIZE.value)
+  split = _SPLIT.value or info.train_split
+  load = lambda: data.load_dataset(
+      _DATASET.value, split, data_dir=_DATA_DIR.value, idx_dir=_IDX_DIR.value,
+      image_size=_IMAGE_SIZE.value)
+  source = load()  # Prepares Fashion-MNIST once; fails early if missing.
+  if _EPOCHS.value is not None:
+    if _TRAIN_STEPS.value is not None:
+      raise app.UsageError('Give --train_steps or --epochs, not both.')
+    num_examples = int(source.cardinality())
+    if num_examples <= 0:
+      raise app.UsageError(f'The size of {_DATASET.value} {split} is unknown; '
+                           'give --train_steps instead of --epochs.')
+    train_steps = train_lib.steps_for_epochs(_EPOCHS.value, num_examples,
+                                             _BATCH_SIZE.value)
+  else:
+    train_steps = _TRAIN_STEPS.value or 10_000
+  train_config = train_lib.TrainConfig(
+      batch_size=_BATCH_SIZE.value, train_steps=train_steps,
+      learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
+      optimizer=_OPTIMIZER.value, clip_grad_norm=_CLIP_GRAD_NORM.value,
+      ema_decay=_EMA_DECAY.value, init_batch_size=_INIT_BATCH_SIZE.value,
+      checkpoint_every=_CHECKPOINT_EVERY.value,
+      keep_checkpoints=_KEEP_CHECKPOINTS.value, log_every=_LOG_EVERY.value,
+      summary_every=_SUMMARY_EVERY.value, sample_every=_SAMPLE_EVERY.value,
+      max_consecutive_nonfinite=_MAX_NONFINITE.value,
+      random_flip=_RANDOM_FLIP.value, shuffle_buffer=_SHUFFLE_BUFFER.value,
+      seed=_SEED.value)
+  glow_config = _glow_config(info)
+  logging.info('Training %s on %s %s with %d replicas, to step %d.',
+               glow_config, _DATASET.value, split,
+               strategy.num_replicas_in_sync, train_steps)
+  metrics = train_lib.train(glow_config, train_config, _MODEL_DIR.value,
+                            lambda context: load(), strategy=strategy,
+                            time_budget_s=_TIME_BUDGET.value)
+  print(f'Trained to step {metrics["step"]} ({metrics["stop_reason"]}): '
+        f'{metrics["bits_per_dim"]:.4f} bits/dim, '
+        f'{metrics["images_per_sec"]:.1f} images/s, '
+        f'{metrics["nonfinite_steps"]} steps skipped. '
+        f'Checkpoint: {metrics["checkpoint"]}')
+
+
+if __name__ == '__main__':
+  app.run(main)
