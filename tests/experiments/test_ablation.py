@@ -1,0 +1,34 @@
+"""experiments/ablation.py end to end: two tiny variants, a few steps each."""
+
+import os
+
+from tests.experiments import helpers
+
+
+def test_ablation_writes_figure_table_and_records(tmp_path):
+  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=16,
+                                    num_train=32)
+  out = tmp_path / 'ablation'
+  results = tmp_path / 'results.json'
+  args = [f'--output_dir={out}', '--dataset=mnist_idx',
+          f'--idx_dir={idx_dir}', '--num_steps=1', '--hidden_channels=4',
+          '--batch_size=8', '--train_steps=4', '--eval_every_steps=2',
+          '--curve_examples=8', '--permutations=reverse,lu_conv',
+          '--couplings=additive', f'--record_to={results}']
+  helpers.run_binary('ablation', *args)
+  helpers.check_png(os.path.join(out, 'ablation.png'))
+  table = helpers.read_json(os.path.join(out, 'ablation.json'),
+                            ['runs', 'figure'])
+  assert [r['name'] for r in table['runs']] == ['reverse-additive',
+                                                'lu_conv-additive']
+  for run in table['runs']:
+    assert [s for s, _ in run['history']] == [0, 2, 4]
+    assert run['steps'] == 4
+  assert '| reverse | additive |' in open(os.path.join(out,
+                                                       'ablation.md')).read()
+  records = helpers.read_json(results, ['runs'])['runs']
+  assert {r['name'] for r in records} == {'ablation/reverse-additive',
+                                          'ablation/lu_conv-additive'}
+  for record in records:
+    assert record['command'].startswith('python -m experiments.ablation')
+    assert record['permutation'] in ('reverse', 'lu_conv')

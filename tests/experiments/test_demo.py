@@ -1,0 +1,33 @@
+"""experiments/demo.py end to end: a tiny model, a few seconds of training."""
+
+import os
+
+from tests.experiments import helpers
+
+
+def test_demo_writes_its_folder(tmp_path):
+  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=24,
+                                    num_train=32)
+  out = tmp_path / 'demo'
+  results = tmp_path / 'results.json'
+  helpers.run_binary(
+      'demo', f'--output_dir={out}', f'--idx_dir={idx_dir}',
+      f'--data_dir={tmp_path / "tfds"}', '--num_steps=1',
+      '--hidden_channels=4', '--batch_size=8', '--train_steps=6',
+      '--train_minutes=2', '--eval_every_steps=3', '--curve_examples=8',
+      f'--record_to={results}')
+  for name in ('samples.png', 'training_curve.png'):
+    helpers.check_png(os.path.join(out, name))
+  metrics = helpers.read_json(
+      os.path.join(out, 'metrics.json'),
+      ['test_bits_per_dim', 'step', 'history', 'machine', 'glow_config',
+       'wall_clock_seconds', 'files', 'published_reference'])
+  assert metrics['step'] == 6
+  assert metrics['num_test_images'] == 24
+  assert [p['step'] for p in metrics['history']] == [0, 3, 6]
+  export = metrics['files']['export']
+  assert export == os.path.join('export', '6')
+  assert os.path.exists(os.path.join(out, export, 'saved_model.pb'))
+  run = helpers.read_json(results, ['runs'])['runs'][0]
+  assert run['name'] == 'demo' and run['steps'] == 6
+  assert run['test_bits_per_dim'] == round(metrics['test_bits_per_dim'], 4)
