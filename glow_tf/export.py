@@ -106,6 +106,17 @@ def _check_non_negative_int(value, name):
   return int(value)
 
 
+def _new_version_dir(export_dir, version):
+  """`<export_dir>/<version>`, or an ExportError if it exists or is invalid."""
+  version = _check_non_negative_int(version, 'version')
+  path = os.path.join(export_dir, str(version))
+  if tf.io.gfile.exists(path):
+    raise ExportError(
+        f'Export version {path!r} exists already; it is never overwritten. '
+        'Choose another version (--version) or remove it.')
+  return path
+
+
 class ServingModule(tf.Module):
   """A `tf.Module` of the four serving signatures of a `Glow`.
 
@@ -447,12 +458,7 @@ def export_saved_model(glow, export_dir, version, score_seed=None,
     ExportError: `version` is not a non-negative int, or
       `<export_dir>/<version>` exists already.
   """
-  version = _check_non_negative_int(version, 'version')
-  final = os.path.join(export_dir, str(version))
-  if tf.io.gfile.exists(final):
-    raise ExportError(
-        f'Export version {final!r} exists already; it is never overwritten. '
-        'Choose another --version or remove it.')
+  final = _new_version_dir(export_dir, version)
   module = ServingModule(glow, score_seed=score_seed,
                          max_num_samples=max_num_samples)
   tf.io.gfile.makedirs(export_dir)
@@ -505,8 +511,14 @@ def export_from_model_dir(model_dir, export_dir, version=None, use_ema=True,
   ```
   """
   if version is not None:
-    version = _check_non_negative_int(version, 'version')
-  glow, step = checkpoints.restore_model(model_dir, use_ema=use_ema,
-                                         checkpoint=checkpoint)
+    _new_version_dir(export_dir, version)  # Fail before restoring.
+  try:
+    glow, step = checkpoints.restore_model(model_dir, use_ema=use_ema,
+                                           checkpoint=checkpoint)
+  except (IndexError, tf.errors.OpError) as e:
+    # TF's checkpoint reader raises IndexError on a truncated data file.
+    raise checkpoints.CheckpointError(
+        f'Cannot restore a checkpoint of {model_dir!r}: it is corrupt or '
+        f'truncated ({type(e).__name__}: {e}).') from e
   return export_saved_model(glow, export_dir,
                             step if version is None else version, **kwargs)

@@ -1,0 +1,70 @@
+r"""Exports a trained Glow as a SavedModel that TensorFlow Serving serves.
+
+Restores the latest checkpoint of `--model_dir` (the averaged EMA weights
+when it has them) and writes `<export_dir>/<version>/` (tag `serve`; version
+= the training step unless `--version` is given) with the signatures
+`serving_default`, `sample`, `encode` and `decode` and TF Serving's warm-up
+requests; see `glow_tf.export` and docs/serving.md. An existing version is
+never overwritten.
+
+```
+python -m experiments.export --model_dir=/tmp/glow \
+    --export_dir=/tmp/glow_export
+tensorflow_model_server --rest_api_port=8501 --model_name=glow \
+    --model_base_path=/tmp/glow_export
+```
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+
+from glow_tf import export
+from glow_tf.training import checkpoints
+
+_MODEL_DIR = flags.DEFINE_string(
+    'model_dir', None, 'Training directory (experiments/train.py).',
+    required=True)
+_EXPORT_DIR = flags.DEFINE_string(
+    'export_dir', None, 'Model base path: the SavedModel goes to '
+    '<export_dir>/<version>/.', required=True)
+_VERSION = flags.DEFINE_integer(
+    'version', None, 'Version directory; default the checkpoint\'s training '
+    'step.', lower_bound=0)
+_CHECKPOINT = flags.DEFINE_string(
+    'checkpoint', None, 'Checkpoint prefix; default the latest in '
+    '--model_dir.')
+_USE_EMA = flags.DEFINE_boolean(
+    'use_ema', True, 'Export the averaged weights when the checkpoint has '
+    'them.')
+_SCORE_SEED = flags.DEFINE_integer(
+    'score_seed', None, 'Seed of the dequantisation noise of '
+    'serving_default; default: score at the bin centres.', lower_bound=0)
+_MAX_NUM_SAMPLES = flags.DEFINE_integer(
+    'max_num_samples', 1024, 'Largest num_samples the sample signature '
+    'accepts.', lower_bound=1)
+_MODEL_NAME = flags.DEFINE_string(
+    'model_name', 'glow', 'model_spec.name of the warm-up requests (the '
+    'server\'s --model_name).')
+_WARMUP = flags.DEFINE_boolean(
+    'warmup', True, 'Write assets.extra/tf_serving_warmup_requests.')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  try:
+    path = export.export_from_model_dir(
+        _MODEL_DIR.value, _EXPORT_DIR.value, version=_VERSION.value,
+        use_ema=_USE_EMA.value, checkpoint=_CHECKPOINT.value,
+        score_seed=_SCORE_SEED.value, max_num_samples=_MAX_NUM_SAMPLES.value,
+        warmup=_WARMUP.value, model_name=_MODEL_NAME.value)
+  except (checkpoints.CheckpointError, export.ExportError) as e:
+    sys.exit(f'export failed: {e}')
+  print(f'Exported {_MODEL_DIR.value} to {path} (signatures: '
+        f'{", ".join(export.SIGNATURE_NAMES)}).')
+
+
+if __name__ == '__main__':
+  app.run(main)
