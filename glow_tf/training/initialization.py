@@ -121,7 +121,8 @@ def initialize(model, strategy, images, per_replica=False):
     images: model-space images `[N, H, W, C]` (N divisible by the number of
       replicas), split between the replicas here; or, with `per_replica`,
       each replica's share (e.g. an element of a distributed dataset).
-    per_replica: whether `images` is already distributed.
+    per_replica: whether `images` is already distributed (implied for a
+      `tf.distribute.DistributedValues`).
 
   Returns:
     True if the model was initialised now, False if it already was.
@@ -137,7 +138,7 @@ def initialize(model, strategy, images, per_replica=False):
   strategy = strategy or tf.distribute.get_strategy()
   if is_initialized(model):
     return False
-  if not per_replica:
+  if not (per_replica or isinstance(images, tf.distribute.DistributedValues)):
     images = distribute_batch(strategy, images)
 
   @tf.function
