@@ -18,9 +18,12 @@ class AffineCoupling(tfb.Bijector):
   ```
   inverse (image -> latent):  z_a = x_a,  z_b = (x_b + shift) * scale
   forward (latent -> image):  x_a = z_a,  x_b = z_b / scale - shift
-  scale = sigmoid(raw + 2)
+  scale = sigmoid(raw + 2) / sigmoid(2)     (1 at raw = 0, below 1.14)
   inverse_log_det_jacobian  = sum over H, W, C_b of log(scale)
   ```
+
+  The reference code's `sigmoid(raw + 2)` is divided by `sigmoid(2)` so that
+  a zero `raw` gives `scale = 1` exactly.
 
   With `additive=True`, `scale = 1` (NICE's additive coupling, log-det 0) and
   `NN` outputs only the shift. `NN` is `glow_tf.networks.CouplingNetwork`
@@ -92,7 +95,9 @@ class AffineCoupling(tfb.Bijector):
     if self._additive:
       return h, None, None
     shift, raw = tf.split(h, 2, axis=-1)
-    return shift, tf.sigmoid(raw + 2.0), tf.math.log_sigmoid(raw + 2.0)
+    log_scale = (tf.math.log_sigmoid(raw + 2.0) -
+                 tf.math.log_sigmoid(tf.constant(2.0, raw.dtype)))
+    return shift, tf.exp(log_scale), log_scale
 
   def _halves(self, x):
     _checks.check_event(x, self, self._num_channels, min_rank=3)

@@ -1,0 +1,214 @@
+"""Tests of AffineCoupling (affine and additive) and its coupling network."""
+
+from unittest import mock
+
+from absl.testing import parameterized
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from glow_tf.bijectors import AffineCoupling
+from glow_tf.networks import CouplingNetwork
+from tests import bijector_checks
+
+tfd = tfp.distributions
+
+_HIDDEN = 8
+
+
+def _images(shape, seed=0, dtype=tf.float64):
+  return tf.random.stateless_normal(shape, seed=[seed, 3], dtype=dtype)
+
+
+def _coupling(num_channels=4, additive=False, dtype=tf.float64, seed=0):
+  return AffineCoupling(num_channels, hidden_channels=_HIDDEN,
+                        additive=additive, seed=seed, dtype=dtype)
+
+
+def _expected_parameter_count(num_channels, hidden, additive):
+  conditioning = num_channels // 2
+  transformed = num_channels - conditioning
+  out = transformed if additive else 2 * transformed
+  return (3 * 3 * conditioning * hidden + 2 * hidden  # conv_in, norm_in
+          + hidden * hidden + 2 * hidden              # conv_hidden, norm
+          + 3 * 3 * hidden * out + 2 * out)           # zero conv + log_scale
+
+
+class _CountCalls:
+  """Counts `CouplingNetwork.__call__`s while patched in."""
+
+  def __init__(self):
+    self.count = 0
+    self._original = CouplingNetwork.__call__
+
+  def __call__(self, network, *args, **kwargs):
+    self.count += 1
+    return self._original(network, *args, **kwargs)
+
+  def patch(self):
+    counter = self
+
+    def counting_call(network, *args, **kwargs):
+      return counter(network, *args, **kwargs)
+
+    return mock.patch.object(CouplingNetwork, '__call__', counting_call)
+
+
+class AffineCouplingTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.product(
+      additive=[False, True],
+      case=[dict(dtype=tf.float64, batch_shape=[2], event_shape=[4, 4, 4]),
+            dict(dtype=tf.float32, batch_shape=[2], event_shape=[4, 4, 4]),
+            dict(dtype=tf.float64, batch_shape=[3, 2], event_shape=[4, 4, 4]),
+            # Odd channel count: 2 pass through, 3 are transformed.
+            dict(dtype=tf.float64, batch_shape=[2], event_shape=[2, 4, 5])])
+  def test_bijector_checks(self, additive, case):
+    dtype, event_shape = case['dtype'], case['event_shape']
+    coupling = _coupling(event_shape[-1], additive, dtype)
+    coupling.initialize(_images([4, *event_shape], dtype=dtype))
+    bijector_checks.check_bijector(
+        self, coupling, event_shape, dtype=dtype,
+        batch_shape=case['batch_shape'], num_trainable=9)
+
+  @parameterized.parameters(False, True)
+  def test_identity_at_init(self, additive):
+    coupling = _coupling(additive=additive)
+    x = _images([2, 4, 4, 4])
+    coupling.initialize(x)  # Only the hidden ActNorms: still the identity.
+    for fresh in (x, _images([2, 4, 4, 4], seed=1)):
+      self.assertAllEqual(coupling.inverse(fresh), fresh)
+      self.assertAllEqual(coupling.forward(fresh), fresh)
+      self.assertAllEqual(
+          coupling.inverse_log_det_jacobian(fresh, event_ndims=3), [0., 0.])
+    bijector_checks.perturb_variables(coupling)
+    self.assertNotAllClose(coupling.inverse(x), x)
+
+  def test_initialize_normalizes_hidden_activations(self):
+    coupling = _coupling(num_channels=6)
+    x = _images([8, 4, 4, 6]) * 3.0 + 1.0
+    returned = coupling.initialize(x)
+    network = coupling.network
+    self.assertTrue(network.norm_in.initialized.numpy())
+    self.assertTrue(network.norm_hidden.initialized.numpy())
+    self.assertAllClose(returned, coupling.inverse(tf.identity(x)))
+    # Unit std up to ActNorm's epsilon: std / (std + 1e-6), std ~ 0.1 here.
+    h = network.norm_in.inverse(network.conv_in(x[..., :3]))
+    self.assertAllClose(np.mean(h, axis=(0, 1, 2)), np.zeros(_HIDDEN),
+                        atol=1e-6)
+    self.assertAllClose(np.std(h, axis=(0, 1, 2)), np.ones(_HIDDEN),
+                        atol=1e-4)
+    h = network.norm_hidden.inverse(network.conv_hidden(tf.nn.relu(h)))
+    self.assertAllClose(np.mean(h, axis=(0, 1, 2)), np.zeros(_HIDDEN),
+                        atol=1e-6)
+    self.assertAllClose(np.std(h, axis=(0, 1, 2)), np.ones(_HIDDEN),
+                        atol=1e-4)
+
+  @parameterized.parameters(False, True)
+  def test_reference_formula(self, additive):
+    coupling = _coupling(num_channels=5, additive=additive)
+    coupling.initialize(_images([4, 4, 4, 5]))
+    bijector_checks.perturb_variables(coupling, seed=3, scale=0.6)
+    x = _images([2, 4, 4, 5], seed=5)
+    x_a, x_b = x[..., :2], x[..., 2:]
+    h = coupling.network(x_a).numpy()
+    if additive:
+      self.assertEqual(h.shape, (2, 4, 4, 3))
+      z_b, ildj = x_b + h, np.zeros(2)
+    else:
+      self.assertEqual(h.shape, (2, 4, 4, 6))
+      shift, raw = h[..., :3], h[..., 3:]
+      sigmoid = lambda t: 1 / (1 + np.exp(-t))
+      scale = sigmoid(raw + 2.0) / sigmoid(2.0)  # 1 when raw = 0.
+      z_b, ildj = (x_b + shift) * scale, np.log(scale).sum(axis=(1, 2, 3))
+      self.assertGreater(np.max(np.abs(np.log(scale))), 0.1)  # Not 1.
+    self.assertAllClose(coupling.inverse(x),
+                        np.concatenate([x_a, z_b], axis=-1), atol=1e-12)
+    self.assertAllClose(coupling.inverse_log_det_jacobian(x, event_ndims=3),
+                        ildj, atol=1e-12)
+
+  @parameterized.parameters(False, True)
+  def test_network_runs_once_per_log_prob(self, additive):
+    coupling = _coupling(additive=additive)
+    coupling.initialize(_images([4, 4, 4, 4]))
+    bijector_checks.perturb_variables(coupling)
+    distribution = tfd.TransformedDistribution(
+        tfd.Sample(tfd.Normal(tf.constant(0., tf.float64), 1.), [4, 4, 4]),
+        coupling)
+    x = _images([2, 4, 4, 4], seed=1)
+    counter = _CountCalls()
+    with counter.patch():
+      log_prob = distribution.log_prob(x)
+      self.assertEqual(counter.count, 1)
+      # inverse then ildj of the same tensor: served from the cache.
+      z = coupling.inverse(x)
+      ildj = coupling.inverse_log_det_jacobian(x, event_ndims=3)
+      self.assertEqual(counter.count, 2)
+      # forward(z) of the z just computed is a cache hit: no call.
+      self.assertIs(coupling.forward(z), x)
+      self.assertEqual(counter.count, 2)
+      # forward then fldj of a fresh tensor: one call.
+      z_fresh = tf.identity(z)
+      coupling.forward(z_fresh)
+      coupling.forward_log_det_jacobian(z_fresh, event_ndims=3)
+      self.assertEqual(counter.count, 3)
+      # A fresh tensor is not in the cache: the counter does count.
+      fresh_ildj = coupling.inverse_log_det_jacobian(tf.identity(x),
+                                                     event_ndims=3)
+      self.assertEqual(counter.count, 4)
+      # The same in a tf.function.
+      tf.function(distribution.log_prob)(tf.identity(x))
+      self.assertEqual(counter.count, 5)
+    self.assertAllClose(ildj, fresh_ildj, atol=1e-12)
+    self.assertAllClose(
+        log_prob, tfd.Sample(tfd.Normal(tf.constant(0., tf.float64), 1.),
+                             [4, 4, 4]).log_prob(z) + fresh_ildj, atol=1e-10)
+
+  def test_additive_is_volume_preserving(self):
+    coupling = _coupling(additive=True)
+    coupling.initialize(_images([4, 4, 4, 4]))
+    bijector_checks.perturb_variables(coupling)
+    x = _images([3, 4, 4, 4], seed=1)
+    self.assertNotAllClose(coupling.inverse(x), x)
+    self.assertAllEqual(coupling.inverse_log_det_jacobian(x, event_ndims=3),
+                        np.zeros(3))
+    self.assertAllEqual(coupling.forward_log_det_jacobian(x, event_ndims=3),
+                        np.zeros(3))
+
+  @parameterized.parameters((4, False), (4, True), (5, False), (5, True))
+  def test_variables_are_tracked(self, num_channels, additive):
+    coupling = _coupling(num_channels, additive)
+    self.assertLen(coupling.trainable_variables, 9)
+    self.assertLen(coupling.variables, 11)  # + two ActNorm flags.
+    count = sum(int(np.prod(v.shape)) for v in coupling.trainable_variables)
+    self.assertEqual(
+        count, _expected_parameter_count(num_channels, _HIDDEN, additive))
+    bijector_checks.check_checkpoint_round_trip(self, coupling)
+
+  @parameterized.named_parameters(
+      ('rank', [4, 4], r'expected a tensor of rank >= 3 shaped \[\.\.\., H, '
+       r'W, C\]'),
+      ('channels', [2, 4, 4, 6], r'expected 4 channels .*got shape '
+       r'\(2, 4, 4, 6\)'))
+  def test_bad_input(self, shape, message):
+    coupling = _coupling()
+    x = tf.zeros(shape, tf.float64)
+    with self.assertRaisesRegex(ValueError, message):
+      coupling.inverse(x)
+    with self.assertRaisesRegex(ValueError, message):
+      coupling.forward(x)
+
+  @parameterized.named_parameters(
+      ('one_channel', dict(num_channels=1),
+       r'`num_channels` must be >= 2 for a coupling, got 1'),
+      ('additive', dict(num_channels=4, additive='yes'),
+       r"`additive` must be True or False, got 'yes'"),
+      ('hidden', dict(num_channels=4, hidden_channels=0),
+       r'`hidden_channels` must be a positive integer, got 0'))
+  def test_bad_arguments(self, kwargs, message):
+    with self.assertRaisesRegex(ValueError, message):
+      AffineCoupling(**kwargs)
+
+
+if __name__ == '__main__':
+  tf.test.main()
