@@ -21,11 +21,12 @@ decode           z_level_0 .. z_level_{L-1} float32 [N, h_l, w_l, c_l]
 * `serving_default` scores images: `log_prob` is the model-space
   log-density `log p(x)` of the dequantised image `x` (see
   `glow_tf.images`), `bits_per_dim = -(log p(x) - D log 2**n_bits) / (D log 2)`.
-  The dequantisation is deterministic, so the same image always gets the
-  same score, whatever else is in the batch: by default every pixel sits at
-  the centre of its bin (`u = 0.5`); exported with `score_seed=s`, the noise
-  is instead `stateless_uniform(seed=s)` over the request's batch (the same
-  request then always gets the same numbers).
+  The dequantisation is deterministic. By default every pixel sits at the
+  centre of its bin (`u = 0.5`), so an image always gets the same score,
+  whatever else is in the batch. Exported with `score_seed=s`, the noise is
+  instead `stateless_uniform(seed=s)` over the request's batch: the same
+  request always gets the same numbers, an unbiased (noisy) estimate of the
+  bits/dim that training reports.
 * `sample` draws `num_samples` images at a `temperature` (0: the prior
   means; about 0.7 looks best), reproducibly for a given `seed`.
 * `encode` dequantises with noise fixed by `seed` and returns the latents,
@@ -36,12 +37,22 @@ The int64 `seed` is used as the stateless seed `tf.bitcast(seed, tf.int32)`
 (its two 32-bit halves); see `stateless_seed`.
 
 Every check runs inside the graph, so a served model rejects a bad request
-with an `INVALID_ARGUMENT` error naming the input (`sample: num_samples
-must be >= 0`) and never returns a silent wrong answer: a wrong dtype or
-image shape is refused by the signature's input spec, and negative or too
-large `num_samples`, a negative or non-finite `temperature`, labels out of
-range or of the wrong length, and non-finite latents by
-`tf.debugging` assertions.
+with an `INVALID_ARGUMENT` error, and never returns a silent wrong answer:
+
+* a wrong shape (any input): `Shape of tensor images [2,27,28,1] is not
+  compatible with expected shape [?,28,28,1]` (an `EnsureShape` per input;
+  a loaded signature does not check shapes itself);
+* negative or too large `num_samples`, a negative or non-finite
+  `temperature`, labels out of range or not one per example, non-finite
+  latents or latents of different batch sizes, samples or decoded images
+  that overflow: `tf.debugging` assertions whose message names the
+  signature and the input (`sample: `num_samples` must be >= 0`);
+* a wrong dtype: refused by TensorFlow's runtime before the graph runs
+  (`input #0 was expected to be a uint8 tensor but is a float tensor`).
+  Note that TensorFlow's Python API converts a *numpy* argument to the
+  signature's dtype before the call (a float array of 0.7 becomes 0), so
+  Python callers should pass uint8 arrays; TF Serving's REST API parses JSON
+  numbers as the signature's dtype and rejects values that do not fit.
 
 The exported graph holds only TensorFlow ops: loading it needs neither
 glow_tf nor tensorflow-probability.
@@ -202,9 +213,13 @@ class ServingModule(tf.Module):
 
   # The signatures.
 
-  def _score(self, images, labels=None):
-    """uint8 images (and labels) -> `bits_per_dim`, `log_prob` `[N]`."""
+  # Each takes its inputs positionally (`*inputs`, labels last when the model
+  # is class-conditional), so that its only arguments are the named inputs.
+
+  def _score(self, *inputs):
+    """images (and labels) -> `bits_per_dim`, `log_prob` `[N]`."""
     glow, config = self.glow, self._config
+    (images,), labels = self._split_labels(inputs)
     images = self._check_shape(images, self._image_spec)
     batch = tf.shape(images)[0]
     labels = self._check_labels('serving_default', labels, batch, 'images')
@@ -227,9 +242,10 @@ class ServingModule(tf.Module):
         'bits_per_dim': tf.zeros([0], tf.float32),
         'log_prob': tf.zeros([0], tf.float32)})
 
-  def _sample(self, num_samples, temperature, seed, labels=None):
+  def _sample(self, *inputs):
     """num_samples, temperature, seed (and labels) -> uint8 `images`."""
     glow, config = self.glow, self._config
+    (num_samples, temperature, seed), labels = self._split_labels(inputs)
     num_samples = tf.ensure_shape(num_samples, [])
     temperature = tf.ensure_shape(temperature, [])
     seed = tf.ensure_shape(seed, [])
@@ -261,9 +277,10 @@ class ServingModule(tf.Module):
     return _unless_empty(num_samples, sample, {
         'images': tf.zeros([0, *config.image_shape], tf.uint8)})
 
-  def _encode(self, images, seed, labels=None):
-    """uint8 images, seed (and labels) -> `z_level_0`, ... `[N, h, w, c]`."""
+  def _encode(self, *inputs):
+    """images, seed (and labels) -> `z_level_0`, ... `[N, h, w, c]`."""
     glow, config = self.glow, self._config
+    (images, seed), labels = self._split_labels(inputs)
     images = self._check_shape(images, self._image_spec)
     seed = tf.ensure_shape(seed, [])
     batch = tf.shape(images)[0]
@@ -280,13 +297,12 @@ class ServingModule(tf.Module):
         latent_name(level): tf.zeros([0, *shape], tf.float32)
         for level, shape in enumerate(self._latent_shapes)})
 
-  def _decode(self, *args):
+  def _decode(self, *inputs):
     """`z_level_0`, ... (and labels) -> uint8 `images`."""
     glow, config = self.glow, self._config
-    num_levels = len(self._latent_shapes)
+    latents, labels = self._split_labels(inputs)
     latents = [self._check_shape(z, spec)
-               for z, spec in zip(args[:num_levels], self._latent_specs)]
-    labels = args[num_levels] if config.num_classes else None
+               for z, spec in zip(latents, self._latent_specs)]
     batch = tf.shape(latents[0])[0]
     checks = []
     for level, z in enumerate(latents):
@@ -310,6 +326,12 @@ class ServingModule(tf.Module):
 
     return _unless_empty(batch, decode, {
         'images': tf.zeros([0, *config.image_shape], tf.uint8)})
+
+  def _split_labels(self, inputs):
+    """`(inputs without the labels, labels or None)`."""
+    if self._config.num_classes:
+      return inputs[:-1], inputs[-1]
+    return inputs, None
 
   # Checks, inside the graph.
 
