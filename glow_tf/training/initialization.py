@@ -74,36 +74,51 @@ def distribute_batch(strategy, batch):
 def check_replicas_agree(strategy, variables, atol=1e-6):
   """Raises `ReplicaMismatchError` unless every replica holds the same values.
 
-  Each replica sums every variable it holds; these sums are gathered from
-  all replicas (and workers) and compared.
+  The local replicas' copies are compared directly; with several workers,
+  each replica's sum of every variable is also gathered from all workers and
+  compared.
 
   Args:
     strategy: the `tf.distribute.Strategy` the variables were made under.
     variables: list of variables (mirrored or not).
-    atol: largest spread accepted, relative to `1 + |sum|`.
+    atol: largest difference accepted, relative to `1 + |value|`.
   """
   variables = [v for v in variables if v.dtype.is_floating]
   if strategy.num_replicas_in_sync == 1 or not variables:
     return
+  bad = []
+  for variable in variables:
+    copies = [np.asarray(c) for c in
+              strategy.experimental_local_results(variable)]
+    spread = max(float(np.max(np.abs(c - copies[0]))) for c in copies)
+    if spread > atol * (1.0 + float(np.max(np.abs(copies[0])))):
+      bad.append((variable.name, spread))
+  if not bad and len(strategy.experimental_local_results(variables[0])) < (
+      strategy.num_replicas_in_sync):
+    bad = _check_across_workers(strategy, variables, atol)
+  if bad:
+    raise ReplicaMismatchError(
+        f'{len(bad)} variables differ between the replicas after '
+        f'initialisation, e.g. {bad[:5]} (name, spread). The data-dependent '
+        'initialisation must run inside strategy.run so the statistics are '
+        'all-reduced.')
+
+
+def _check_across_workers(strategy, variables, atol):
+  """Compares every replica's sums of `variables`, gathered from all workers."""
 
   @tf.function
-  def spreads():
+  def gathered_sums():
     def replica_sums():
       return tf.stack([tf.cast(tf.reduce_sum(v), tf.float64)
                        for v in variables])[tf.newaxis]
-    sums = strategy.gather(strategy.run(replica_sums), axis=0)  # [R, n]
-    return (tf.reduce_max(sums, axis=0) - tf.reduce_min(sums, axis=0),
-            tf.reduce_max(tf.abs(sums), axis=0))
+    return strategy.gather(strategy.run(replica_sums), axis=0)  # [R, n]
 
-  spread, size = (t.numpy() for t in spreads())
-  bad = np.flatnonzero(spread > atol * (1.0 + size))
-  if bad.size:
-    names = [variables[i].name for i in bad[:5]]
-    raise ReplicaMismatchError(
-        f'{bad.size} variables differ between the replicas after '
-        f'initialisation, e.g. {names} (spread {spread[bad[0]]:.3g}). The '
-        'data-dependent initialisation must run inside strategy.run so the '
-        'statistics are all-reduced.')
+  sums = gathered_sums().numpy()
+  spread = sums.max(axis=0) - sums.min(axis=0)
+  scale = 1.0 + np.abs(sums).max(axis=0)
+  return [(variables[i].name, float(spread[i]))
+          for i in np.flatnonzero(spread > atol * scale)]
 
 
 def initialize(model, strategy, images, per_replica=False):

@@ -1,5 +1,7 @@
 """Tiny models and data for the training tests."""
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -43,3 +45,16 @@ def model_batch(num=16, seed=0):
   """A dict batch of model-space images, as the pipeline gives."""
   images = glow_tf.dequantize(blob_images(num, seed), seed=seed)
   return {'image': images, 'label': tf.zeros([num], tf.int64)}
+
+
+@functools.cache
+def mirrored_strategy():
+  """One MirroredStrategy on the two logical CPUs of tests/conftest.py.
+
+  Shared: several MirroredStrategy objects in one process can reuse the same
+  collective keys.
+  """
+  devices = tf.config.list_logical_devices('CPU')
+  assert len(devices) >= 2, (
+      f'tests/conftest.py should have made two logical CPUs, got {devices}')
+  return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
