@@ -16,8 +16,9 @@ from glow_tf.glow import Glow
 from glow_tf.images import bits_per_dim
 from glow_tf.images import dequantize
 from glow_tf.images import to_uint8
+from glow_tf.training.keras_model import GlowModel
 
 __all__ = [
     'bijectors', 'bits_per_dim', 'build_flow', 'dequantize', 'Glow',
-    'GlowConfig', 'preset', 'PRESETS', 'to_uint8',
+    'GlowConfig', 'GlowModel', 'preset', 'PRESETS', 'to_uint8',
 ]

@@ -1,0 +1,87 @@
+"""Tests of GlowModel, the tf_keras model around Glow."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+import glow_tf
+from glow_tf import data
+from glow_tf import images
+from glow_tf.training import initialization
+from tests.training import common
+
+
+def _pipeline(num=64, seed=0):
+  return data.make_pipeline(
+      common.dataset_fn(num, seed)(None), 16, n_bits=5, seed=seed,
+      shuffle_buffer=num)
+
+
+def test_tracks_every_variable_of_the_glow():
+  model = glow_tf.GlowModel(common.tiny_config())
+  assert isinstance(model, tf_keras.Model)
+  assert len(model.trainable_variables) == len(model.glow.trainable_variables)
+  assert ({v.ref() for v in model.trainable_variables} ==
+          {v.ref() for v in model.glow.trainable_variables})
+  glow_variables = {v.ref() for v in model.glow.variables}
+  assert glow_variables <= {v.ref() for v in model.variables}
+
+
+def test_fit_initialises_on_the_first_batch_and_lowers_bits_per_dim():
+  model = glow_tf.GlowModel(common.tiny_config(n_bits=5))
+  model.compile(optimizer=tf_keras.optimizers.Adamax(1e-2))
+  train = _pipeline()
+  assert not initialization.is_initialized(model.glow)
+  history = model.fit(train, epochs=3, steps_per_epoch=4, verbose=0)
+  assert initialization.is_initialized(model.glow)
+  bpd = history.history['bits_per_dim']
+  assert list(history.history) == ['bits_per_dim'] and len(bpd) == 3
+  assert bpd[-1] < bpd[0] - 0.1, bpd
+  result = model.evaluate(train, steps=2, return_dict=True, verbose=0)
+  assert set(result) == {'bits_per_dim'} and result['bits_per_dim'] < bpd[0]
+  # `call` gives per-example bits/dim, as glow_tf.bits_per_dim.
+  batch = next(iter(train))
+  per_example = model(batch)
+  assert per_example.shape == (16,)
+  log_prob = model.glow.log_prob(batch['image'])
+  np.testing.assert_allclose(
+      per_example, images.bits_per_dim_from_log_prob(
+          log_prob, 28 * 28, 5), rtol=1e-5)
+
+
+def test_fit_on_arrays_and_weights_round_trip(tmp_path):
+  x = glow_tf.dequantize(common.blob_images(32), seed=0).numpy()
+  model = glow_tf.GlowModel(common.tiny_config())
+  model.compile()
+  assert type(model.optimizer).__name__ == 'Adamax'
+  model.fit(x, batch_size=16, epochs=1, verbose=0)
+  path = str(tmp_path / 'weights')
+  model.save_weights(path)
+  again = glow_tf.GlowModel(common.tiny_config(), seed=1)
+  again.load_weights(path).expect_partial()
+  np.testing.assert_allclose(model.predict(x[:4], verbose=0),
+                             again.predict(x[:4], verbose=0), rtol=1e-5)
+  assert initialization.is_initialized(again.glow)
+
+
+def test_fit_under_mirrored_strategy():
+  strategy = common.mirrored_strategy()
+  with strategy.scope():
+    model = glow_tf.GlowModel(common.tiny_config())
+    model.compile(optimizer=tf_keras.optimizers.Adamax(1e-3))
+  history = model.fit(_pipeline(32), epochs=1, steps_per_epoch=2, verbose=0)
+  assert np.isfinite(history.history['bits_per_dim'][0])
+  initialization.check_replicas_agree(strategy, model.glow.variables)
+
+
+def test_clear_errors():
+  with pytest.raises(ValueError, match='must be a glow_tf.GlowConfig'):
+    glow_tf.GlowModel({'image_shape': (28, 28, 1)})
+  conditional = glow_tf.GlowModel(common.tiny_config(num_classes=10))
+  with pytest.raises(ValueError, match='class-conditional'):
+    conditional(tf.zeros([2, 28, 28, 1]))
+  with pytest.raises(ValueError, match='takes no loss'):
+    conditional.compile(loss='mse')
+  with pytest.raises(ValueError, match='initialisation batch'):
+    glow_tf.GlowModel(common.tiny_config()).fit(lambda: None)
