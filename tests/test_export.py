@@ -2,7 +2,8 @@
 
 A tiny Glow (one step per level, width 8) is initialised on real
 Fashion-MNIST test images, moved off its initial weights, saved as a
-training `model_dir` at step 42 and exported once for the whole module.
+training `model_dir` at step 42 and exported once for the whole module, by
+the binary `experiments/export.py`.
 """
 
 import os
@@ -40,6 +41,7 @@ _MODEL_DIR = None
 _GLOW = None     # The model as restored from _MODEL_DIR.
 _EXPORT_DIR = None
 _PATH = None     # <_EXPORT_DIR>/42
+_BINARY_OUTPUT = None  # stdout of the binary that wrote _PATH
 _LOADED = None   # tf.saved_model.load(_PATH)
 
 
@@ -63,14 +65,19 @@ def make_model_dir(model_dir, config, step=STEP):
 
 def setUpModule():
   global _TMP, _IMAGES, _LABELS, _MODEL_DIR, _GLOW, _EXPORT_DIR, _PATH
-  global _LOADED
+  global _LOADED, _BINARY_OUTPUT
   _TMP = tempfile.mkdtemp(prefix='test_export_')
   images, labels = idx.load_idx_split(FASHION_MNIST, 't10k')
   _IMAGES, _LABELS = images[:512], labels[:512]
   _MODEL_DIR = make_model_dir(os.path.join(_TMP, 'model'), tiny_config())
   _GLOW, _ = checkpoints.restore_model(_MODEL_DIR)
   _EXPORT_DIR = os.path.join(_TMP, 'export')
-  _PATH = export.export_from_model_dir(_MODEL_DIR, _EXPORT_DIR)
+  result = run_export_binary(f'--model_dir={_MODEL_DIR}',
+                             f'--export_dir={_EXPORT_DIR}')
+  if result.returncode:
+    raise AssertionError(f'experiments/export.py failed:\n{result.stderr}')
+  _BINARY_OUTPUT = result.stdout
+  _PATH = os.path.join(_EXPORT_DIR, str(STEP))
   _LOADED = tf.saved_model.load(_PATH, tags=['serve'])
 
 
@@ -134,6 +141,10 @@ def run(*args, timeout=240):
   return subprocess.run([*map(str, args)], cwd=REPO_ROOT, env=_SUBPROCESS_ENV,
                         capture_output=True, text=True, timeout=timeout,
                         check=False)
+
+
+def run_export_binary(*flags):
+  return run(sys.executable, '-m', 'experiments.export', *flags)
 
 
 class ExportLayoutTest(absltest.TestCase):
@@ -403,8 +414,16 @@ class ExportErrorsTest(absltest.TestCase):
 
   def test_a_failed_export_leaves_nothing(self):
     export_dir = os.path.join(_TMP, 'failed_export')
-    with mock.patch.object(export, 'write_warmup_requests',
-                           side_effect=RuntimeError('disk full')):
+
+    def save_half_and_fail(module, path, signatures):
+      del module, signatures
+      os.makedirs(os.path.join(path, 'variables'))
+      raise RuntimeError('disk full')
+
+    with mock.patch.object(export.ServingModule, 'signatures',
+                           return_value={}), \
+         mock.patch.object(tf.saved_model, 'save',
+                           side_effect=save_half_and_fail):
       with self.assertRaisesRegex(RuntimeError, 'disk full'):
         export.export_saved_model(_GLOW, export_dir, 1)
     self.assertEqual(os.listdir(export_dir), [])
@@ -434,19 +453,16 @@ class ExportErrorsTest(absltest.TestCase):
 
 class BinaryTest(absltest.TestCase):
 
-  def test_export_binary(self):
-    export_dir = os.path.join(_TMP, 'binary_export')
-    args = [sys.executable, '-m', 'experiments.export',
-            f'--model_dir={_MODEL_DIR}', f'--export_dir={export_dir}',
-            '--version=3']
-    result = run(*args)
-    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-    path = os.path.join(export_dir, '3')
-    self.assertIn(path, result.stdout)
-    self.assertTrue(os.path.exists(os.path.join(path, 'saved_model.pb')))
-    # Again: refused, with a one-line error and no traceback.
-    result = run(*args)
+  def test_export_binary_wrote_the_step_version(self):
+    # setUpModule exported with the binary: version = the training step.
+    self.assertIn(f'to {_PATH} ', _BINARY_OUTPUT)
+
+  def test_export_binary_refuses_an_existing_version(self):
+    result = run_export_binary(f'--model_dir={_MODEL_DIR}',
+                               f'--export_dir={_EXPORT_DIR}',
+                               f'--version={STEP}')
     self.assertNotEqual(result.returncode, 0)
+    self.assertIn('export failed: Export version', result.stderr)
     self.assertIn('exists already', result.stderr)
     self.assertNotIn('Traceback', result.stderr)
 
