@@ -97,7 +97,7 @@ def main(argv):
       title=f'Permutation x coupling, {_TRAIN_SECONDS.value:g} s per run')
   print(analysis.ablation_table(variants, results))
   if _RECORD_TO.value:
-    command = analysis.command_line(argv, module='experiments.ablation')
+    command = analysis.command_line(module='experiments.ablation')
     analysis.record_runs(_RECORD_TO.value, [
         analysis.run_record(
             f'ablation/{v.name}', command, r.wall_clock_seconds,

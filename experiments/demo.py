@@ -67,7 +67,7 @@ def main(argv):
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
       seed=_SEED.value, summary_every=0, sample_every=0,
       init_batch_size=min(512, 8 * _BATCH_SIZE.value))
-  command = analysis.command_line(argv, module='experiments.demo')
+  command = analysis.command_line(module='experiments.demo')
   metrics = demo.run_demo(
       _OUTPUT_DIR.value, glow_config, train_config,
       train_seconds=60.0 * _TRAIN_MINUTES.value, data_dir=_DATA_DIR.value,

@@ -31,4 +31,5 @@ def test_ablation_writes_figure_table_and_records(tmp_path):
                                           'ablation/lu_conv-additive'}
   for record in records:
     assert record['command'].startswith('python -m experiments.ablation')
+    assert '--permutations=reverse,lu_conv' in record['command']
     assert record['permutation'] in ('reverse', 'lu_conv')

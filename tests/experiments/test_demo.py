@@ -30,4 +30,5 @@ def test_demo_writes_its_folder(tmp_path):
   assert os.path.exists(os.path.join(out, export, 'saved_model.pb'))
   run = helpers.read_json(results, ['runs'])['runs'][0]
   assert run['name'] == 'demo' and run['steps'] == 6
+  assert '--train_steps=6' in run['command']
   assert run['test_bits_per_dim'] == round(metrics['test_bits_per_dim'], 4)
