@@ -176,9 +176,13 @@ class Glow(tfd.TransformedDistribution):
       raise ValueError(f'temperature must be >= 0, got {temperature!r}.')
     with tf.name_scope(name):
       temperature = tf.convert_to_tensor(temperature, self.dtype)
-      if not tf.executing_eagerly() or tf.is_symbolic_tensor(temperature):
-        temperature = tf.debugging.assert_non_negative(
-            temperature, message='temperature must be >= 0')
+      if tf.is_symbolic_tensor(temperature):
+        # In graph mode the assertion is an op, not a tensor: depend on it.
+        with tf.control_dependencies([tf.debugging.assert_non_negative(
+            temperature, message='temperature must be >= 0')]):
+          temperature = tf.identity(temperature)
+      elif tf.executing_eagerly() and float(temperature) < 0:
+        raise ValueError(f'temperature must be >= 0, got {float(temperature)}.')
       kwargs = self.bijector._require_labels(labels)  # pylint: disable=protected-access
       eps = self.distribution.sample(sample_shape, seed=seed) * temperature
       return self.bijector.forward(eps, **kwargs)

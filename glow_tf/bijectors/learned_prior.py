@@ -23,11 +23,12 @@ def check_labels(labels, num_classes, batch_shape=None):
       raise ValueError(f'`labels` must be in [0, {num_classes}), got values in '
                        f'[{values.min()}, {values.max()}].')
   else:
-    labels = tf.debugging.assert_non_negative(
-        labels, message='`labels` must be >= 0')
-    with tf.control_dependencies([tf.debugging.assert_less(
-        labels, tf.cast(num_classes, labels.dtype),
-        message=f'`labels` must be < num_classes={num_classes}')]):
+    with tf.control_dependencies([
+        tf.debugging.assert_non_negative(
+            labels, message='`labels` must be >= 0'),
+        tf.debugging.assert_less(
+            labels, tf.cast(num_classes, labels.dtype),
+            message=f'`labels` must be < num_classes={num_classes}')]):
       labels = tf.identity(labels)
   if batch_shape is not None:
     if (labels.shape.rank is not None and batch_shape.rank is not None and

@@ -112,7 +112,7 @@ def restore_model(model_dir, use_ema=True, checkpoint=None):
     status = ckpt.read(prefix)
     status.assert_existing_objects_matched()
     status.expect_partial()  # the optimizer and the other weights stay unread
-  except (tf.errors.OpError, AssertionError, ValueError) as e:
+  except (tf.errors.OpError, AssertionError, ValueError, IndexError) as e:
     raise CheckpointError(
         f'Checkpoint {prefix!r} does not match the config in {model_dir!r} '
         f'or is corrupt: {e}') from e
