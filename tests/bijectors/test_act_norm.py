@@ -29,17 +29,24 @@ def _channel_statistics(x):
 
 @functools.lru_cache(maxsize=None)
 def _two_cpu_strategy():
-  """One MirroredStrategy over 2 logical CPUs, shared by the tests.
+  """A MirroredStrategy over 2 logical CPUs, shared by this module's tests.
 
-  Two strategies in one process may reuse each other's collective instance
-  keys and then deadlock or fail with a shape mismatch when one runs eagerly
-  and the other in a `tf.function`; sharing one strategy avoids that.
+  Strategies made in one process start their collective keys at the same
+  value, so two of them (here and in other test modules) can run into each
+  other's collectives, which then fail with a shape mismatch or hang. TF's own
+  tests give each strategy a distinct `_collective_key_base`; so does this.
   """
   devices = [d.name for d in tf.config.list_logical_devices('CPU')]
   if len(devices) < 2:
     raise AssertionError(
         f'Need 2 logical CPUs (tests/conftest.py makes them), got {devices}.')
-  return tf.distribute.MirroredStrategy(devices[:2])
+  strategy_class = tf.distribute.MirroredStrategy
+  key_base = strategy_class._collective_key_base  # pylint: disable=protected-access
+  strategy_class._collective_key_base = 7919  # pylint: disable=protected-access
+  try:
+    return strategy_class(devices[:2])
+  finally:
+    strategy_class._collective_key_base = key_base  # pylint: disable=protected-access
 
 
 class ActNormTest(tf.test.TestCase, parameterized.TestCase):
