@@ -1,0 +1,171 @@
+"""experiments/train.py and experiments/evaluate.py end to end, in subprocesses."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow as tf
+
+from glow_tf.training import checkpoints
+from tests.experiments import helpers
+
+_TINY_MODEL = ('--num_levels=2', '--num_steps=1', '--hidden_channels=8',
+               '--batch_size=16', '--init_batch_size=32', '--shuffle_buffer=64',
+               '--warmup_steps=0')
+_MNIST_DIR = os.path.join(helpers.REPO_ROOT, '..', 'shared', 'data', 'mnist')
+_TIMEOUT_S = 300
+
+
+def _env(**extra):
+  return dict(os.environ, PYTHONPATH=helpers.REPO_ROOT,
+              TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='', **extra)
+
+
+def _start(name, args, log_path, **env):
+  log = open(log_path, 'w')  # pylint: disable=consider-using-with
+  process = subprocess.Popen(
+      [sys.executable, '-m', f'experiments.{name}', *args],
+      cwd=helpers.REPO_ROOT, env=_env(**env), stdout=log,
+      stderr=subprocess.STDOUT)
+  process.log = log
+  return process
+
+
+def _finish(process, log_path, timeout=_TIMEOUT_S):
+  try:
+    process.wait(timeout=timeout)
+  finally:
+    if process.poll() is None:
+      process.kill()
+      process.wait()
+    process.log.close()
+  with open(log_path) as f:
+    return f.read()
+
+
+def _checkpoint_steps(model_dir):
+  state = tf.train.get_checkpoint_state(model_dir)
+  steps = sorted(int(p.rsplit('-', 1)[1])
+                 for p in state.all_model_checkpoint_paths)
+  for step in steps:
+    assert os.path.exists(os.path.join(model_dir, f'ckpt-{step}.index'))
+  return steps
+
+
+def test_train_and_evaluate_fashion_mnist(tmp_path):
+  model_dir, data_dir = str(tmp_path / 'model'), str(tmp_path / 'tfds')
+  out = helpers.run_binary(
+      'train', f'--model_dir={model_dir}', f'--data_dir={data_dir}',
+      '--dataset=fashion_mnist', '--train_steps=3', '--checkpoint_every=2',
+      '--log_every=1', '--sample_every=3', *_TINY_MODEL)
+  assert 'Data-dependent initialisation on 32 images' in out
+  assert 'step 1/3  bits/dim' in out and 'images/s' in out
+  assert 'Trained to step 3 (train_steps)' in out
+  assert _checkpoint_steps(model_dir) == [2, 3]
+  config = checkpoints.load_config(model_dir)
+  assert (config.image_shape, config.num_steps) == ((28, 28, 1), 1)
+  assert os.listdir(os.path.join(model_dir, 'train'))
+
+  out = helpers.run_binary(
+      'evaluate', f'--model_dir={model_dir}', f'--data_dir={data_dir}',
+      '--max_examples=64', '--batch_size=16')
+  assert 'fashion_mnist test:' in out
+  results = helpers.read_json(
+      os.path.join(model_dir, 'eval', 'fashion_mnist_test.json'),
+      ['bits_per_dim', 'num_examples', 'step', 'ema_weights', 'split'])
+  assert results['num_examples'] == 64 and results['step'] == 3
+  assert results['ema_weights'] and results['split'] == 'test'
+  assert 0 < results['bits_per_dim'] < 9
+
+  # The MNIST test set as out-of-distribution data, raw weights.
+  output = str(tmp_path / 'ood.json')
+  helpers.run_binary(
+      'evaluate', f'--model_dir={model_dir}', '--dataset=mnist_idx',
+      f'--idx_dir={_MNIST_DIR}', '--max_examples=32', '--nouse_ema',
+      f'--output={output}')
+  ood = helpers.read_json(output, ['bits_per_dim'])
+  assert ood['num_examples'] == 32 and not ood['ema_weights']
+  assert ood['dataset'] == 'mnist_idx'
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
+                                    num_train=64)
+  model_dir = str(tmp_path / 'model')
+  args = [f'--model_dir={model_dir}', '--dataset=mnist_idx',
+          f'--idx_dir={idx_dir}', '--train_steps=120', '--checkpoint_every=20',
+          '--keep_checkpoints=10', '--log_every=20', '--summary_every=0',
+          '--sample_every=0', *_TINY_MODEL]
+  log_path = str(tmp_path / 'first.log')
+  first = _start('train', args, log_path)
+  deadline = time.monotonic() + _TIMEOUT_S
+  while (not os.path.exists(os.path.join(model_dir, 'checkpoint'))
+         and first.poll() is None and time.monotonic() < deadline):
+    time.sleep(0.05)
+  still_running = first.poll() is None
+  first.send_signal(signal.SIGKILL)
+  out = _finish(first, log_path)
+  assert still_running, f'The run ended before it could be killed:\n{out}'
+  killed_at = _checkpoint_steps(model_dir)
+  assert killed_at and killed_at[-1] < 120, (killed_at, out)
+
+  out = helpers.run_binary('train', *args)
+  assert f'Resuming from step {killed_at[-1]}' in out
+  assert 'Data-dependent initialisation' not in out
+  assert 'Trained to step 120 (train_steps)' in out
+  steps = _checkpoint_steps(model_dir)
+  assert steps[:len(killed_at)] == killed_at and steps[-1] == 120, steps
+  assert checkpoints.restore_model(model_dir)[1] == 120
+
+
+def _free_ports(count):
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:
+    s.bind(('127.0.0.1', 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
+  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
+                                    num_train=64)
+  model_dir = str(tmp_path / 'model')
+  workers = [f'127.0.0.1:{port}' for port in _free_ports(2)]
+  processes = []
+  for index in range(2):
+    tf_config = json.dumps({'cluster': {'worker': workers},
+                            'task': {'type': 'worker', 'index': index}})
+    log_path = str(tmp_path / f'worker_{index}.log')
+    processes.append((_start(
+        'train', [f'--model_dir={model_dir}', '--dataset=mnist_idx',
+                  f'--idx_dir={idx_dir}', '--strategy=multi_worker',
+                  '--train_steps=4', '--checkpoint_every=2', '--log_every=2',
+                  '--sample_every=4', *_TINY_MODEL],
+        log_path, TF_CONFIG=tf_config), log_path))
+  outputs = [_finish(process, log_path) for process, log_path in processes]
+  for (process, _), out in zip(processes, outputs):
+    assert process.returncode == 0, out[-5000:]
+    assert 'with 2 replicas' in out and 'Trained to step 4' in out, out[-3000:]
+  assert _checkpoint_steps(model_dir) == [2, 4]
+  assert not [n for n in os.listdir(model_dir) if n.endswith('_tmp')]
+  glow, step = checkpoints.restore_model(model_dir)
+  assert step == 4 and glow.config.num_steps == 1
+
+
+def test_missing_dataset_gives_a_clear_error(tmp_path):
+  result = subprocess.run(
+      [sys.executable, '-m', 'experiments.train', '--dataset=cifar10',
+       f'--data_dir={tmp_path / "tfds"}', f'--model_dir={tmp_path / "m"}'],
+      cwd=helpers.REPO_ROOT, env=_env(), capture_output=True, text=True,
+      timeout=_TIMEOUT_S, check=False)
+  assert result.returncode != 0
+  assert 'DatasetNotFoundError' in result.stderr
+  assert 'tfds build cifar10' in result.stderr
+  assert not os.path.exists(tmp_path / 'm' / 'config.json')
