@@ -596,8 +596,9 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
       temperature=train_config.sample_temperature, labels=sample_labels),
                                           glow_config.n_bits)
   multi_worker = distribution.num_workers(strategy) > 1
+  # Workers must agree on when to stop: any worker over budget stops all.
   any_worker = tf.function(lambda flag: strategy.reduce(
-      tf.distribute.ReduceOp.MAX, strategy.run(lambda: flag), axis=None))
+      tf.distribute.ReduceOp.SUM, strategy.run(lambda: flag), axis=None) > 0)
 
   step, consecutive, skipped = start_step, 0, 0
   window = _Window(step)

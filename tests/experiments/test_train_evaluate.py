@@ -94,11 +94,12 @@ def test_train_and_evaluate_fashion_mnist(tmp_path):
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+  # 30 epochs of 64 images in batches of 16: 120 steps.
   idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
                                     num_train=64)
   model_dir = str(tmp_path / 'model')
   args = [f'--model_dir={model_dir}', '--dataset=mnist_idx',
-          f'--idx_dir={idx_dir}', '--train_steps=120', '--checkpoint_every=20',
+          f'--idx_dir={idx_dir}', '--epochs=30', '--checkpoint_every=20',
           '--keep_checkpoints=10', '--log_every=20', '--summary_every=0',
           '--sample_every=0', *_TINY_MODEL]
   log_path = str(tmp_path / 'first.log')
@@ -147,6 +148,7 @@ def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
         'train', [f'--model_dir={model_dir}', '--dataset=mnist_idx',
                   f'--idx_dir={idx_dir}', '--strategy=multi_worker',
                   '--train_steps=4', '--checkpoint_every=2', '--log_every=2',
+                  '--time_budget_s=3600',  # Agreed on by all-reduce each step.
                   '--sample_every=4', *_TINY_MODEL],
         log_path, TF_CONFIG=tf_config), log_path))
   outputs = [_finish(process, log_path) for process, log_path in processes]
