@@ -193,7 +193,14 @@ class LinearWarmup(tf_keras.optimizers.schedules.LearningRateSchedule):
 
 
 def make_optimizer(train_config):
-  """The tf_keras optimizer of `train_config`, with the warm-up schedule."""
+  """The tf_keras optimizer of `train_config`, with the warm-up schedule.
+
+  #### Examples
+
+  ```python
+  optimizer = make_optimizer(TrainConfig(optimizer='adamax', warmup_steps=500))
+  ```
+  """
   schedule = LinearWarmup(train_config.learning_rate, train_config.warmup_steps)
   optimizer_cls = {'adamax': tf_keras.optimizers.Adamax,
                    'adam': tf_keras.optimizers.Adam}[train_config.optimizer]
@@ -277,11 +284,6 @@ class Trainer:
       objects['ema_model'] = self.ema_model
     self.checkpoint = tf.train.Checkpoint(**objects)
     self._compiled_step = None
-
-  @property
-  def learning_rate(self):
-    """The learning rate of the next update."""
-    return float(self.optimizer.learning_rate.numpy())
 
   def initialize(self, images, per_replica=False):
     """Data-dependent initialisation (all-reduced over replicas), once.
@@ -478,6 +480,8 @@ class _Window:
     return self.total / self.count if self.count else float('nan')
 
   def images_per_sec(self, step, batch_size):
+    if step <= self.start_step:
+      return 0.0
     elapsed = time.monotonic() - self.start_time
     return (step - self.start_step) * batch_size / max(elapsed, 1e-9)
 
@@ -590,7 +594,7 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
   sample_model = trainer.ema_model or trainer.model
   sample_labels = (tf.range(train_config.num_samples) % glow_config.num_classes
                    if glow_config.num_classes else None)
-  # Eager: sampling is rare, and `Glow.sample` may assert on its temperature.
+  # Eager: samples are rare.
   sample_fn = lambda: images_lib.to_uint8(sample_model.sample(
       train_config.num_samples, seed=[train_config.seed, 7],
       temperature=train_config.sample_temperature, labels=sample_labels),
@@ -628,6 +632,16 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
               f'{tf.train.latest_checkpoint(model_dir)!r}. Lower the '
               'learning rate, clip the gradients (clip_grad_norm) or check '
               'the data.')
+      if (chief and train_config.summary_every and
+          step % train_config.summary_every == 0):
+        with writer.as_default(step=step):
+          summaries.scalar('loss', loss)
+          summaries.scalar('bits_per_dim', window.mean())
+          summaries.scalar('learning_rate', out['learning_rate'])
+          summaries.scalar('grad_norm', out['grad_norm'])
+          summaries.scalar('images_per_sec', window.images_per_sec(
+              step, train_config.batch_size))
+          summaries.scalar('nonfinite_steps', skipped)
       if step % train_config.log_every == 0 or (
           step == train_config.train_steps):
         images_per_sec = window.images_per_sec(step, train_config.batch_size)
@@ -638,17 +652,6 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
             'skipped %d', step, train_config.train_steps, window.mean(),
             images_per_sec, float(out['learning_rate']), skipped)
         window.reset(step)
-      if (chief and train_config.summary_every and
-          step % train_config.summary_every == 0):
-        with writer.as_default(step=step):
-          summaries.scalar('loss', loss)
-          summaries.scalar('bits_per_dim', loss)
-          summaries.scalar('learning_rate', out['learning_rate'])
-          summaries.scalar('grad_norm', out['grad_norm'])
-          summaries.scalar('images_per_sec', window.images_per_sec(
-              step, train_config.batch_size) if step > window.start_step
-                            else metrics['images_per_sec'])
-          summaries.scalar('nonfinite_steps', skipped)
       if (chief and train_config.sample_every and
           step % train_config.sample_every == 0):
         with writer.as_default(step=step):
