@@ -3,6 +3,23 @@
 Every network is a `tf.Module` holding plain `tf.Variable`s, so the
 bijectors that own them expose all of their variables through
 `trainable_variables`, and `tf.train.Checkpoint` saves them.
+
+Speed (see docs/performance.md): Glow's coupling networks have few input and
+output channels (`C / 2` and `C`) and a wide hidden layer, a shape at which
+TensorFlow's CPU convolutions run far below the machine's matmul speed. The
+networks therefore compute every convolution as one matmul over all pixels:
+
+```
+3x3 conv, few inputs:   patches(x) [N*H*W, 9 Cin] @ kernel [9 Cin, Cout]
+1x1 conv:               x [N*H*W, Cin] @ kernel [Cin, Cout]
+3x3 conv, few outputs:  sum_taps(x [N*H*W, Cin] @ kernel [Cin, 9 Cout])
+```
+
+and fold each ActNorm (and the zero conv's output scale) into the kernel and
+bias it follows, `(conv(x, k) + b) * s = conv(x, k * s) + b * s`, so that a
+hidden layer is a single fused matmul + bias + ReLU. The function computed is
+the same; `initialize=True` takes the unfolded path, where the ActNorms see
+the convolutions' outputs.
 """
 
 import numpy as np
@@ -14,6 +31,91 @@ from glow_tf.bijectors.act_norm import ActNorm
 __all__ = ['Conv2D', 'ZeroConv2D', 'CouplingNetwork']
 
 _WEIGHT_STDDEV = 0.05  # the reference code's initialiser
+
+# Offsets (di, dj) of the 3x3 taps, in the order of a [3, 3, ...] kernel.
+_TAPS = tuple((i - 1, j - 1) for i in range(3) for j in range(3))
+
+
+def _spatial(x):
+  """(H, W) of `[N, H, W, C]`, static where known."""
+  shape = tf.shape(x)
+  return [d if d is not None else shape[k + 1]
+          for k, d in enumerate(x.shape[1:3])]
+
+
+def _shift(x, di, dj, sign):
+  """`y[:, p, q] = x[:, p + sign * di, q + sign * dj]`, zero outside."""
+  h, w = _spatial(x)
+  padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+  top, left = 1 + sign * di, 1 + sign * dj
+  return padded[:, top:top + h, left:left + w, :]
+
+
+def _gather_taps_raw(x, sign):
+  return tf.concat([_shift(x, di, dj, sign) for di, dj in _TAPS], axis=-1)
+
+
+def _sum_taps_raw(y, sign):
+  parts = tf.split(y, len(_TAPS), axis=-1)
+  return tf.add_n([_shift(part, di, dj, sign)
+                   for part, (di, dj) in zip(parts, _TAPS)])
+
+
+@tf.custom_gradient
+def _gather_taps(x):
+  """3x3 patches: `[N, H, W, C] -> [N, H, W, 9 C]`, tap t = (i, j) at t*C.
+
+  `out[p, t*C + c] = x[p + (i - 1, j - 1), c]` ('SAME' zero padding), so a
+  3x3 'SAME' convolution is `_gather_taps(x) @ reshape(kernel, [9 C, -1])`.
+  Its gradient is the adjoint, `_sum_taps` with the opposite shift: no
+  `StridedSliceGrad`s of the padded tensor.
+  """
+  def grad(dy):
+    return _sum_taps_raw(dy, -1)
+  return _gather_taps_raw(x, 1), grad
+
+
+@tf.custom_gradient
+def _sum_taps(y):
+  """`[N, H, W, 9 C] -> [N, H, W, C]`: `out[p] = sum_t y[p + (i-1, j-1), t]`.
+
+  With `y = x @ kernel9` (`kernel9[c, t*C' + o] = kernel[i, j, c, o]`) this is
+  the 3x3 'SAME' convolution of `x`: the matmul runs on the wide input and
+  the shifts on the narrow output.
+  """
+  def grad(dout):
+    return _gather_taps_raw(dout, -1)
+  return _sum_taps_raw(y, 1), grad
+
+
+def _matmul_pixels(x, matrix):
+  """`[N, H, W, Cin] @ [Cin, Cout]`, as one matmul over all pixels."""
+  shape = tf.shape(x)
+  flat = tf.reshape(x, [-1, matrix.shape[0]])
+  out = tf.reshape(tf.matmul(flat, matrix),
+                   tf.concat([shape[:-1], [matrix.shape[1]]], axis=0))
+  out.set_shape(x.shape[:-1].concatenate([matrix.shape[1]]))
+  return out
+
+
+def conv3x3_as_matmul(x, kernel):
+  """A 3x3 'SAME' convolution computed as matmuls (see the module docstring).
+
+  Picks the cheaper side for the 3x3 taps: patches of the input when it has
+  fewer channels than the output, else shifted sums of the output.
+  """
+  k = tf.convert_to_tensor(kernel)
+  c_in, c_out = k.shape[2], k.shape[3]
+  if c_in <= c_out:
+    return _matmul_pixels(_gather_taps(x), tf.reshape(k, [9 * c_in, c_out]))
+  kernel9 = tf.reshape(tf.transpose(k, [2, 0, 1, 3]), [c_in, 9 * c_out])
+  return _sum_taps(_matmul_pixels(x, kernel9))
+
+
+def _folded(kernel, norm):
+  """Kernel and bias of `norm.inverse(conv(x, kernel))` as one conv + bias."""
+  scale = tf.exp(norm.log_scale)
+  return kernel * scale, norm.bias * scale
 
 
 class Conv2D(tf.Module):
@@ -60,9 +162,14 @@ class ZeroConv2D(tf.Module):
                                    name='log_scale')
 
   def __call__(self, x):
-    y = tf.nn.bias_add(
-        tf.nn.conv2d(x, self.kernel, strides=1, padding='SAME'), self.bias)
-    return y * tf.exp(self.log_scale * self._log_scale_factor)
+    # (conv(x, k) + b) * s as conv(x, k * s) + b * s: one pass over the output.
+    scale = tf.exp(self.log_scale * self._log_scale_factor)
+    kernel = self.kernel * scale
+    if self.kernel.shape[0] == 3 and self.kernel.shape[2] > self.kernel.shape[3]:
+      y = conv3x3_as_matmul(x, kernel)
+    else:
+      y = tf.nn.conv2d(x, kernel, strides=1, padding='SAME')
+    return tf.nn.bias_add(y, self.bias * scale)
 
 
 class CouplingNetwork(tf.Module):
@@ -98,10 +205,6 @@ class CouplingNetwork(tf.Module):
       self.conv_out = ZeroConv2D(hidden_channels, out_channels, 3,
                                  dtype=dtype, name='conv_out')
 
-  def _normalize(self, norm, h, initialize):
-    # ActNorm's image -> latent direction is the normalising one.
-    return norm.initialize(h) if initialize else norm._inverse(h)  # pylint: disable=protected-access
-
   def __call__(self, x, initialize=False):
     """Applies the network to `[N, H, W, in_channels]`.
 
@@ -110,8 +213,14 @@ class CouplingNetwork(tf.Module):
       initialize: run the data-dependent initialisation of the ActNorms on
         this batch (once; see `ActNorm.initialize`).
     """
-    h = self._normalize(self.norm_in, self.conv_in(x), initialize)
-    h = tf.nn.relu(h)
-    h = self._normalize(self.norm_hidden, self.conv_hidden(h), initialize)
-    h = tf.nn.relu(h)
+    if initialize:
+      h = tf.nn.relu(self.norm_in.initialize(self.conv_in(x)))
+      h = tf.nn.relu(self.norm_hidden.initialize(self.conv_hidden(h)))
+      return self.conv_out(h)
+    # The fast path: each ActNorm folded into the convolution before it, each
+    # convolution one matmul (see the module docstring).
+    kernel, bias = _folded(self.conv_in.kernel, self.norm_in)
+    h = tf.nn.relu(tf.nn.bias_add(conv3x3_as_matmul(x, kernel), bias))
+    kernel, bias = _folded(self.conv_hidden.kernel[0, 0], self.norm_hidden)
+    h = tf.nn.relu(tf.nn.bias_add(_matmul_pixels(h, kernel), bias))
     return self.conv_out(h)
