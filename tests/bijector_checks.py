@@ -40,6 +40,7 @@ tfd = tfp.distributions
 _ROUND_TRIP_TOLERANCE = {tf.float64: 1e-10, tf.float32: 1e-4}
 _LOG_DET_TOLERANCE = {tf.float64: 1e-8, tf.float32: 1e-3}
 _NOT_IDENTITY_MARGIN = 1e-3
+_ZERO_RMS = 1e-6  # Below this a variable counts as zero for perturbations.
 
 
 def perturb_variables(bijector, seed=0, scale=0.3):
@@ -49,8 +50,9 @@ def perturb_variables(bijector, seed=0, scale=0.3):
   convolution's `log_scale`, LU's `log_abs`) get noise of standard deviation
   `scale`: moderate, so every `exp` moves by a factor of about `exp(scale)`.
   Every other variable (biases, kernels, LU factors) gets `scale` times its
-  root-mean-square value, or `scale / sqrt(fan_in)` where it is all zero (the
-  couplings' last convolution). Relative noise keeps a network initialised
+  root-mean-square value, or `scale / sqrt(fan_in)` where it is (nearly) all
+  zero: the couplings' last convolution, or an ActNorm bias initialised on
+  data that was already centred. Relative noise keeps a network initialised
   from data, whose ActNorms undo its small kernels and biases, from blowing
   up; and nothing stays at zero, so no check can pass because a layer is
   still the identity.
@@ -72,7 +74,7 @@ def perturb_variables(bijector, seed=0, scale=0.3):
     else:
       rms = float(np.sqrt(np.mean(np.square(variable.numpy()))))
       fan_in = int(np.prod(shape[:-1])) if len(shape) >= 2 else 1
-      stddev = scale * (rms if rms > 0 else 1 / np.sqrt(fan_in))
+      stddev = scale * (rms if rms > _ZERO_RMS else 1 / np.sqrt(fan_in))
     noise = rng.normal(0.0, stddev, shape)
     variable.assign_add(noise.astype(variable.dtype.as_numpy_dtype))
   return bijector
@@ -273,7 +275,8 @@ def check_bijector(test_case, bijector, event_shape, dtype=None,
     seed: seed of the perturbation and of the inputs.
     perturb: call `perturb_variables` first (leave True unless the caller
       already did).
-    scale: the perturbation's scale.
+    scale: the perturbation's scale; a deep stack (a multi-scale flow) maps
+      random latents through many layers and wants a smaller one, e.g. 0.1.
     jacobian: compare the log-dets with the autodiff Jacobian (keep the
       event tiny: the Jacobian is `[B, D, D]`).
     graph: repeat everything inside a `tf.function` with unknown batch dims
