@@ -594,11 +594,10 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
   sample_model = trainer.ema_model or trainer.model
   sample_labels = (tf.range(train_config.num_samples) % glow_config.num_classes
                    if glow_config.num_classes else None)
-  # Eager: samples are rare.
-  sample_fn = lambda: images_lib.to_uint8(sample_model.sample(
+  sample_fn = tf.function(lambda: images_lib.to_uint8(sample_model.sample(
       train_config.num_samples, seed=[train_config.seed, 7],
       temperature=train_config.sample_temperature, labels=sample_labels),
-                                          glow_config.n_bits)
+                                                      glow_config.n_bits))
   multi_worker = distribution.num_workers(strategy) > 1
   # Workers must agree on when to stop: any worker over budget stops all.
   any_worker = tf.function(lambda flag: strategy.reduce(

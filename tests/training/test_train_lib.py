@@ -257,10 +257,6 @@ def test_non_finite_steps_in_a_row_stop_training(tmp_path, monkeypatch):
   assert _checkpoint_steps(model_dir) == [3]
 
 
-@pytest.mark.xfail(
-    raises=AttributeError, strict=True,
-    reason='glow_tf.bijectors.learned_prior.check_labels uses the Operation '
-    'returned by tf.debugging.assert_non_negative as a tensor in graph mode.')
 def test_class_conditional_training_uses_labels(tmp_path):
   config = common.tiny_config(num_classes=10)
   model_dir = str(tmp_path / 'model')
