@@ -1,0 +1,77 @@
+r"""Benchmarks glow_tf against tfp.bijectors.Glow and the machine's matmul peak.
+
+```
+python -m experiments.benchmark --output=/tmp/benchmark.json
+```
+
+In one process: the float32 matmul peak; for every `--widths` value, the
+training and sampling images/s of glow_tf and of `tfp.bijectors.Glow` built
+to the same levels, steps and width (interleaved rounds), both parameter
+counts, the analytic training FLOPs and the fraction of the peak they reach;
+then the peak memory of one training step for each `--memory_steps` value of
+K, with and without `glow_tf.memory.memory_saving_log_prob` (one fresh
+process each). Prints a table; `--output` writes every figure as JSON.
+The library is `glow_tf/benchmarking.py`; results in docs/performance.md.
+"""
+
+import json
+import sys
+
+from absl import app
+from absl import flags
+
+from glow_tf import benchmarking
+from glow_tf import config as config_lib
+
+_PRESET = flags.DEFINE_enum('preset', 'fashion_mnist',
+                            sorted(config_lib.PRESETS), 'Base architecture.')
+_WIDTHS = flags.DEFINE_list('widths', ['128', '400'],
+                            'Hidden widths of the coupling networks to time.')
+_NUM_LEVELS = flags.DEFINE_integer('num_levels', None, 'L (overrides preset).')
+_NUM_STEPS = flags.DEFINE_integer('num_steps', None,
+                                  'K for the timings (overrides preset).')
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 64, 'Global batch size.')
+_ROUNDS = flags.DEFINE_integer('rounds', 5, 'Interleaved timing rounds.')
+_CALLS = flags.DEFINE_integer('calls_per_round', 3,
+                              'Calls of each contender per round.')
+_XLA = flags.DEFINE_boolean('xla', True,
+                            'Also time glow_tf compiled with XLA.')
+_MEMORY_STEPS = flags.DEFINE_list(
+    'memory_steps', ['8', '16', '32'],
+    'Values of K for the peak-memory table (empty: skip it).')
+_MEMORY_WIDTH = flags.DEFINE_integer(
+    'memory_width', None, 'Width of the memory runs (default: first width).')
+_OUTPUT = flags.DEFINE_string('output', None, 'Write the results as JSON here.')
+
+
+def _ints(values, name):
+  try:
+    return tuple(int(v) for v in values if v)
+  except ValueError:
+    raise app.UsageError(f'--{name} must be integers, got {values!r}.')
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  overrides = {k: v for k, v in (('num_levels', _NUM_LEVELS.value),
+                                 ('num_steps', _NUM_STEPS.value))
+               if v is not None}
+  base = config_lib.preset(_PRESET.value, **overrides)
+  results = benchmarking.run_benchmark(
+      widths=_ints(_WIDTHS.value, 'widths'), base=base,
+      batch_size=_BATCH_SIZE.value, rounds=_ROUNDS.value,
+      calls_per_round=_CALLS.value,
+      memory_steps=_ints(_MEMORY_STEPS.value, 'memory_steps'),
+      memory_width=_MEMORY_WIDTH.value, xla=_XLA.value,
+      log=lambda message: print(message, file=sys.stderr, flush=True))
+  results['command'] = ' '.join(['python -m experiments.benchmark'] +
+                                sys.argv[1:])
+  print(benchmarking.format_table(results))
+  if _OUTPUT.value:
+    with open(_OUTPUT.value, 'w') as f:
+      json.dump(results, f, indent=2)
+
+
+if __name__ == '__main__':
+  app.run(main)
