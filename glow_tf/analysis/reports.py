@@ -152,8 +152,8 @@ def write_attribute_manipulation(glow, images, labels, output_dir,
   png = figures.save_image_grid(
       os.path.join(output_dir, f'{name}.png'), rows,
       column_labels=[f's={s:g}' for s in strengths],
-      title=(f'{class_name(source_class)} -> {class_name(target_class)}: '
-             'decode(encode(x) + s * (mean_target - mean_source))'))
+      title=(f'{class_name(source_class)} -> {class_name(target_class)}\n'
+             'decode(encode(x) + s * v), v = mean_target - mean_source'))
   norms = [float(np.linalg.norm(v)) for v in direction]
   summary = {'figure': os.path.basename(png),
              'source_class': int(source_class),
