@@ -179,7 +179,7 @@ def reversible_steps(steps, h):
     whose gradient rebuilds every step's input from the output (see the
     module docstring) instead of keeping the activations.
   """
-  parts_list = [_parts(step) for step in steps.bijectors]
+  parts_list = [_parts(step) for step in getattr(steps, 'bijectors', [steps])]
 
   @tf.custom_gradient
   def level(h):
