@@ -22,7 +22,6 @@ import tensorflow as tf
 import glow_tf
 from glow_tf import export
 from glow_tf import images as images_lib
-from glow_tf.bijectors import learned_prior
 from glow_tf.data import idx
 from glow_tf.training import checkpoints
 from tests.bijector_checks import perturb_variables
@@ -467,19 +466,6 @@ class BinaryTest(absltest.TestCase):
     self.assertNotIn('Traceback', result.stderr)
 
 
-def _labels_traceable():
-  """Whether the class-conditional top prior can be traced (a tf.function)."""
-  try:
-    tf.function(lambda y: learned_prior.check_labels(y, 3)).get_concrete_function(
-        tf.TensorSpec([None], tf.int64))
-    return True
-  except AttributeError:
-    return False
-
-
-@absltest.skipUnless(
-    _labels_traceable(), 'glow_tf.bijectors.learned_prior.check_labels cannot '
-    'be traced: its graph-mode assert returns an Operation, not the labels.')
 class ClassConditionalTest(absltest.TestCase):
 
   @classmethod
