@@ -81,6 +81,7 @@ import numpy as np
 import tensorflow as tf
 
 from glow_tf import images as images_lib
+from glow_tf.bijectors import multi_scale
 from glow_tf.glow import Glow
 from glow_tf.training import checkpoints
 
@@ -410,8 +411,9 @@ def warmup_requests(config, model_name='glow', batch_size=2, seed=0):
   images = np.full([batch_size, h, w, c], 128, np.uint8)
   labels = ({'labels': np.zeros([batch_size], np.int64)}
             if config.num_classes else {})
+  shapes = multi_scale.latent_shapes(config.image_shape, config.num_levels)
   latents = {latent_name(level): np.zeros([batch_size, *shape], np.float32)
-             for level, shape in enumerate(_latent_shapes(config))}
+             for level, shape in enumerate(shapes)}
   inputs = {
       'serving_default': {'images': images, **labels},
       'sample': {'num_samples': np.int32(batch_size),
@@ -430,19 +432,6 @@ def warmup_requests(config, model_name='glow', batch_size=2, seed=0):
     logs.append(prediction_log_pb2.PredictionLog(
         predict_log=prediction_log_pb2.PredictLog(request=request)))
   return logs
-
-
-def _latent_shapes(config):
-  """`Glow.latent_shapes` of `config`, without building the model."""
-  h, w, c = config.image_shape
-  shapes = []
-  for level in range(config.num_levels):
-    h, w, c = h // 2, w // 2, c * 4
-    if level < config.num_levels - 1:
-      shapes.append((h, w, c - c // 2))
-      c //= 2
-  shapes.append((h, w, c))
-  return shapes
 
 
 def write_warmup_requests(saved_model_dir, config, model_name='glow'):

@@ -9,7 +9,24 @@ from glow_tf.bijectors.learned_prior import LearnedPrior
 from glow_tf.bijectors.split_prior import SplitPrior
 from glow_tf.bijectors.squeeze import Squeeze
 
-__all__ = ['MultiScaleFlow']
+__all__ = ['MultiScaleFlow', 'latent_shapes']
+
+
+def latent_shapes(image_shape, num_levels):
+  """Shapes `(h, w, c)` of the per-level latents `eps_0 .. eps_{L-2}, eps_top`.
+
+  Each level squeezes (`h, w, c -> h/2, w/2, 4c`); every level but the last
+  then sends the second half of its channels out as a latent.
+  """
+  h, w, c = image_shape
+  shapes = []
+  for level in range(num_levels):
+    h, w, c = h // 2, w // 2, c * 4
+    if level < num_levels - 1:
+      shapes.append((h, w, c - c // 2))
+      c //= 2
+  shapes.append((h, w, c))
+  return shapes
 
 
 class MultiScaleFlow(tfb.Bijector):
@@ -89,15 +106,7 @@ class MultiScaleFlow(tfb.Bijector):
   @property
   def latent_shapes(self):
     """Shapes `[h, w, c]` of `eps_0 .. eps_{L-2}, eps_top`."""
-    h, w, c = self._image_shape
-    shapes = []
-    for level in range(self.num_levels):
-      h, w, c = h // 2, w // 2, c * 4
-      if level < self.num_levels - 1:
-        shapes.append((h, w, c - c // 2))
-        c = c // 2
-    shapes.append((h, w, c))
-    return shapes
+    return latent_shapes(self._image_shape, self.num_levels)
 
   # image -> latent
 
