@@ -43,22 +43,33 @@ def _spatial(x):
           for k, d in enumerate(x.shape[1:3])]
 
 
-def _shift(x, di, dj, sign):
-  """`y[:, p, q] = x[:, p + sign * di, q + sign * dj]`, zero outside."""
-  h, w = _spatial(x)
-  padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+def _pad1(x):
+  return tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+
+
+def _window(padded, di, dj, sign, h, w, channels=None):
+  """`padded[:, 1 + sign*di : ... + h, 1 + sign*dj : ... + w, channels]`."""
   top, left = 1 + sign * di, 1 + sign * dj
-  return padded[:, top:top + h, left:left + w, :]
+  if channels is None:
+    return padded[:, top:top + h, left:left + w, :]
+  return padded[:, top:top + h, left:left + w, channels[0]:channels[1]]
 
 
 def _gather_taps_raw(x, sign):
-  return tf.concat([_shift(x, di, dj, sign) for di, dj in _TAPS], axis=-1)
+  """Tap t of the output is `x` shifted by `sign * offset_t` (one pad)."""
+  h, w = _spatial(x)
+  padded = _pad1(x)
+  return tf.concat([_window(padded, di, dj, sign, h, w)
+                    for di, dj in _TAPS], axis=-1)
 
 
 def _sum_taps_raw(y, sign):
-  parts = tf.split(y, len(_TAPS), axis=-1)
-  return tf.add_n([_shift(part, di, dj, sign)
-                   for part, (di, dj) in zip(parts, _TAPS)])
+  """Sum over t of channel block t of `y` shifted by `sign * offset_t`."""
+  h, w = _spatial(y)
+  c = y.shape[-1] // len(_TAPS)
+  padded = _pad1(y)
+  return tf.add_n([_window(padded, di, dj, sign, h, w, (t * c, (t + 1) * c))
+                   for t, (di, dj) in enumerate(_TAPS)])
 
 
 @tf.custom_gradient
@@ -88,14 +99,33 @@ def _sum_taps(y):
   return _sum_taps_raw(y, 1), grad
 
 
+def _to_pixels(x):
+  """`[N, H, W, C] -> [N*H*W, C]`."""
+  return tf.reshape(x, [-1, x.shape[-1]])
+
+
+def _to_image(flat, like):
+  """`[N*H*W, C'] -> [N, H, W, C']`, with `like`'s leading dimensions."""
+  shape = tf.shape(like)
+  out = tf.reshape(flat, tf.concat([shape[:-1], tf.shape(flat)[-1:]], axis=0))
+  out.set_shape(like.shape[:-1].concatenate([flat.shape[-1]]))
+  return out
+
+
 def _matmul_pixels(x, matrix):
   """`[N, H, W, Cin] @ [Cin, Cout]`, as one matmul over all pixels."""
-  shape = tf.shape(x)
-  flat = tf.reshape(x, [-1, matrix.shape[0]])
-  out = tf.reshape(tf.matmul(flat, matrix),
-                   tf.concat([shape[:-1], [matrix.shape[1]]], axis=0))
-  out.set_shape(x.shape[:-1].concatenate([matrix.shape[1]]))
-  return out
+  return _to_image(tf.matmul(_to_pixels(x), matrix), x)
+
+
+def _kernel9(kernel):
+  """`[3, 3, Cin, Cout] -> [Cin, 9 Cout]`, tap t = (i, j) at columns t*Cout.
+
+  Built by unstacking the taps and concatenating them on columns, which is
+  cheaper here than a general transpose.
+  """
+  c_in, c_out = kernel.shape[2], kernel.shape[3]
+  taps = tf.unstack(tf.reshape(kernel, [9, c_in, c_out]), axis=0)
+  return tf.concat(taps, axis=1)
 
 
 def conv3x3_as_matmul(x, kernel):
@@ -108,8 +138,7 @@ def conv3x3_as_matmul(x, kernel):
   c_in, c_out = k.shape[2], k.shape[3]
   if c_in <= c_out:
     return _matmul_pixels(_gather_taps(x), tf.reshape(k, [9 * c_in, c_out]))
-  kernel9 = tf.reshape(tf.transpose(k, [2, 0, 1, 3]), [c_in, 9 * c_out])
-  return _sum_taps(_matmul_pixels(x, kernel9))
+  return _sum_taps(_matmul_pixels(x, _kernel9(k)))
 
 
 def _folded(kernel, norm):
@@ -161,15 +190,39 @@ class ZeroConv2D(tf.Module):
       self.log_scale = tf.Variable(tf.zeros([out_channels], dtype),
                                    name='log_scale')
 
-  def __call__(self, x):
+  def _scaled(self):
     # (conv(x, k) + b) * s as conv(x, k * s) + b * s: one pass over the output.
     scale = tf.exp(self.log_scale * self._log_scale_factor)
-    kernel = self.kernel * scale
-    if self.kernel.shape[0] == 3 and self.kernel.shape[2] > self.kernel.shape[3]:
+    return self.kernel * scale, self.bias * scale
+
+  def _taps_on_output(self):
+    """3x3 to fewer channels: matmul on the wide input, taps on the output."""
+    return (self.kernel.shape[0] == 3 and
+            self.kernel.shape[2] > self.kernel.shape[3])
+
+  def __call__(self, x):
+    kernel, bias = self._scaled()
+    if self._taps_on_output():
       y = conv3x3_as_matmul(x, kernel)
     else:
       y = tf.nn.conv2d(x, kernel, strides=1, padding='SAME')
-    return tf.nn.bias_add(y, self.bias * scale)
+    return tf.nn.bias_add(y, bias)
+
+  def on_pixels(self, pixels, like):
+    """The same convolution of an image given as its pixels.
+
+    Args:
+      pixels: `[N*H*W, in_channels]`, the pixels of an `[N, H, W, ...]` image.
+      like: any `[N, H, W, ...]` tensor, for the image's shape.
+
+    Returns:
+      `[N, H, W, out_channels]`.
+    """
+    if not self._taps_on_output():
+      return self(_to_image(pixels, like))
+    kernel, bias = self._scaled()
+    y = _sum_taps(_to_image(tf.matmul(pixels, _kernel9(kernel)), like))
+    return tf.nn.bias_add(y, bias)
 
 
 class CouplingNetwork(tf.Module):
@@ -218,9 +271,17 @@ class CouplingNetwork(tf.Module):
       h = tf.nn.relu(self.norm_hidden.initialize(self.conv_hidden(h)))
       return self.conv_out(h)
     # The fast path: each ActNorm folded into the convolution before it, each
-    # convolution one matmul (see the module docstring).
+    # convolution one matmul (see the module docstring), and the hidden
+    # layers kept as `[pixels, channels]` matrices so that TensorFlow fuses
+    # matmul + bias + ReLU into one op.
     kernel, bias = _folded(self.conv_in.kernel, self.norm_in)
-    h = tf.nn.relu(tf.nn.bias_add(conv3x3_as_matmul(x, kernel), bias))
+    c_in, width = kernel.shape[2], kernel.shape[3]
+    if c_in <= width:
+      h = tf.matmul(_to_pixels(_gather_taps(x)),
+                    tf.reshape(kernel, [9 * c_in, width]))
+    else:
+      h = _to_pixels(conv3x3_as_matmul(x, kernel))
+    h = tf.nn.relu(tf.nn.bias_add(h, bias))
     kernel, bias = _folded(self.conv_hidden.kernel[0, 0], self.norm_hidden)
-    h = tf.nn.relu(tf.nn.bias_add(_matmul_pixels(h, kernel), bias))
-    return self.conv_out(h)
+    h = tf.nn.relu(tf.nn.bias_add(tf.matmul(h, kernel), bias))
+    return self.conv_out.on_pixels(h, like=x)
