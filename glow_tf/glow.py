@@ -172,11 +172,14 @@ class Glow(tfd.TransformedDistribution):
       Model-space images `[*sample_shape, H, W, C]`; `glow_tf.to_uint8`
       turns them into uint8 images.
     """
-    if not tf.is_tensor(temperature) and float(temperature) < 0:
+    checked = not tf.is_tensor(temperature)
+    if checked and float(temperature) < 0:
       raise ValueError(f'temperature must be >= 0, got {temperature!r}.')
     with tf.name_scope(name):
       temperature = tf.convert_to_tensor(temperature, self.dtype)
-      if tf.is_symbolic_tensor(temperature):
+      if checked:
+        pass  # a Python number, checked above: no assertion op in the graph
+      elif tf.is_symbolic_tensor(temperature):
         # In graph mode the assertion is an op, not a tensor: depend on it.
         with tf.control_dependencies([tf.debugging.assert_non_negative(
             temperature, message='temperature must be >= 0')]):
