@@ -36,6 +36,9 @@ _CALLS = flags.DEFINE_integer('calls_per_round', 3,
                               'Calls of each contender per round.')
 _XLA = flags.DEFINE_boolean('xla', True,
                             'Also time glow_tf compiled with XLA.')
+_EXTRAS = flags.DEFINE_boolean(
+    'extras', True, 'Time the variants (memory-saving training, and XLA with '
+    '--xla) against tfp in a second phase, after the headline pair.')
 _MEMORY_STEPS = flags.DEFINE_list(
     'memory_steps', ['8', '16', '32'],
     'Values of K for the peak-memory table (empty: skip it).')
@@ -64,6 +67,7 @@ def main(argv):
       calls_per_round=_CALLS.value,
       memory_steps=_ints(_MEMORY_STEPS.value, 'memory_steps'),
       memory_width=_MEMORY_WIDTH.value, xla=_XLA.value,
+      extras=_EXTRAS.value,
       log=lambda message: print(message, file=sys.stderr, flush=True))
   results['command'] = ' '.join(['python -m experiments.benchmark'] +
                                 sys.argv[1:])

@@ -236,8 +236,15 @@ def _images(batch_size, shape, seed=0, dtype=tf.float32):
 
 
 def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
-                     xla=True, peak_gflops=None):
+                     xla=True, peak_gflops=None, extras=True):
   """Training and sampling images/s of glow_tf and tfp.bijectors.Glow.
+
+  Two phases of interleaved rounds. The first times only the headline pair,
+  glow_tf against tfp (training and sampling), so nothing else shares the
+  machine's caches and threads with them. The second (`extras`) times the
+  variants against tfp again: glow_tf compiled with XLA (`xla`) and glow_tf
+  training with `glow_tf.memory.memory_saving_log_prob`; each variant's
+  speed-up is against the tfp rounds of the same phase.
 
   Returns:
     A dict of every figure of this configuration (see `run_benchmark`).
@@ -248,23 +255,19 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
   glow.initialize(x)
   theirs = build_tfp_glow(config)
   theirs.log_prob(x)  # builds the Keras networks and initialises ActNorms
-  train = {
-      'glow_tf': make_train_step(glow.log_prob, glow.trainable_variables,
-                                 spec),
-      'tfp': make_train_step(theirs.log_prob, theirs.trainable_variables,
-                             spec),
-  }
-  sample = {
-      'glow_tf': make_sampler(glow, batch_size),
-      'tfp': make_sampler(theirs, batch_size),
-  }
-  if xla:
-    train['glow_tf_xla'] = make_train_step(
-        glow.log_prob, glow.trainable_variables, spec, jit_compile=True)
-    sample['glow_tf_xla'] = make_sampler(glow, batch_size, jit_compile=True)
-  contenders = {f'train/{k}': functools.partial(f, x) for k, f in train.items()}
-  contenders.update({f'sample/{k}': f for k, f in sample.items()})
-  times = time_interleaved(contenders, rounds, calls_per_round)
+
+  def train_step(log_prob, variables, jit_compile=False):
+    return functools.partial(
+        make_train_step(log_prob, variables, spec, jit_compile=jit_compile), x)
+
+  tfp_train = train_step(theirs.log_prob, theirs.trainable_variables)
+  tfp_sample = make_sampler(theirs, batch_size)
+  times = time_interleaved({
+      'train/glow_tf': train_step(glow.log_prob, glow.trainable_variables),
+      'train/tfp': tfp_train,
+      'sample/glow_tf': make_sampler(glow, batch_size),
+      'sample/tfp': tfp_sample,
+  }, rounds, calls_per_round)
 
   result = {
       'hidden_channels': config.hidden_channels,
@@ -281,16 +284,41 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
     result[f'glow_tf_{task}_images_per_s'] = ours
     result[f'tfp_{task}_images_per_s'] = tfp_rate
     result[f'{task}_speedup_vs_tfp'] = speedup
-    if xla:
-      xla_rate, _, xla_speedup = _rate_and_speedup(
-          times[f'{task}/glow_tf_xla'], times[f'{task}/tfp'], batch_size)
-      result[f'glow_tf_xla_{task}_images_per_s'] = xla_rate
-      result[f'xla_{task}_speedup_vs_tfp'] = xla_speedup
   flops = train_flops_per_image(config)
   result['train_gflop_per_image'] = flops / 1e9
   result['achieved_gflops'] = flops * result['glow_tf_train_images_per_s'] / 1e9
   if peak_gflops:
     result['fraction_of_peak'] = result['achieved_gflops'] / peak_gflops
+
+  if extras:
+    variants = {
+        'train/glow_tf_memory_saving': train_step(
+            functools.partial(memory.memory_saving_log_prob, glow),
+            glow.trainable_variables),
+        'train/tfp': tfp_train,
+    }
+    if xla:
+      variants.update({
+          'train/glow_tf_xla': train_step(
+              glow.log_prob, glow.trainable_variables, jit_compile=True),
+          'sample/glow_tf_xla': make_sampler(glow, batch_size,
+                                             jit_compile=True),
+          'sample/tfp': tfp_sample,
+      })
+    extra_times = time_interleaved(variants, rounds, calls_per_round)
+    rate, _, speedup = _rate_and_speedup(
+        extra_times['train/glow_tf_memory_saving'], extra_times['train/tfp'],
+        batch_size)
+    result['glow_tf_memory_saving_train_images_per_s'] = rate
+    result['memory_saving_train_speedup_vs_tfp'] = speedup
+    if xla:
+      for task in ('train', 'sample'):
+        rate, _, speedup = _rate_and_speedup(
+            extra_times[f'{task}/glow_tf_xla'], extra_times[f'{task}/tfp'],
+            batch_size)
+        result[f'glow_tf_xla_{task}_images_per_s'] = rate
+        result[f'xla_{task}_speedup_vs_tfp'] = speedup
+    times.update({f'extras/{k}': v for k, v in extra_times.items()})
   result['seconds_per_call'] = {k: v for k, v in times.items()}
   return result
 
@@ -352,7 +380,7 @@ def peak_step_memory(config, batch_size=64, memory_saving=False):
 
 def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
                   calls_per_round=3, memory_steps=(8, 16, 32),
-                  memory_width=None, xla=True, log=print):
+                  memory_width=None, xla=True, extras=True, log=print):
   """Every figure of the benchmark, as one JSON-ready dict.
 
   Args:
@@ -363,7 +391,9 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     rounds, calls_per_round: see `time_interleaved`.
     memory_steps: values of K for the peak-memory table.
     memory_width: width of the memory configurations; default `widths[0]`.
-    xla: also time glow_tf compiled with XLA (`jit_compile=True`).
+    xla: also time glow_tf compiled with XLA (`jit_compile=True`), in the
+      second phase (see `benchmark_config`).
+    extras: time the variants (memory-saving training, XLA) at all.
     log: progress printer (or None).
 
   Returns:
@@ -381,8 +411,9 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
   for width in widths:
     config = base.replace(hidden_channels=width)
     log(f'Timing width {width} ...')
-    row = benchmark_config(config, batch_size, rounds, calls_per_round, xla,
-                           peak_gflops=results['peak_gflops'])
+    row = benchmark_config(config, batch_size, rounds, calls_per_round,
+                           xla and extras, peak_gflops=results['peak_gflops'],
+                           extras=extras)
     # The peak again, right after, to bracket drift of a shared machine.
     configs.append(row)
   results['peak_gflops'] = max(results['peak_gflops'], peak_matmul_gflops())
@@ -424,6 +455,15 @@ def format_table(results):
         f"  {r['glow_tf_sample_images_per_s']:19.1f}"
         f" {r['tfp_sample_images_per_s']:5.1f} {r['sample_speedup_vs_tfp']:7.2f}x"
         f"  {r['achieved_gflops']:8.1f}  {r['fraction_of_peak']:6.1%}")
+  if any('glow_tf_memory_saving_train_images_per_s' in r
+         for r in results['configs']):
+    lines += ['', 'glow_tf training with memory_saving_log_prob:',
+              'width  train img/s  vs tfp']
+    for r in results['configs']:
+      lines.append(
+          f"{r['hidden_channels']:5d}"
+          f"  {r['glow_tf_memory_saving_train_images_per_s']:11.1f}"
+          f"  {r['memory_saving_train_speedup_vs_tfp']:5.2f}x")
   if any('glow_tf_xla_train_images_per_s' in r for r in results['configs']):
     lines += ['', 'glow_tf with XLA (jit_compile=True):',
               'width  train img/s  vs tfp   sample img/s  vs tfp']

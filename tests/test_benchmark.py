@@ -225,7 +225,8 @@ class BenchmarkBinaryTest(tf.test.TestCase):
                   'train_speedup_vs_tfp', 'glow_tf_sample_images_per_s',
                   'tfp_sample_images_per_s', 'sample_speedup_vs_tfp',
                   'fraction_of_peak', 'achieved_gflops', 'glow_tf_params',
-                  'tfp_params'):
+                  'tfp_params', 'glow_tf_memory_saving_train_images_per_s',
+                  'memory_saving_train_speedup_vs_tfp'):
         self.assertIn(key, config)
         self.assertGreater(config[key], 0, key)
     self.assertEqual([m['num_steps'] for m in results['memory']], [1, 2])
