@@ -20,15 +20,15 @@ python -m experiments.ablation --output_dir=/tmp/ablation \
 from absl import app
 from absl import flags
 
+from experiments import _flags
 import glow_tf
 from glow_tf import analysis
 from glow_tf import data
 from glow_tf.analysis import ablation
 from glow_tf.training import train_lib
 
-_OUTPUT_DIR = flags.DEFINE_string(
-    'output_dir', None, 'Folder of the figure, the table and the runs.',
-    required=True)
+_OUTPUT_DIR = _flags.define_output_dir(
+    'Folder of the figure, the table and the runs.')
 _TRAIN_SECONDS = flags.DEFINE_float(
     'train_seconds', 600.0, 'Wall-clock budget of each run (training and '
     'its evaluations).')
@@ -47,10 +47,7 @@ _NUM_STEPS = flags.DEFINE_integer(
     'num_steps', None, 'Override of the preset\'s flow steps per level.')
 _HIDDEN_CHANNELS = flags.DEFINE_integer(
     'hidden_channels', None, 'Override of the preset\'s coupling width.')
-_BATCH_SIZE = flags.DEFINE_integer('batch_size', 64, 'Training batch size.')
-_LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-3, 'Peak rate.')
-_WARMUP_STEPS = flags.DEFINE_integer('warmup_steps', 200,
-                                     'Learning-rate warm-up.')
+_BATCH_SIZE, _LEARNING_RATE, _WARMUP_STEPS = _flags.define_short_run_flags()
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed shared by every run.')
 _EVAL_EVERY_STEPS = flags.DEFINE_integer(
     'eval_every_steps', 100, 'Steps between the points of the curves.')
@@ -58,11 +55,8 @@ _CURVE_EXAMPLES = flags.DEFINE_integer(
     'curve_examples', 1000, 'Test images scored for each point of a curve.')
 _TEST_EXAMPLES = flags.DEFINE_integer(
     'test_examples', None, 'Test images of the final figure (default all).')
-_DATASET = flags.DEFINE_string('dataset', 'fashion_mnist',
-                               'glow_tf.data.load_dataset name.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data directory.')
-_IDX_DIR = flags.DEFINE_string(
-    'idx_dir', None, 'IDX folder (mnist_idx, or the Fashion-MNIST files).')
+_DATASET = _flags.define_dataset()
+_DATA_DIR, _IDX_DIR = _flags.define_data_dirs()
 _RECORD_TO = flags.DEFINE_string(
     'record_to', None, 'Add one entry per run to this results JSON '
     '(docs/results.json).')

@@ -15,13 +15,14 @@ python -m experiments.demo --output_dir=outputs/demo --train_minutes=15
 from absl import app
 from absl import flags
 
+from experiments import _flags
 import glow_tf
 from glow_tf import analysis
 from glow_tf.analysis import demo
 from glow_tf.training import train_lib
 
-_OUTPUT_DIR = flags.DEFINE_string('output_dir', 'outputs/demo',
-                                  'Folder of everything the demo writes.')
+_OUTPUT_DIR = _flags.define_output_dir(
+    'Folder of everything the demo writes.', default='outputs/demo')
 _TRAIN_MINUTES = flags.DEFINE_float(
     'train_minutes', 15.0, 'Wall-clock budget of the training.')
 _TRAIN_STEPS = flags.DEFINE_integer(
@@ -33,19 +34,15 @@ _NUM_STEPS = flags.DEFINE_integer('num_steps', None,
                                   'Override of the flow steps per level.')
 _HIDDEN_CHANNELS = flags.DEFINE_integer(
     'hidden_channels', None, 'Override of the coupling width.')
-_BATCH_SIZE = flags.DEFINE_integer('batch_size', 64, 'Training batch size.')
-_LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-3, 'Peak rate.')
-_WARMUP_STEPS = flags.DEFINE_integer('warmup_steps', 200,
-                                     'Learning-rate warm-up.')
+_BATCH_SIZE, _LEARNING_RATE, _WARMUP_STEPS = _flags.define_short_run_flags()
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of weights, data and noise.')
 _EVAL_EVERY_STEPS = flags.DEFINE_integer(
     'eval_every_steps', 250, 'Steps between the points of the curve.')
 _CURVE_EXAMPLES = flags.DEFINE_integer(
     'curve_examples', 1000, 'Test images scored for each point of the curve.')
-_DATA_DIR = flags.DEFINE_string(
-    'data_dir', None, 'TFDS data directory (default ~/tensorflow_datasets).')
-_IDX_DIR = flags.DEFINE_string(
-    'idx_dir', None, 'Fashion-MNIST IDX folder (default '
+_DATA_DIR, _IDX_DIR = _flags.define_data_dirs(
+    data_dir_help='TFDS data directory (default ~/tensorflow_datasets).',
+    idx_dir_help='Fashion-MNIST IDX folder (default '
     '/usr/share/datasets/fashion-mnist, Debian\'s dataset-fashion-mnist).')
 _EXPORT = flags.DEFINE_boolean('export', True,
                                'Export the SavedModel for TF Serving.')

@@ -19,30 +19,25 @@ from absl import flags
 from absl import logging
 import tensorflow as tf
 
+from experiments import _flags
 from glow_tf import data
 from glow_tf.training import checkpoints
 from glow_tf.training import train_lib
 
-_MODEL_DIR = flags.DEFINE_string('model_dir', None, 'Training directory.',
-                                 required=True)
+_MODEL_DIR = _flags.define_model_dir('Training directory.')
 _CHECKPOINT = flags.DEFINE_string(
     'checkpoint', None, 'Checkpoint prefix; default the latest in model_dir.')
-_DATASET = flags.DEFINE_string('dataset', 'fashion_mnist',
-                               'glow_tf.data.load_dataset name.')
+_DATASET = _flags.define_dataset()
 _SPLIT = flags.DEFINE_string(
     'split', None, 'Split (or TFDS slice); default the test split, else the '
     'validation split.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data directory.')
-_IDX_DIR = flags.DEFINE_string(
-    'idx_dir', None, 'IDX folder (mnist_idx, or the Fashion-MNIST files).')
-_IMAGE_SIZE = flags.DEFINE_integer(
-    'image_size', None, 'Image size of celeb_a and lsun (default 64).')
+_DATA_DIR, _IDX_DIR = _flags.define_data_dirs()
+_IMAGE_SIZE = _flags.define_image_size()
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 256, 'Images per batch.')
 _MAX_EXAMPLES = flags.DEFINE_integer('max_examples', None,
                                      'Evaluate only the first N images.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the dequantisation noise.')
-_USE_EMA = flags.DEFINE_boolean(
-    'use_ema', True, 'Use the averaged weights when the checkpoint has them.')
+_USE_EMA = _flags.define_use_ema()
 _OUTPUT = flags.DEFINE_string('output', None, 'Path of the JSON results.')
 
 

@@ -20,12 +20,11 @@ import sys
 from absl import app
 from absl import flags
 
+from experiments import _flags
 from glow_tf import export
 from glow_tf.training import checkpoints
 
-_MODEL_DIR = flags.DEFINE_string(
-    'model_dir', None, 'Training directory (experiments/train.py).',
-    required=True)
+_MODEL_DIR = _flags.define_model_dir()
 _EXPORT_DIR = flags.DEFINE_string(
     'export_dir', None, 'Model base path: the SavedModel goes to '
     '<export_dir>/<version>/.', required=True)
@@ -35,9 +34,8 @@ _VERSION = flags.DEFINE_integer(
 _CHECKPOINT = flags.DEFINE_string(
     'checkpoint', None, 'Checkpoint prefix; default the latest in '
     '--model_dir.')
-_USE_EMA = flags.DEFINE_boolean(
-    'use_ema', True, 'Export the averaged weights when the checkpoint has '
-    'them.')
+_USE_EMA = _flags.define_use_ema(
+    'Export the averaged weights when the checkpoint has them.')
 _SCORE_SEED = flags.DEFINE_integer(
     'score_seed', None, 'Seed of the dequantisation noise of '
     'serving_default; default: score at the bin centres.', lower_bound=0)

@@ -12,26 +12,18 @@ python -m experiments.interpolation --model_dir=/tmp/glow \
 from absl import app
 from absl import flags
 
+from experiments import _flags
 from glow_tf import analysis
 from glow_tf.training import checkpoints
 
-_MODEL_DIR = flags.DEFINE_string(
-    'model_dir', None, 'Training directory (experiments/train.py).',
-    required=True)
-_OUTPUT_DIR = flags.DEFINE_string(
-    'output_dir', None, 'Folder for the PNG and JSON files.', required=True)
-_DATASET = flags.DEFINE_string(
-    'dataset', 'fashion_mnist', 'glow_tf.data.load_dataset name of the images.')
-_SPLIT = flags.DEFINE_string('split', 'test', 'Split to take the images from.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data directory.')
-_IDX_DIR = flags.DEFINE_string(
-    'idx_dir', None, 'IDX folder (mnist_idx, or the Fashion-MNIST files).')
+_MODEL_DIR = _flags.define_model_dir()
+_OUTPUT_DIR = _flags.define_output_dir()
+_DATASET, _SPLIT, _DATA_DIR, _IDX_DIR = _flags.define_image_source()
 _NUM_PAIRS = flags.DEFINE_integer('num_pairs', 6, 'Rows of the figure.')
 _NUM_POINTS = flags.DEFINE_integer(
     'num_points', 9, 'Images per row, both ends included.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed choosing the pairs.')
-_USE_EMA = flags.DEFINE_boolean(
-    'use_ema', True, 'Use the averaged weights when the checkpoint has them.')
+_USE_EMA = _flags.define_use_ema()
 
 
 def main(argv):

@@ -17,28 +17,24 @@ python -m experiments.ood --model_dir=/tmp/glow \
 from absl import app
 from absl import flags
 
+from experiments import _flags
 from glow_tf import analysis
 from glow_tf.training import checkpoints
 
-_MODEL_DIR = flags.DEFINE_string(
-    'model_dir', None, 'Training directory (experiments/train.py).',
-    required=True)
-_OUTPUT_DIR = flags.DEFINE_string(
-    'output_dir', None, 'Folder for the PNG and JSON files.', required=True)
+_MODEL_DIR = _flags.define_model_dir()
+_OUTPUT_DIR = _flags.define_output_dir()
 _OOD_IDX_DIR = flags.DEFINE_string(
     'ood_idx_dir', None, 'IDX folder of the out-of-distribution test set '
     '(t10k-images-idx3-ubyte[.gz]), e.g. the MNIST test set.', required=True)
 _OOD_NAME = flags.DEFINE_string('ood_name', 'MNIST test',
                                 'Legend of the out-of-distribution set.')
-_DATASET = flags.DEFINE_string(
-    'dataset', 'fashion_mnist', 'glow_tf.data.load_dataset name of the '
-    'in-distribution set.')
+_DATASET = _flags.define_dataset(
+    'glow_tf.data.load_dataset name of the in-distribution set.')
 _IN_NAME = flags.DEFINE_string('in_name', 'Fashion-MNIST test',
                                'Legend of the in-distribution set.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data directory.')
-_IDX_DIR = flags.DEFINE_string(
-    'idx_dir', None, 'IDX folder of the in-distribution set (mnist_idx, or '
-    'the Fashion-MNIST files).')
+_DATA_DIR, _IDX_DIR = _flags.define_data_dirs(
+    idx_dir_help='IDX folder of the in-distribution set (mnist_idx, or the '
+    'Fashion-MNIST files).')
 _MAX_EXAMPLES = flags.DEFINE_integer(
     'max_examples', None, 'Score only the first N images of each set.')
 _HISTOGRAM_BASELINE = flags.DEFINE_boolean(
@@ -46,8 +42,7 @@ _HISTOGRAM_BASELINE = flags.DEFINE_boolean(
     'histograms fitted on the training split of --dataset.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 500, 'Images per batch.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the dequantisation noise.')
-_USE_EMA = flags.DEFINE_boolean(
-    'use_ema', True, 'Use the averaged weights when the checkpoint has them.')
+_USE_EMA = _flags.define_use_ema()
 
 
 def main(argv):

@@ -11,21 +11,18 @@ python -m experiments.temperature_grid --model_dir=/tmp/glow \
 from absl import app
 from absl import flags
 
+from experiments import _flags
 from glow_tf import analysis
 from glow_tf.training import checkpoints
 
-_MODEL_DIR = flags.DEFINE_string(
-    'model_dir', None, 'Training directory (experiments/train.py).',
-    required=True)
-_OUTPUT_DIR = flags.DEFINE_string(
-    'output_dir', None, 'Folder for the PNG and JSON files.', required=True)
+_MODEL_DIR = _flags.define_model_dir()
+_OUTPUT_DIR = _flags.define_output_dir()
 _TEMPERATURES = flags.DEFINE_list(
     'temperatures', [str(t) for t in analysis.PAPER_TEMPERATURES],
     'One row of samples per temperature.')
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 10, 'Samples per row.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the latents.')
-_USE_EMA = flags.DEFINE_boolean(
-    'use_ema', True, 'Use the averaged weights when the checkpoint has them.')
+_USE_EMA = _flags.define_use_ema()
 
 
 def main(argv):

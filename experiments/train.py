@@ -16,27 +16,25 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from experiments import _flags
 from glow_tf import config as config_lib
 from glow_tf import data
 from glow_tf.training import distribution
 from glow_tf.training import train_lib
 
-_DATASET = flags.DEFINE_string(
-    'dataset', 'fashion_mnist', 'glow_tf.data.load_dataset name: '
-    'fashion_mnist, mnist_idx, cifar10, mnist, celeb_a, '
-    'downsampled_imagenet/32x32, downsampled_imagenet/64x64, lsun/<category>.')
+_DATASET = _flags.define_dataset(
+    'glow_tf.data.load_dataset name: fashion_mnist, mnist_idx, cifar10, '
+    'mnist, celeb_a, downsampled_imagenet/32x32, downsampled_imagenet/64x64, '
+    'lsun/<category>.')
 _SPLIT = flags.DEFINE_string('split', None,
                              'Split to train on; default the training split.')
-_DATA_DIR = flags.DEFINE_string(
-    'data_dir', None, 'TFDS data directory (fashion_mnist is prepared into '
-    'it on first use; other TFDS data sets must already be there).')
-_IDX_DIR = flags.DEFINE_string(
-    'idx_dir', None, 'IDX folder: the Fashion-MNIST source files (default '
+_DATA_DIR, _IDX_DIR = _flags.define_data_dirs(
+    data_dir_help='TFDS data directory (fashion_mnist is prepared into it on '
+    'first use; other TFDS data sets must already be there).',
+    idx_dir_help='IDX folder: the Fashion-MNIST source files (default '
     '/usr/share/datasets/fashion-mnist) or the mnist_idx data.')
-_IMAGE_SIZE = flags.DEFINE_integer(
-    'image_size', None, 'Image size of celeb_a and lsun (default 64).')
-_MODEL_DIR = flags.DEFINE_string('model_dir', None, 'Training directory.',
-                                 required=True)
+_IMAGE_SIZE = _flags.define_image_size()
+_MODEL_DIR = _flags.define_model_dir('Training directory.')
 _PRESET = flags.DEFINE_enum(
     'preset', None, sorted(config_lib.PRESETS),
     'Named model; default the one named after --dataset, else cifar10.')

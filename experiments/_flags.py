@@ -1,0 +1,98 @@
+"""The flags several experiments binaries share, defined in one place.
+
+Each `define_*` function defines its flags for the binary that calls it, at
+that binary's import, and returns their holders:
+
+```
+_MODEL_DIR = _flags.define_model_dir()
+_DATASET = _flags.define_dataset()
+_DATA_DIR, _IDX_DIR = _flags.define_data_dirs()
+```
+
+The flags count as the calling binary's own (`disclaim_key_flags`), so its
+`--help` lists them as before. A binary whose help says more passes its own
+text; names and defaults are fixed here. Safe when two binaries are imported
+into one process: a flag that is already defined with the same default is
+reused instead of defined twice (a different default still raises absl's
+DuplicateFlagError).
+"""
+
+from absl import flags
+
+__all__ = [
+    'define_data_dirs',
+    'define_dataset',
+    'define_image_size',
+    'define_image_source',
+    'define_model_dir',
+    'define_output_dir',
+    'define_short_run_flags',
+    'define_use_ema',
+]
+
+flags.disclaim_key_flags()  # The flags below belong to the binary calling.
+
+
+def _define(define, name, default, help_text, required=False, **kwargs):
+  """`define(name, default, help_text, ...)`, or the flag already defined."""
+  existing = flags.FLAGS[name] if name in flags.FLAGS else None
+  if existing is None or existing.default != default:
+    return define(name, default, help_text, required=required, **kwargs)
+  flags.declare_key_flag(name)  # Listed in the second binary's --help too.
+  return flags.FlagHolder(flags.FLAGS, existing,
+                          ensure_non_none_value=required or default is not None)
+
+
+def define_model_dir(help_text='Training directory (experiments/train.py).'):
+  """--model_dir, required: the training directory (experiments/train.py)."""
+  return _define(flags.DEFINE_string, 'model_dir', None, help_text,
+                 required=True)
+
+
+def define_output_dir(help_text='Folder for the PNG and JSON files.',
+                      default=None):
+  """--output_dir: where the binary writes; required when it has no default."""
+  return _define(flags.DEFINE_string, 'output_dir', default, help_text,
+                 required=default is None)
+
+
+def define_use_ema(
+    help_text='Use the averaged weights when the checkpoint has them.'):
+  """--use_ema (default true): restore the EMA weights when saved."""
+  return _define(flags.DEFINE_boolean, 'use_ema', True, help_text)
+
+
+def define_dataset(help_text='glow_tf.data.load_dataset name.'):
+  """--dataset (default fashion_mnist): a glow_tf.data.load_dataset name."""
+  return _define(flags.DEFINE_string, 'dataset', 'fashion_mnist', help_text)
+
+
+def define_data_dirs(
+    data_dir_help='TFDS data directory.',
+    idx_dir_help='IDX folder (mnist_idx, or the Fashion-MNIST files).'):
+  """--data_dir and --idx_dir: where glow_tf.data finds the images."""
+  return (_define(flags.DEFINE_string, 'data_dir', None, data_dir_help),
+          _define(flags.DEFINE_string, 'idx_dir', None, idx_dir_help))
+
+
+def define_image_source():
+  """--dataset, --split (default test), --data_dir, --idx_dir of a figure."""
+  return (define_dataset('glow_tf.data.load_dataset name of the images.'),
+          _define(flags.DEFINE_string, 'split', 'test',
+                  'Split to take the images from.'),
+          *define_data_dirs())
+
+
+def define_image_size():
+  """--image_size: the size celeb_a and lsun are resized to."""
+  return _define(flags.DEFINE_integer, 'image_size', None,
+                 'Image size of celeb_a and lsun (default 64).')
+
+
+def define_short_run_flags():
+  """--batch_size, --learning_rate, --warmup_steps of a wall-clock-bounded run."""
+  return (_define(flags.DEFINE_integer, 'batch_size', 64,
+                  'Training batch size.'),
+          _define(flags.DEFINE_float, 'learning_rate', 1e-3, 'Peak rate.'),
+          _define(flags.DEFINE_integer, 'warmup_steps', 200,
+                  'Learning-rate warm-up.'))

@@ -1,0 +1,45 @@
+"""experiments/_flags.py: shared flags survive two binaries in one process.
+
+Run in a fresh interpreter: the checks define flags in absl's global FLAGS,
+which must stay clean in the test process.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from tests.experiments import helpers
+
+_SCRIPT = textwrap.dedent("""
+    from absl import flags
+    import experiments.export as export
+    import experiments.temperature_grid as grid
+    from experiments import _flags
+
+    # Both binaries define --model_dir and --use_ema through _flags.
+    flags.FLAGS(['prog', '--model_dir=/m', '--output_dir=/o',
+                 '--export_dir=/e', '--nouse_ema'])
+    assert export._MODEL_DIR.value == grid._MODEL_DIR.value == '/m'
+    assert export._USE_EMA.value is False and grid._USE_EMA.value is False
+    for module in ('experiments.export', 'experiments.temperature_grid'):
+      keys = {f.name for f in flags.FLAGS.get_key_flags_for_module(module)}
+      assert {'model_dir', 'use_ema'} <= keys, (module, keys)
+    # Help text of the first definition; a second call returns the same flag.
+    assert flags.FLAGS['use_ema'].help.startswith('Export the averaged')
+    assert _flags.define_model_dir().value == '/m'
+    try:  # A clash of defaults is still absl's error.
+      _flags.define_output_dir('Elsewhere.', default='/tmp/elsewhere')
+    except flags.DuplicateFlagError:
+      print('ok')
+""")
+
+
+def test_two_binaries_share_flags_in_one_process():
+  env = dict(os.environ, PYTHONPATH=helpers.REPO_ROOT,
+             TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='')
+  result = subprocess.run([sys.executable, '-c', _SCRIPT],
+                          cwd=helpers.REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+  assert result.returncode == 0 and result.stdout.strip() == 'ok', (
+      result.stdout + result.stderr[-3000:])
