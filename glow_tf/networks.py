@@ -141,6 +141,21 @@ def conv3x3_as_matmul(x, kernel):
   return _sum_taps(_matmul_pixels(x, _kernel9(k)))
 
 
+def conv_as_matmul(x, kernel):
+  """A 'SAME' convolution with a 1x1 or 3x3 kernel, computed as matmuls.
+
+  Unlike `tf.nn.conv2d` on CPU (whose oneDNN kernel returns an empty batch
+  unchanged, with the input's channel count), this also maps zero images to
+  `[0, H, W, Cout]`. Other kernel sizes fall back to `tf.nn.conv2d`.
+  """
+  k = tf.convert_to_tensor(kernel)
+  if k.shape[0] == k.shape[1] == 1:
+    return _matmul_pixels(x, k[0, 0])
+  if k.shape[0] == k.shape[1] == 3:
+    return conv3x3_as_matmul(x, k)
+  return tf.nn.conv2d(x, k, strides=1, padding='SAME')
+
+
 def _folded(kernel, norm):
   """Kernel and bias of `norm.inverse(conv(x, kernel))` as one conv + bias."""
   scale = tf.exp(norm.log_scale)
@@ -162,7 +177,7 @@ class Conv2D(tf.Module):
                    if use_bias else None)
 
   def __call__(self, x):
-    y = tf.nn.conv2d(x, self.kernel, strides=1, padding='SAME')
+    y = conv_as_matmul(x, self.kernel)
     if self.bias is not None:
       y = tf.nn.bias_add(y, self.bias)
     return y
@@ -202,11 +217,7 @@ class ZeroConv2D(tf.Module):
 
   def __call__(self, x):
     kernel, bias = self._scaled()
-    if self._taps_on_output():
-      y = conv3x3_as_matmul(x, kernel)
-    else:
-      y = tf.nn.conv2d(x, kernel, strides=1, padding='SAME')
-    return tf.nn.bias_add(y, bias)
+    return tf.nn.bias_add(conv_as_matmul(x, kernel), bias)
 
   def on_pixels(self, pixels, like):
     """The same convolution of an image given as its pixels.
