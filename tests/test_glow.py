@@ -23,10 +23,10 @@ def tiny_config(**overrides):
 
 
 def tiny_glow(seed=0, **overrides):
-  """A float64 Glow whose every parameter is moved off its initial value."""
+  """A (float64) Glow whose every parameter is moved off its initial value."""
   glow = glow_tf.Glow(tiny_config(**overrides), seed=seed)
   x = tf.random.stateless_uniform([8, 4, 4, 2], seed=[1, 2],
-                                  dtype=tf.float64) - 0.5
+                                  dtype=glow.dtype) - 0.5
   glow.initialize(x)
   perturb_variables(glow.bijector, seed=seed, scale=0.1)
   return glow
@@ -315,6 +315,58 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
         tf.TensorSpec([None, 4, 4, 2], tf.float64)])
     x = images(5)
     self.assertAllClose(fn(x), glow.log_prob(x), rtol=1e-12)
+
+  @parameterized.parameters(
+      dict(),
+      # float32: on CPU, TensorFlow's oneDNN Conv2D (which leaves float64
+      # alone) returns an empty batch unchanged, with its input's channels.
+      dict(dtype='float32'),
+      # A width above the couplings' outputs (wider in than out, unlike 4).
+      dict(dtype='float32', coupling='additive', permutation='shuffle',
+           hidden_channels=16),
+      dict(dtype='float32', num_classes=3),
+  )
+  def test_empty_batch(self, **overrides):
+    glow = tiny_glow(**overrides)
+    dtype, classes = glow.dtype, overrides.get('num_classes')
+    x = images(3, dtype=dtype)
+    empty = x[:0]
+    latent_shapes = [list(s) for s in glow.latent_shapes]
+    zeros = [tf.zeros([0, *s], dtype) for s in latent_shapes]
+
+    def labels(n):  # {'labels': [n] ints} for the class-conditional model
+      return {'labels': tf.range(n) % classes} if classes else {}
+
+    def run(x, latents):  # log_prob, encode, decode and sample of a batch
+      kwargs = labels(tf.shape(x)[0])
+      return (glow.log_prob(x, **kwargs), glow.encode(x, **kwargs),
+              glow.decode(latents, **kwargs),
+              glow.sample(tf.shape(x)[0], seed=[1, 2], **kwargs))
+
+    def check_empty(log_prob, latents, images, samples):
+      self.assertEqual((log_prob.shape, log_prob.dtype), ([0], dtype))
+      self.assertEqual([z.shape for z in latents],
+                       [[0, *s] for s in latent_shapes])
+      self.assertEqual(images.shape, [0, 4, 4, 2])
+      self.assertEqual(samples.shape, [0, 4, 4, 2])
+
+    check_empty(*run(empty, zeros))                # eagerly
+    check_empty(*tf.function(run)(empty, zeros))   # a static batch of 0
+    unknown = tf.function(run, input_signature=[  # an unknown batch size
+        tf.TensorSpec([None, 4, 4, 2], dtype),
+        [tf.TensorSpec([None, *s], dtype) for s in latent_shapes]])
+    check_empty(*unknown(empty, zeros))
+
+    # An empty part changes nothing in the rest of a batch, and the traced
+    # function gives the eager values.
+    self.assertAllEqual(
+        glow.log_prob(tf.concat([x, empty], 0), **labels(3)),
+        glow.log_prob(x, **labels(3)))
+    latents = glow.encode(x, **labels(3))
+    tol = 1e-12 if dtype == tf.float64 else 1e-5
+    self.assertAllClose(unknown(x, latents), run(x, latents), rtol=tol,
+                        atol=tol)
+    self.assertAllClose(glow.decode(latents, **labels(3)), x, atol=tol)
 
   def test_float32_model(self):
     glow = glow_tf.Glow(tiny_config(dtype='float32'))

@@ -175,6 +175,27 @@ class AffineCouplingTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(coupling.forward_log_det_jacobian(x, event_ndims=3),
                         np.zeros(3))
 
+  # float32: on CPU, TensorFlow's oneDNN Conv2D returns an empty batch
+  # unchanged, with its input's channel count. The network's last layer maps
+  # 8 channels to 12 (affine, 12 channels) or to 2 (additive, 4 channels).
+  @parameterized.parameters((12, False), (4, True))
+  def test_empty_batch(self, num_channels, additive):
+    coupling = _coupling(num_channels, additive, dtype=tf.float32)
+    bijector_checks.perturb_variables(coupling)
+    x = _images([3, 4, 4, num_channels], dtype=tf.float32)
+    for empty in (x[:0], tf.zeros([2, 0, 4, 4, num_channels])):
+      self.assertEqual(coupling.inverse(empty).shape, empty.shape)
+      self.assertEqual(coupling.forward(empty).shape, empty.shape)
+      self.assertEqual(
+          coupling.inverse_log_det_jacobian(empty, event_ndims=3).shape,
+          empty.shape[:-3])
+    unknown = tf.function(coupling.inverse, input_signature=[
+        tf.TensorSpec([None, 4, 4, num_channels], tf.float32)])
+    self.assertEqual(unknown(x[:0]).shape, [0, 4, 4, num_channels])
+    self.assertAllClose(unknown(x), coupling.inverse(x), rtol=1e-6)
+    self.assertAllEqual(coupling.inverse(tf.concat([x, x[:0]], 0)),
+                        coupling.inverse(x))
+
   @parameterized.parameters((4, False), (4, True), (5, False), (5, True))
   def test_variables_are_tracked(self, num_channels, additive):
     coupling = _coupling(num_channels, additive)
