@@ -224,24 +224,18 @@ class ServingModule(tf.Module):
     images = self._check_shape(images, self._image_spec)
     batch = tf.shape(images)[0]
     labels = self._check_labels('serving_default', labels, batch, 'images')
-
-    def score():
-      if self._score_seed is None:
-        x = images_lib.dequantize(images, config.n_bits, noise=False,
-                                  dtype=glow.dtype)
-      else:
-        x = images_lib.dequantize(images, config.n_bits,
-                                  seed=stateless_seed(self._score_seed),
-                                  dtype=glow.dtype)
-      log_prob = glow.log_prob(x, labels=labels)
-      bits = images_lib.bits_per_dim_from_log_prob(
-          log_prob, config.num_dims, config.n_bits)
-      return {'bits_per_dim': tf.cast(bits, tf.float32),
-              'log_prob': tf.cast(log_prob, tf.float32)}
-
-    return _unless_empty(batch, score, {
-        'bits_per_dim': tf.zeros([0], tf.float32),
-        'log_prob': tf.zeros([0], tf.float32)})
+    if self._score_seed is None:
+      x = images_lib.dequantize(images, config.n_bits, noise=False,
+                                dtype=glow.dtype)
+    else:
+      x = images_lib.dequantize(images, config.n_bits,
+                                seed=stateless_seed(self._score_seed),
+                                dtype=glow.dtype)
+    log_prob = glow.log_prob(x, labels=labels)
+    bits = images_lib.bits_per_dim_from_log_prob(
+        log_prob, config.num_dims, config.n_bits)
+    return {'bits_per_dim': tf.cast(bits, tf.float32),
+            'log_prob': tf.cast(log_prob, tf.float32)}
 
   def _sample(self, *inputs):
     """num_samples, temperature, seed (and labels) -> uint8 `images`."""
@@ -264,19 +258,14 @@ class ServingModule(tf.Module):
       num_samples = tf.identity(num_samples)
       temperature = tf.identity(temperature)
     labels = self._check_labels('sample', labels, num_samples, 'num_samples')
-
-    def sample():
-      # What `Glow.sample` computes (its graph-mode temperature check cannot
-      # be traced): eps ~ N(0, temperature**2 I), x = flow.forward(eps).
-      eps = glow.distribution.sample(num_samples, seed=stateless_seed(seed))
-      x = glow.bijector.forward(eps * tf.cast(temperature, glow.dtype),
-                                **_label_kwargs(labels))
-      return {'images': self._to_uint8(
-          x, 'sample: the samples are not finite (is `temperature` too '
-          'large?)')}
-
-    return _unless_empty(num_samples, sample, {
-        'images': tf.zeros([0, *config.image_shape], tf.uint8)})
+    # What `Glow.sample` computes (its graph-mode temperature check cannot
+    # be traced): eps ~ N(0, temperature**2 I), x = flow.forward(eps).
+    eps = glow.distribution.sample(num_samples, seed=stateless_seed(seed))
+    x = glow.bijector.forward(eps * tf.cast(temperature, glow.dtype),
+                              **_label_kwargs(labels))
+    return {'images': self._to_uint8(
+        x, 'sample: the samples are not finite (is `temperature` too '
+        'large?)')}
 
   def _encode(self, *inputs):
     """images, seed (and labels) -> `z_level_0`, ... `[N, h, w, c]`."""
@@ -286,17 +275,11 @@ class ServingModule(tf.Module):
     seed = tf.ensure_shape(seed, [])
     batch = tf.shape(images)[0]
     labels = self._check_labels('encode', labels, batch, 'images')
-
-    def encode():
-      x = images_lib.dequantize(images, config.n_bits,
-                                seed=stateless_seed(seed), dtype=glow.dtype)
-      latents = glow.encode(x, labels=labels)
-      return {latent_name(level): tf.cast(z, tf.float32)
-              for level, z in enumerate(latents)}
-
-    return _unless_empty(batch, encode, {
-        latent_name(level): tf.zeros([0, *shape], tf.float32)
-        for level, shape in enumerate(self._latent_shapes)})
+    x = images_lib.dequantize(images, config.n_bits,
+                              seed=stateless_seed(seed), dtype=glow.dtype)
+    latents = glow.encode(x, labels=labels)
+    return {latent_name(level): tf.cast(z, tf.float32)
+            for level, z in enumerate(latents)}
 
   def _decode(self, *inputs):
     """`z_level_0`, ... (and labels) -> uint8 `images`."""
@@ -318,15 +301,11 @@ class ServingModule(tf.Module):
       latents = [tf.identity(z) for z in latents]
     labels = self._check_labels('decode', labels, batch, 'z_level_0')
 
-    def decode():
-      x = glow.decode([tf.cast(z, glow.dtype) for z in latents],
-                      labels=labels)
-      return {'images': self._to_uint8(
-          x, 'decode: the decoded images are not finite (are the latents '
-          'far outside N(0, 1)?)')}
-
-    return _unless_empty(batch, decode, {
-        'images': tf.zeros([0, *config.image_shape], tf.uint8)})
+    x = glow.decode([tf.cast(z, glow.dtype) for z in latents],
+                    labels=labels)
+    return {'images': self._to_uint8(
+        x, 'decode: the decoded images are not finite (are the latents '
+        'far outside N(0, 1)?)')}
 
   def _split_labels(self, inputs):
     """`(inputs without the labels, labels or None)`."""
@@ -371,15 +350,6 @@ class ServingModule(tf.Module):
 
 def _label_kwargs(labels):
   return {} if labels is None else {'labels': labels}
-
-
-def _unless_empty(batch, compute, empty):
-  """`compute()` for a non-empty batch, else the empty outputs `empty`.
-
-  The flow's layers do not accept a batch of zero images, so an empty
-  request skips the model and gets empty outputs.
-  """
-  return tf.cond(batch > 0, compute, lambda: empty)
 
 
 def warmup_requests(config, model_name='glow', batch_size=2, seed=0):
