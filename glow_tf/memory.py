@@ -224,22 +224,6 @@ def memory_saving_log_prob(glow, x, labels=None):
   """
   x = glow._check_images(x)
   flow = glow.bijector
-  kwargs = flow._require_labels(labels)
-  h = flow._check_image(x)
-  ildj = 0.
-  latents = []
-  for level, steps in enumerate(flow.steps):
-    h = flow._squeeze._forward(h)
-    h, level_ildj = reversible_steps(steps, h)
-    ildj += level_ildj
-    if level < flow.num_levels - 1:
-      split = flow.split_priors[level]
-      kept, leaving = split._halves(h)
-      mean, log_scale = split.mean_and_log_scale(kept)
-      latents.append((leaving - mean) * tf.exp(-log_scale))
-      ildj -= tf.reduce_sum(log_scale, axis=[-3, -2, -1])
-      h = kept
-  top = flow.top_prior
-  latents.append(top._inverse(h, **kwargs))
-  ildj += top._inverse_log_det_jacobian(h, **kwargs)
+  latents, ildj = flow._encode_with_log_det(x, labels=labels,
+                                            level_inverse=reversible_steps)
   return glow.distribution.log_prob(flow.pack_latents(latents)) + ildj

@@ -123,17 +123,31 @@ class MultiScaleFlow(tfb.Bijector):
       self.top_prior.mean_and_log_scale(None)  # raises the clear error
     return {} if labels is None else {'labels': labels}
 
-  def _encode_with_log_det(self, x, labels=None):
-    """Returns (`[eps_0, ..., eps_top]`, inverse log-det per example)."""
+  @staticmethod
+  def _level_inverse(steps, h):
+    """One level's K steps, image -> latent: `(output, inverse log-det)`."""
+    # Output first, then log-det: the log-det comes from the cache.
+    out = steps.inverse(h)
+    return out, steps.inverse_log_det_jacobian(h, event_ndims=3)
+
+  def _encode_with_log_det(self, x, labels=None, level_inverse=None):
+    """Returns (`[eps_0, ..., eps_top]`, inverse log-det per example).
+
+    Args:
+      x: images.
+      labels: for class-conditional top priors.
+      level_inverse: `(steps, h) -> (steps.inverse(h), its inverse log-det)`
+        for each level's K steps; by default the bijectors themselves.
+        `glow_tf.memory` passes one whose gradient rebuilds the activations.
+    """
+    level_inverse = level_inverse or self._level_inverse
     kwargs = self._require_labels(labels)
     h = self._check_image(x)
     ildj = 0.
     latents = []
     for level, steps in enumerate(self.steps):
-      h = self._squeeze.forward(h)
-      # Output first, then log-det: the log-det comes from the cache.
-      h_in, h = h, steps.inverse(h)
-      ildj += steps.inverse_log_det_jacobian(h_in, event_ndims=3)
+      h, level_ildj = level_inverse(steps, self._squeeze.forward(h))
+      ildj += level_ildj
       if level < self.num_levels - 1:
         split = self.split_priors[level]
         out = split.inverse(h)
