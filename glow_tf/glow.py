@@ -138,7 +138,13 @@ class Glow(tfd.TransformedDistribution):
       raise ValueError(f'`{name}` must have dtype {self.dtype.name} (the '
                        f"model's), got {x.dtype.name}.")
     shape = tuple(self._config.image_shape)
-    if x.shape.rank is not None and (
+    if x.shape.rank is None:
+      raise ValueError(
+          f'`{name}` must have a known rank ([..., {", ".join(map(str, shape))}]),'
+          ' got a tensor of unknown shape; trace the tf.function with an '
+          f'input_signature such as tf.TensorSpec([None, '
+          f'{", ".join(map(str, shape))}]).')
+    if (
         x.shape.rank < 3 or (x.shape[-3:].is_fully_defined() and
                              tuple(x.shape[-3:]) != shape)):
       raise ValueError(f'`{name}` must have shape [..., {", ".join(map(str, shape))}]'

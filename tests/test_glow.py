@@ -383,6 +383,11 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       glow.log_prob(images(shape=(4, 4, 1)), labels=labels)
     with self.assertRaisesRegex(ValueError, 'dtype float64'):
       glow.log_prob(tf.cast(x, tf.float32), labels=labels)
+    unknown_rank = tf.function(
+        lambda x: glow.log_prob(x, labels=labels),
+        input_signature=[tf.TensorSpec(None, tf.float64)])
+    with self.assertRaisesRegex(ValueError, 'known rank'):
+      unknown_rank(x)
     with self.assertRaisesRegex(ValueError, 'dequantize'):
       glow.log_prob(tf.zeros([3, 4, 4, 2], tf.uint8), labels=labels)
     with self.assertRaisesRegex(ValueError, 'pass `labels`'):
