@@ -18,6 +18,7 @@ from glow_tf.data.datasets import DatasetNotFoundError
 from glow_tf.data.datasets import idx_dataset
 from glow_tf.data.datasets import load_dataset
 from glow_tf.data.datasets import lsun_categories
+from glow_tf.data.datasets import prepare_builder
 from glow_tf.data.fashion_mnist import DEFAULT_FASHION_MNIST_DIR
 from glow_tf.data.fashion_mnist import FASHION_MNIST_CLASS_NAMES
 from glow_tf.data.fashion_mnist import FashionMnistLocal
@@ -44,5 +45,6 @@ __all__ = [
     'load_idx_split',
     'lsun_categories',
     'make_pipeline',
+    'prepare_builder',
     'read_idx',
 ]

@@ -10,7 +10,8 @@ and nothing ever downloads:
 
 * `'fashion_mnist'`: built by `FashionMnistLocal` from local IDX files
   (Debian's `dataset-fashion-mnist`, or `idx_dir`) into `data_dir` on first
-  use, then read from there.
+  use, then read from there. Processes sharing `data_dir` prepare it once:
+  the others wait on a lock file (`prepare_builder`).
 * `'mnist_idx'`: any MNIST-style IDX folder (`idx_dir`), read straight into
   memory, e.g. the MNIST test set for out-of-distribution evaluation.
 * `'cifar10'`, `'mnist'`, `'celeb_a'`, `'downsampled_imagenet/32x32'`,
@@ -25,9 +26,13 @@ default) and centre-cropped, as in Real NVP and Glow.
 """
 
 import dataclasses
+import fcntl
 import functools
 import os
+import socket
+import time
 
+from absl import logging
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -35,7 +40,8 @@ from glow_tf.data import fashion_mnist
 from glow_tf.data import idx
 
 __all__ = ['DatasetNotFoundError', 'DatasetInfo', 'dataset_info',
-           'dataset_names', 'load_dataset', 'idx_dataset', 'lsun_categories']
+           'dataset_names', 'load_dataset', 'idx_dataset', 'lsun_categories',
+           'prepare_builder']
 
 # TFDS data sets read from a prepared `data_dir` -> (image shape, classes,
 # splits). `None` in the shape: set by `image_size`.
@@ -51,6 +57,9 @@ _IDX_SPLIT_PREFIXES = {'train': 'train', 'test': 't10k'}
 _DEFAULT_IMAGE_SIZE = 64
 _CELEB_A_CROP = 148
 _UNLABELLED = -1
+_PREPARE_TIMEOUT_S = 600.0
+_PREPARE_POLL_S = 0.2
+_PREPARE_LOG_EVERY_S = 10.0
 
 
 class DatasetNotFoundError(FileNotFoundError, ValueError):
@@ -265,15 +274,103 @@ def _load_tfds(name, split, data_dir, shuffle_files, read_config):
     raise _not_prepared_error(name, builder, data_dir) from err
 
 
+def prepare_builder(builder, timeout_s=_PREPARE_TIMEOUT_S):
+  """`builder.download_and_prepare()`, once for all processes sharing its dir.
+
+  Several processes (the workers of `MultiWorkerMirroredStrategy`, or two
+  trainings started together) may prepare the same data set into the same
+  `data_dir` at once. TFDS writes each preparation into its own
+  `incomplete.XXXXXX_<version>` folder and renames it to `<version>` at the
+  end, so a reader never sees half-written data and a crashed preparation is
+  never taken as complete; but every process but the first to finish then
+  fails to rename its folder (`FileExistsError`). Here the check and the
+  preparation run under an exclusive `fcntl.flock` on
+  `<data_dir>/.<name>.lock`: the first process prepares, the others wait,
+  then read what it wrote. The kernel releases the lock when its holder
+  exits, even on a crash or `kill -9`; the folders such a crash leaves behind
+  are removed by the next preparation. The lock file itself stays. Paths with
+  a `scheme://` (e.g. `gs://`) are prepared without a lock.
+
+  Args:
+    builder: a `tfds.core.DatasetBuilder`, e.g. `FashionMnistLocal`.
+    timeout_s: how long to wait for the lock before giving up; progress is
+      logged (absl, INFO) every 10 s while waiting.
+
+  Returns:
+    `builder`, prepared, its `info` read from disk.
+
+  Raises:
+    TimeoutError: if another process holds the lock for more than
+      `timeout_s` seconds; the message names it and the lock file.
+    Whatever `builder.download_and_prepare()` raises.
+
+  #### Examples
+
+  ```python
+  builder = prepare_builder(FashionMnistLocal(data_dir='/tmp/tfds'))
+  ds = builder.as_dataset(split='train')
+  ```
+  """
+  if builder.is_prepared():
+    return builder
+  root = os.fspath(builder.data_dir_root)
+  if '://' in root:
+    logging.warning('Preparing %s in %s without a lock: concurrent processes '
+                    'may collide.', builder.name, root)
+    builder.download_and_prepare()
+    return builder
+  os.makedirs(root, exist_ok=True)
+  lock_path = os.path.join(root, f'.{builder.name}.lock')
+  with open(lock_path, 'a+', encoding='utf-8') as lock_file:
+    start = time.monotonic()
+    last_log = start - _PREPARE_LOG_EVERY_S  # Logs the first wait at once.
+    while True:
+      try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        break
+      except BlockingIOError:
+        lock_file.seek(0)
+        holder = lock_file.read().strip() or 'unknown process'
+        waited = time.monotonic() - start
+        if waited >= timeout_s:
+          raise TimeoutError(
+              f'Timed out after {timeout_s:g} s waiting for another process '
+              f'({holder}) to finish preparing {builder.name!r} in {root!r}: '
+              f'it still holds the lock file {lock_path!r}. The lock is '
+              'released when that process ends, even if it crashes; if it '
+              'is stuck, stop it and run again.') from None
+        if time.monotonic() - last_log >= _PREPARE_LOG_EVERY_S:
+          last_log = time.monotonic()
+          logging.info('Waiting for %s to finish preparing %s in %s (%.0f s '
+                       'of %.0f s).', holder, builder.name, root, waited,
+                       timeout_s)
+        time.sleep(_PREPARE_POLL_S)
+    try:
+      lock_file.truncate(0)
+      lock_file.write(f'pid {os.getpid()} on {socket.gethostname()}\n')
+      lock_file.flush()
+      if builder.is_prepared():  # By the process we waited for.
+        builder.info.read_from_directory(builder.data_dir)
+        return builder
+      for stale in builder.data_path.parent.glob(
+          f'incomplete.*_{builder.data_path.name}'):
+        logging.info('Removing %s, left by an interrupted preparation.',
+                     stale)
+        stale.rmtree()
+      builder.download_and_prepare()
+      return builder
+    finally:
+      fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
 def _load_fashion_mnist(split, data_dir, idx_dir, shuffle_files,
                         read_config):
   builder = fashion_mnist.FashionMnistLocal(data_dir=data_dir,
                                             idx_dir=idx_dir)
-  if not builder.is_prepared():
-    try:
-      builder.download_and_prepare()
-    except FileNotFoundError as err:
-      raise DatasetNotFoundError(str(err)) from err
+  try:
+    prepare_builder(builder)
+  except FileNotFoundError as err:
+    raise DatasetNotFoundError(str(err)) from err
   return builder.as_dataset(split=split, shuffle_files=shuffle_files,
                             read_config=read_config)
 
@@ -289,7 +386,8 @@ def load_dataset(name, split, data_dir=None, idx_dir=None, image_size=None,
     split: a split name (`dataset_info(name).splits`); TFDS data sets also
       take TFDS slices such as `'train[:90%]'`.
     data_dir: TFDS data directory. `'fashion_mnist'` is prepared into it on
-      first use (about 10 s); the other TFDS data sets must already be
+      first use (about 10 s; processes sharing `data_dir` prepare it once,
+      see `prepare_builder`); the other TFDS data sets must already be
       prepared there. `None`: TFDS' default (`$TFDS_DATA_DIR` or
       `~/tensorflow_datasets`).
     idx_dir: IDX folder: required for `'mnist_idx'`; for `'fashion_mnist'`,
