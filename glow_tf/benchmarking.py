@@ -439,6 +439,16 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
   return results
 
 
+def _variant_table(results, title, header, columns):
+  """Rows of a second-phase variant, one per width, if the results have it."""
+  rows = [r for r in results['configs'] if columns[0][0] in r]
+  if not rows:
+    return []
+  return ['', title, header] + [
+      f"{r['hidden_channels']:5d}" +
+      ''.join(form.format(r[key]) for key, form in columns) for r in rows]
+
+
 def format_table(results):
   """The results as plain-text tables."""
   lines = [f"float32 matmul peak: {results['peak_gflops']:.0f} GFLOP/s "
@@ -455,24 +465,18 @@ def format_table(results):
         f"  {r['glow_tf_sample_images_per_s']:19.1f}"
         f" {r['tfp_sample_images_per_s']:5.1f} {r['sample_speedup_vs_tfp']:7.2f}x"
         f"  {r['achieved_gflops']:8.1f}  {r['fraction_of_peak']:6.1%}")
-  if any('glow_tf_memory_saving_train_images_per_s' in r
-         for r in results['configs']):
-    lines += ['', 'glow_tf training with memory_saving_log_prob:',
-              'width  train img/s  vs tfp']
-    for r in results['configs']:
-      lines.append(
-          f"{r['hidden_channels']:5d}"
-          f"  {r['glow_tf_memory_saving_train_images_per_s']:11.1f}"
-          f"  {r['memory_saving_train_speedup_vs_tfp']:5.2f}x")
-  if any('glow_tf_xla_train_images_per_s' in r for r in results['configs']):
-    lines += ['', 'glow_tf with XLA (jit_compile=True):',
-              'width  train img/s  vs tfp   sample img/s  vs tfp']
-    for r in results['configs']:
-      lines.append(
-          f"{r['hidden_channels']:5d}  {r['glow_tf_xla_train_images_per_s']:11.1f}"
-          f"  {r['xla_train_speedup_vs_tfp']:5.2f}x"
-          f"  {r['glow_tf_xla_sample_images_per_s']:12.1f}"
-          f"  {r['xla_sample_speedup_vs_tfp']:5.2f}x")
+  lines += _variant_table(
+      results, 'glow_tf training with memory_saving_log_prob:',
+      'width  train img/s  vs tfp',
+      [('glow_tf_memory_saving_train_images_per_s', '  {:11.1f}'),
+       ('memory_saving_train_speedup_vs_tfp', '  {:5.2f}x')])
+  lines += _variant_table(
+      results, 'glow_tf with XLA (jit_compile=True):',
+      'width  train img/s  vs tfp   sample img/s  vs tfp',
+      [('glow_tf_xla_train_images_per_s', '  {:11.1f}'),
+       ('xla_train_speedup_vs_tfp', '  {:5.2f}x'),
+       ('glow_tf_xla_sample_images_per_s', '  {:12.1f}'),
+       ('xla_sample_speedup_vs_tfp', '  {:5.2f}x')])
   if results.get('memory'):
     lines += ['', 'peak memory of one training step (MiB above the resident '
               'set before it):',

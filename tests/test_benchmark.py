@@ -195,6 +195,25 @@ class BenchmarkLibraryTest(tf.test.TestCase):
              benchmarking.count_parameters(theirs))
     self.assertBetween(ratio, 0.9, 1.1)
 
+  def test_table_shows_the_variants_it_has(self):
+    row = {'hidden_channels': 8, 'glow_tf_params': 10, 'tfp_params': 9,
+           'glow_tf_train_images_per_s': 4.0, 'tfp_train_images_per_s': 2.0,
+           'train_speedup_vs_tfp': 2.0, 'glow_tf_sample_images_per_s': 6.0,
+           'tfp_sample_images_per_s': 3.0, 'sample_speedup_vs_tfp': 2.0,
+           'achieved_gflops': 1.0, 'fraction_of_peak': 0.5}
+    results = {'peak_gflops': 2.0, 'configs': [row],
+               'machine': {'cpu_model': 'cpu', 'nproc': 2}}
+    table = benchmarking.format_table(results)
+    self.assertIn('2.00x', table)
+    self.assertNotIn('XLA', table)
+    self.assertNotIn('memory_saving', table)
+    row.update({'glow_tf_memory_saving_train_images_per_s': 3.5,
+                'memory_saving_train_speedup_vs_tfp': 1.75})
+    table = benchmarking.format_table(results)
+    self.assertIn('memory_saving', table)
+    self.assertIn('    8          3.5   1.75x', table)
+    self.assertNotIn('XLA', table)
+
   def test_rejects_what_tfp_glow_cannot_build(self):
     config = glow_tf.preset('fashion_mnist', coupling='additive')
     with self.assertRaisesRegex(ValueError, 'affine'):
