@@ -33,6 +33,7 @@ import tf_keras
 
 from glow_tf import data as data_lib
 from glow_tf import images as images_lib
+from glow_tf import memory
 from glow_tf.config import GlowConfig
 from glow_tf.glow import Glow
 from glow_tf.training import checkpoints
@@ -93,6 +94,10 @@ class TrainConfig:
     random_flip: random horizontal flips of the training images.
     shuffle_buffer: size of the shuffle buffer of the training data.
     seed: seed of the initial weights, the data order and the noise.
+    memory_saving: compute the gradient with
+      `glow_tf.memory.memory_saving_log_prob`, which rebuilds each flow step's
+      activations from its output instead of storing them: a step's memory
+      stays flat in K, for about a fifth less speed (docs/performance.md).
 
   #### Examples
 
@@ -120,6 +125,7 @@ class TrainConfig:
   random_flip: bool = False
   shuffle_buffer: int = 10_000
   seed: int = 0
+  memory_saving: bool = False
 
   def __post_init__(self):
     for name in ('batch_size', 'train_steps', 'init_batch_size',
@@ -145,9 +151,10 @@ class TrainConfig:
         self.sample_temperature < 0):
       raise ValueError('sample_temperature must be >= 0, got '
                        f'{self.sample_temperature!r}.')
-    if not isinstance(self.random_flip, bool):
-      raise ValueError(
-          f'random_flip must be True or False, got {self.random_flip!r}.')
+    for name in ('random_flip', 'memory_saving'):
+      if not isinstance(getattr(self, name), bool):
+        raise ValueError(
+            f'{name} must be True or False, got {getattr(self, name)!r}.')
 
   def replace(self, **changes):
     """A copy with `changes` applied (and validated)."""
@@ -211,11 +218,19 @@ class NonFiniteLossError(RuntimeError):
   """Too many training steps in a row had a non-finite loss or gradient."""
 
 
-def _bits_per_dim(model, batch):
-  """Per-example bits/dim of a batch dict `{'image', 'label'}`."""
+def _bits_per_dim(model, batch, memory_saving=False):
+  """Per-example bits/dim of a batch dict `{'image', 'label'}`.
+
+  With `memory_saving`, through `glow_tf.memory.memory_saving_log_prob`
+  (same value, a gradient that does not store the flow's activations).
+  """
   config = model.config
   labels = batch['label'] if config.num_classes is not None else None
-  log_prob = model.log_prob(batch['image'], labels=labels)
+  if memory_saving:
+    log_prob = memory.memory_saving_log_prob(model, batch['image'],
+                                             labels=labels)
+  else:
+    log_prob = model.log_prob(batch['image'], labels=labels)
   return images_lib.bits_per_dim_from_log_prob(log_prob, config.num_dims,
                                                config.n_bits)
 
@@ -356,7 +371,8 @@ class Trainer:
   def _replica_gradients(self, batch):
     context = tf.distribute.get_replica_context()
     with tf.GradientTape() as tape:
-      bpd = _bits_per_dim(self.model, batch)
+      bpd = _bits_per_dim(self.model, batch,
+                          self.train_config.memory_saving)
       loss = tf.nn.compute_average_loss(bpd)
     grads = tape.gradient(loss, self._variables)
     grads = [tf.zeros_like(v) if g is None else g

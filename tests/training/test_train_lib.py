@@ -56,6 +56,7 @@ def trained_dir(tmp_path_factory):
     ('clip_grad_norm', 0.0, 'clip_grad_norm must be a positive float'),
     ('warmup_steps', -1, 'warmup_steps must be a non-negative int'),
     ('random_flip', 1, 'random_flip must be True or False'),
+    ('memory_saving', 'yes', 'memory_saving must be True or False'),
 ])
 def test_train_config_rejects_bad_values(field, value, message):
   with pytest.raises(ValueError, match=message):
@@ -210,6 +211,40 @@ def test_missing_dataset_gives_a_clear_error(tmp_path):
     train_lib.train(common.tiny_config(image_shape=(32, 32, 3)),
                     common.tiny_train_config(), str(tmp_path / 'model'),
                     dataset_fn)
+
+
+def test_memory_saving_loss_has_the_plain_gradients(monkeypatch):
+  calls = []
+  original = train_lib.memory.memory_saving_log_prob
+
+  def counted(*args, **kwargs):
+    calls.append(1)
+    return original(*args, **kwargs)
+
+  monkeypatch.setattr(train_lib.memory, 'memory_saving_log_prob', counted)
+  trainer = train_lib.Trainer(common.tiny_config(),
+                              common.tiny_train_config(memory_saving=True))
+  batch = common.model_batch()
+  assert trainer.initialize(batch['image'])
+  for v in trainer.model.trainable_variables:  # off the identity init
+    v.assign(v + tf.random.stateless_normal(v.shape, [0, len(v.name)], 0.0,
+                                            0.02))
+  variables = list(trainer.model.trainable_variables)
+  results = []
+  for memory_saving in (False, True):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_mean(train_lib._bits_per_dim(  # pylint: disable=protected-access
+          trainer.model, batch, memory_saving))
+    results.append([loss] + tape.gradient(loss, variables))
+    assert len(calls) == int(memory_saving)
+  for plain, saving in zip(*results):
+    np.testing.assert_allclose(tf.convert_to_tensor(saving),
+                               tf.convert_to_tensor(plain),
+                               rtol=1e-3, atol=1e-5)
+  out = trainer.train_step(batch)  # traced with the memory-saving loss
+  assert len(calls) == 2
+  assert bool(out['finite']) and int(out['step']) == 1
+  assert int(trainer.optimizer.iterations) == 1
 
 
 def test_non_finite_batch_is_skipped_and_counted():
