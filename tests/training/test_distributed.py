@@ -20,10 +20,13 @@ def _values(variables, strategy):
           for r in range(strategy.num_replicas_in_sync)]
 
 
-def test_two_replicas_match_one_device_for_the_same_global_batch():
+@pytest.mark.parametrize('memory_saving', [False, True])
+def test_two_replicas_match_one_device_for_the_same_global_batch(
+    memory_saving):
   config = common.tiny_config()
   train_config = common.tiny_train_config(ema_decay=0.5,
-                                          clip_grad_norm=100.0)
+                                          clip_grad_norm=100.0,
+                                          memory_saving=memory_saving)
   init_batch = common.model_batch(32, seed=1)
   batches = [common.model_batch(16, seed=s) for s in (2, 3)]
   default = tf.distribute.get_strategy()
