@@ -8,6 +8,8 @@ In one process: the float32 matmul peak; for every `--widths` value, the
 training and sampling images/s of glow_tf and of `tfp.bijectors.Glow` built
 to the same levels, steps and width (interleaved rounds), both parameter
 counts, the analytic training FLOPs and the fraction of the peak they reach;
+with `--extras`, a second phase of rounds timing glow_tf's memory-saving
+training and (with `--xla`) glow_tf compiled with XLA against tfp again;
 then the peak memory of one training step for each `--memory_steps` value of
 K, with and without `glow_tf.memory.memory_saving_log_prob` (one fresh
 process each). Prints a table; `--output` writes every figure as JSON.
@@ -34,8 +36,9 @@ _BATCH_SIZE = flags.DEFINE_integer('batch_size', 64, 'Global batch size.')
 _ROUNDS = flags.DEFINE_integer('rounds', 5, 'Interleaved timing rounds.')
 _CALLS = flags.DEFINE_integer('calls_per_round', 3,
                               'Calls of each contender per round.')
-_XLA = flags.DEFINE_boolean('xla', True,
-                            'Also time glow_tf compiled with XLA.')
+_XLA = flags.DEFINE_boolean(
+    'xla', True, 'Also time glow_tf compiled with XLA (in the second phase, '
+    'so only with --extras).')
 _EXTRAS = flags.DEFINE_boolean(
     'extras', True, 'Time the variants (memory-saving training, and XLA with '
     '--xla) against tfp in a second phase, after the headline pair.')

@@ -179,7 +179,7 @@ class Glow(tfd.TransformedDistribution):
       turns them into uint8 images.
     """
     checked = not tf.is_tensor(temperature)
-    if checked and float(temperature) < 0:
+    if checked and not float(temperature) >= 0:  # also rejects NaN
       raise ValueError(f'temperature must be >= 0, got {temperature!r}.')
     with tf.name_scope(name):
       temperature = tf.convert_to_tensor(temperature, self.dtype)

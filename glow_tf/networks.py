@@ -148,6 +148,9 @@ def conv_as_matmul(x, kernel):
   unchanged, with the input's channel count), this also maps zero images to
   `[0, H, W, Cout]`. Other kernel sizes fall back to `tf.nn.conv2d`.
   """
+  if x.shape.rank is not None and x.shape.rank != 4:
+    raise ValueError(f'Expected images [N, H, W, C] (rank 4), got shape '
+                     f'{x.shape}.')
   k = tf.convert_to_tensor(kernel)
   if k.shape[0] == k.shape[1] == 1:
     return _matmul_pixels(x, k[0, 0])

@@ -44,6 +44,16 @@ def _dense(g):
 
 class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
 
+  def test_one_by_one_and_rank_check(self):
+    x = tf.random.stateless_normal([2, 3, 4, 5], seed=[4, 1],
+                                   dtype=tf.float64)
+    kernel = tf.random.stateless_normal([1, 1, 5, 7], seed=[4, 2],
+                                        dtype=tf.float64)
+    self.assertAllClose(networks.conv_as_matmul(x, kernel),
+                        tf.nn.conv2d(x, kernel, 1, 'SAME'), atol=1e-12)
+    with self.assertRaisesRegex(ValueError, 'rank 4'):
+      networks.conv_as_matmul(x[None], kernel)
+
   @parameterized.parameters((2, 16), (16, 4), (3, 3), (1, 1))
   def test_equals_conv2d_with_its_gradients(self, c_in, c_out):
     x = tf.random.stateless_normal([2, 5, 6, c_in], seed=[1, 1],
@@ -74,7 +84,7 @@ class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
       self.assertAllClose(theoretical[0], numerical[0], atol=1e-6)
 
 
-class FastCouplingNetworkTest(tf.test.TestCase):
+class FastCouplingNetworkTest(tf.test.TestCase, parameterized.TestCase):
 
   def _unfolded(self, net, x):
     """The network as written in the paper: conv -> ActNorm -> ReLU ..."""
@@ -86,10 +96,15 @@ class FastCouplingNetworkTest(tf.test.TestCase):
     h = tf.nn.conv2d(h, out.kernel, 1, 'SAME') + out.bias
     return h * tf.exp(3.0 * out.log_scale)
 
-  def test_folded_network_equals_the_unfolded_one_with_gradients(self):
-    net = networks.CouplingNetwork(3, 6, hidden_channels=16, seed=0,
-                                   dtype=tf.float64)
-    x = tf.random.stateless_normal([4, 6, 6, 3], seed=[3, 1],
+  # (in, out, hidden): patches in and taps on the output (the usual shape);
+  # more inputs than hidden channels (taps on the input conv's output); more
+  # outputs than hidden channels (the output conv as patches).
+  @parameterized.parameters((3, 6, 16), (6, 2, 4), (6, 12, 4), (2, 12, 4))
+  def test_folded_network_equals_the_unfolded_one_with_gradients(
+      self, c_in, c_out, hidden):
+    net = networks.CouplingNetwork(c_in, c_out, hidden_channels=hidden,
+                                   seed=0, dtype=tf.float64)
+    x = tf.random.stateless_normal([4, 6, 6, c_in], seed=[3, 1],
                                    dtype=tf.float64)
     net(x, initialize=True)
     rng = np.random.default_rng(0)

@@ -400,6 +400,8 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       glow.sample(2)
     with self.assertRaisesRegex(ValueError, 'temperature must be >= 0'):
       glow.sample(3, temperature=-0.5, labels=labels)
+    with self.assertRaisesRegex(ValueError, 'temperature must be >= 0'):
+      glow.sample(3, temperature=float('nan'), labels=labels)
     with self.assertRaisesRegex(ValueError, 'Expected 2 latents'):
       glow.decode(glow.encode(x, labels=labels)[:1], labels=labels)
     with self.assertRaisesRegex(ValueError, 'GlowConfig'):

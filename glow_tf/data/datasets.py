@@ -288,8 +288,11 @@ def prepare_builder(builder, timeout_s=_PREPARE_TIMEOUT_S):
   `<data_dir>/.<name>.lock`: the first process prepares, the others wait,
   then read what it wrote. The kernel releases the lock when its holder
   exits, even on a crash or `kill -9`; the folders such a crash leaves behind
-  are removed by the next preparation. The lock file itself stays. Paths with
-  a `scheme://` (e.g. `gs://`) are prepared without a lock.
+  are removed by the next preparation, so every process that prepares into
+  this `data_dir` must go through this function (a bare
+  `builder.download_and_prepare()` running at the same time could lose its
+  `incomplete.*` folder). The lock file itself stays. Paths with a
+  `scheme://` (e.g. `gs://`) are prepared without a lock.
 
   Args:
     builder: a `tfds.core.DatasetBuilder`, e.g. `FashionMnistLocal`.
@@ -360,6 +363,8 @@ def prepare_builder(builder, timeout_s=_PREPARE_TIMEOUT_S):
       builder.download_and_prepare()
       return builder
     finally:
+      lock_file.truncate(0)  # a later waiter must not name this process
+      lock_file.flush()
       fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 

@@ -74,8 +74,8 @@ class FashionMnistLocal(tfds.core.GeneratorBasedBuilder):
 
   ```python
   builder = FashionMnistLocal(data_dir='/tmp/tfds')
-  builder.download_and_prepare()          # ~10 s, writes TFRecords
-  # Several processes sharing data_dir: glow_tf.data.prepare_builder(builder)
+  glow_tf.data.prepare_builder(builder)   # ~10 s once, writes TFRecords;
+                                          # safe for concurrent processes
   ds = builder.as_dataset(split='train')  # {'image': uint8, 'label': int64}
   ```
   """

@@ -275,8 +275,8 @@ def test_non_finite_steps_in_a_row_stop_training(tmp_path, monkeypatch):
   """Labels 9 poison the loss: after 3 good steps, 3 bad ones stop the run."""
   original = train_lib._bits_per_dim  # pylint: disable=protected-access
 
-  def poisoned(model, batch):
-    bpd = original(model, batch)
+  def poisoned(model, batch, *args):
+    bpd = original(model, batch, *args)
     return tf.where(tf.equal(batch['label'], 9), float('nan'), bpd)
 
   monkeypatch.setattr(train_lib, '_bits_per_dim', poisoned)
