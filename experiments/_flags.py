@@ -20,6 +20,7 @@ DuplicateFlagError).
 from absl import flags
 
 __all__ = [
+    'given',
     'define_data_dirs',
     'define_dataset',
     'define_image_size',
@@ -96,3 +97,13 @@ def define_short_run_flags():
           _define(flags.DEFINE_float, 'learning_rate', 1e-3, 'Peak rate.'),
           _define(flags.DEFINE_integer, 'warmup_steps', 200,
                   'Learning-rate warm-up.'))
+
+
+def given(**holders):
+  """`{name: holder.value}` for the flag holders whose value is not None.
+
+  The preset overrides a binary was given, e.g.
+  `glow_tf.preset(name, **given(num_steps=_NUM_STEPS))`.
+  """
+  return {name: holder.value for name, holder in holders.items()
+          if holder.value is not None}

@@ -65,10 +65,8 @@ _RECORD_TO = flags.DEFINE_string(
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  overrides = {k: v for k, v in (('num_steps', _NUM_STEPS.value),
-                                 ('hidden_channels', _HIDDEN_CHANNELS.value))
-               if v is not None}
-  base = glow_tf.preset(_PRESET.value, **overrides)
+  base = glow_tf.preset(_PRESET.value, **_flags.given(
+      num_steps=_NUM_STEPS, hidden_channels=_HIDDEN_CHANNELS))
   variants = analysis.ablation_variants(base, _PERMUTATIONS.value,
                                         _COUPLINGS.value)
   train_config = train_lib.TrainConfig(

@@ -22,6 +22,7 @@ import sys
 from absl import app
 from absl import flags
 
+from experiments import _flags
 from glow_tf import benchmarking
 from glow_tf import config as config_lib
 
@@ -60,10 +61,8 @@ def _ints(values, name):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  overrides = {k: v for k, v in (('num_levels', _NUM_LEVELS.value),
-                                 ('num_steps', _NUM_STEPS.value))
-               if v is not None}
-  base = config_lib.preset(_PRESET.value, **overrides)
+  base = config_lib.preset(_PRESET.value, **_flags.given(
+      num_levels=_NUM_LEVELS, num_steps=_NUM_STEPS))
   results = benchmarking.run_benchmark(
       widths=_ints(_WIDTHS.value, 'widths'), base=base,
       batch_size=_BATCH_SIZE.value, rounds=_ROUNDS.value,

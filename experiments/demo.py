@@ -55,10 +55,8 @@ _RECORD_NAME = flags.DEFINE_string('record_name', 'demo',
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  overrides = {k: v for k, v in (('num_steps', _NUM_STEPS.value),
-                                 ('hidden_channels', _HIDDEN_CHANNELS.value))
-               if v is not None}
-  glow_config = glow_tf.preset(_PRESET.value, **overrides)
+  glow_config = glow_tf.preset(_PRESET.value, **_flags.given(
+      num_steps=_NUM_STEPS, hidden_channels=_HIDDEN_CHANNELS))
   train_config = train_lib.TrainConfig(
       batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,

@@ -103,11 +103,10 @@ _STRATEGY = flags.DEFINE_enum('strategy', 'default',
 def _glow_config(info):
   name = _PRESET.value or (_DATASET.value if _DATASET.value in
                            config_lib.PRESETS else 'cifar10')
-  overrides = {key: flag.value for key, flag in (
-      ('num_levels', _NUM_LEVELS), ('num_steps', _NUM_STEPS),
-      ('hidden_channels', _HIDDEN_CHANNELS), ('coupling', _COUPLING),
-      ('permutation', _PERMUTATION), ('n_bits', _N_BITS))
-               if flag.value is not None}
+  overrides = _flags.given(
+      num_levels=_NUM_LEVELS, num_steps=_NUM_STEPS,
+      hidden_channels=_HIDDEN_CHANNELS, coupling=_COUPLING,
+      permutation=_PERMUTATION, n_bits=_N_BITS)
   if _CLASS_CONDITIONAL.value:
     if info.num_classes is None:
       raise app.UsageError(

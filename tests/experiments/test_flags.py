@@ -43,3 +43,15 @@ def test_two_binaries_share_flags_in_one_process():
                           text=True, timeout=300, check=False)
   assert result.returncode == 0 and result.stdout.strip() == 'ok', (
       result.stdout + result.stderr[-3000:])
+
+
+def test_given_keeps_only_the_flags_that_have_a_value():
+  from experiments import _flags  # pylint: disable=g-import-not-at-top
+
+  class Holder:
+    def __init__(self, value):
+      self.value = value
+
+  assert _flags.given(num_steps=Holder(4), num_levels=Holder(None),
+                      coupling=Holder('additive'), n_bits=Holder(0)) == {
+                          'num_steps': 4, 'coupling': 'additive', 'n_bits': 0}
