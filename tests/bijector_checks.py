@@ -33,7 +33,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-__all__ = ['check_bijector', 'check_checkpoint_round_trip', 'perturb_variables']
+__all__ = ['check_bijector', 'check_checkpoint_round_trip',
+           'check_rejects_input', 'perturb_variables']
 
 tfd = tfp.distributions
 
@@ -217,6 +218,22 @@ def _assert_results(test_case, results, x, z, bijector, batch_ndims, mode):
                          f'{msg} gradient of {variable.name} not finite')
     test_case.assertGreater(np.max(np.abs(gradient)), 0,
                             f'{msg} gradient of {variable.name} is all zero')
+
+
+def check_rejects_input(test_case, bijector, x, message, also=()):
+  """`inverse`, `forward` (and `initialize`, if any) raise ValueError `message`.
+
+  Bad input (wrong rank, wrong channel count) must be refused in both
+  directions with the same clear message, not fail deep inside TensorFlow.
+  `also`: more callables of `x` that must refuse it the same way.
+  """
+  calls = [bijector.inverse, bijector.forward]
+  if hasattr(bijector, 'initialize'):
+    calls.append(bijector.initialize)
+  calls.extend(also)
+  for call in calls:
+    with test_case.assertRaisesRegex(ValueError, message):
+      call(x)
 
 
 def check_checkpoint_round_trip(test_case, bijector, seed=0):

@@ -170,14 +170,8 @@ class ActNormTest(tf.test.TestCase, parameterized.TestCase):
        r'expected 3 channels .*got shape \(2, 4, 4, 5\)'),
       ('rank', [], r'expected a tensor of rank >= 1'))
   def test_bad_input(self, shape, message):
-    act_norm = ActNorm(3)
-    x = tf.zeros(shape)
-    with self.assertRaisesRegex(ValueError, message):
-      act_norm.inverse(x)
-    with self.assertRaisesRegex(ValueError, message):
-      act_norm.forward(x)
-    with self.assertRaisesRegex(ValueError, message):
-      act_norm.initialize(x)
+    bijector_checks.check_rejects_input(self, ActNorm(3), tf.zeros(shape),
+                                        message)
 
   @parameterized.named_parameters(
       ('zero', dict(num_channels=0), r'`num_channels` must be a positive '

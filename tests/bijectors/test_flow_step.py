@@ -182,13 +182,9 @@ class FlowStepTest(tf.test.TestCase, parameterized.TestCase):
       ('rank', [4, 4], r'rank >= 3'))
   def test_bad_input(self, shape, message):
     step = _step()
-    x = tf.zeros(shape, tf.float64)
-    with self.assertRaisesRegex(ValueError, message):
-      step.inverse(x)
-    with self.assertRaisesRegex(ValueError, message):
-      step.forward(x)
-    with self.assertRaisesRegex(ValueError, message):
-      initialize(step, x)
+    bijector_checks.check_rejects_input(
+        self, step, tf.zeros(shape, tf.float64), message,
+        also=[lambda x: initialize(step, x)])
 
 
 if __name__ == '__main__':

@@ -134,12 +134,8 @@ class InvertibleConv1x1Test(tf.test.TestCase, parameterized.TestCase):
        r'expected 4 channels .*got shape \(2, 4, 4, 3\)'),
       ('rank', [], r'expected a tensor of rank >= 1'))
   def test_bad_input(self, shape, message):
-    conv = InvertibleConv1x1(4)
-    x = tf.zeros(shape)
-    with self.assertRaisesRegex(ValueError, message):
-      conv.inverse(x)
-    with self.assertRaisesRegex(ValueError, message):
-      conv.forward(x)
+    bijector_checks.check_rejects_input(self, InvertibleConv1x1(4),
+                                        tf.zeros(shape), message)
 
   @parameterized.named_parameters(
       ('channels', dict(num_channels=-1),

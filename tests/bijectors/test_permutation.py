@@ -78,12 +78,8 @@ class ChannelPermutationTest(tf.test.TestCase, parameterized.TestCase):
        r'expected 4 channels .*got shape \(2, 4, 4, 3\)'),
       ('rank', [], r'expected a tensor of rank >= 1'))
   def test_bad_input(self, shape, message):
-    permutation = ChannelPermutation(4)
-    x = tf.zeros(shape)
-    with self.assertRaisesRegex(ValueError, message):
-      permutation.inverse(x)
-    with self.assertRaisesRegex(ValueError, message):
-      permutation.forward(x)
+    bijector_checks.check_rejects_input(self, ChannelPermutation(4),
+                                        tf.zeros(shape), message)
 
   @parameterized.named_parameters(
       ('kind', dict(num_channels=4, kind='x'),
