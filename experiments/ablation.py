@@ -17,15 +17,25 @@ python -m experiments.ablation --output_dir=/tmp/ablation \
 ```
 """
 
+import os
+import sys
+
+if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  import experiments  # Loads TensorFlow quietly (experiments/__init__.py).
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 
 from experiments import _flags
+from experiments import _main
 import glow_tf
 from glow_tf import analysis
 from glow_tf import data
+from glow_tf import training
 from glow_tf.analysis import ablation
-from glow_tf.training import train_lib
+
 
 _OUTPUT_DIR = _flags.define_output_dir(
     'Folder of the figure, the table and the runs.')
@@ -69,7 +79,7 @@ def main(argv):
       num_steps=_NUM_STEPS, hidden_channels=_HIDDEN_CHANNELS))
   variants = analysis.ablation_variants(base, _PERMUTATIONS.value,
                                         _COUPLINGS.value)
-  train_config = train_lib.TrainConfig(
+  train_config = training.TrainConfig(
       batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
       seed=_SEED.value, summary_every=0, sample_every=0,
@@ -83,9 +93,9 @@ def main(argv):
   train_fn = ablation.budgeted_train_fn(
       train_config, dataset_fn, test_images[:_CURVE_EXAMPLES.value],
       test_images, _TRAIN_SECONDS.value,
-      eval_every_steps=_EVAL_EVERY_STEPS.value)
+      eval_every_steps=_EVAL_EVERY_STEPS.value, log=_main.progress)
   results = analysis.run_ablation(
-      variants, train_fn, _OUTPUT_DIR.value,
+      variants, train_fn, _OUTPUT_DIR.value, log=_main.progress,
       title=f'Permutation x coupling, {_TRAIN_SECONDS.value:g} s per run')
   print(analysis.ablation_table(variants, results))
   if _RECORD_TO.value:
@@ -101,4 +111,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _main.run(main)

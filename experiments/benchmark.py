@@ -17,14 +17,22 @@ The library is `glow_tf/benchmarking.py`; results in docs/performance.md.
 """
 
 import json
+import os
 import sys
 
+if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  import experiments  # Loads TensorFlow quietly (experiments/__init__.py).
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 
 from experiments import _flags
+from experiments import _main
 from glow_tf import benchmarking
 from glow_tf import config as config_lib
+
 
 _PRESET = flags.DEFINE_enum('preset', 'fashion_mnist',
                             sorted(config_lib.PRESETS), 'Base architecture.')
@@ -80,4 +88,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _main.run(main)

@@ -12,14 +12,24 @@ python -m experiments.demo --output_dir=outputs/demo --train_minutes=15
 (`scripts/demo.sh` installs what this needs first.)
 """
 
+import os
+import sys
+
+if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  import experiments  # Loads TensorFlow quietly (experiments/__init__.py).
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 
 from experiments import _flags
+from experiments import _main
 import glow_tf
 from glow_tf import analysis
+from glow_tf import training
 from glow_tf.analysis import demo
-from glow_tf.training import train_lib
+
 
 _OUTPUT_DIR = _flags.define_output_dir(
     'Folder of everything the demo writes.', default='outputs/demo')
@@ -55,9 +65,12 @@ _RECORD_NAME = flags.DEFINE_string('record_name', 'demo',
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  if not _TRAIN_MINUTES.value > 0:
+    raise app.UsageError(
+        f'--train_minutes must be > 0, got {_TRAIN_MINUTES.value}.')
   glow_config = glow_tf.preset(_PRESET.value, **_flags.given(
       num_steps=_NUM_STEPS, hidden_channels=_HIDDEN_CHANNELS))
-  train_config = train_lib.TrainConfig(
+  train_config = training.TrainConfig(
       batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
       seed=_SEED.value, summary_every=0, sample_every=0,
@@ -68,7 +81,7 @@ def main(argv):
       train_seconds=60.0 * _TRAIN_MINUTES.value, data_dir=_DATA_DIR.value,
       idx_dir=_IDX_DIR.value, eval_every_steps=_EVAL_EVERY_STEPS.value,
       curve_examples=_CURVE_EXAMPLES.value, export=_EXPORT.value,
-      command=command)
+      command=command, log=_main.progress)
   if _RECORD_TO.value:
     analysis.record_runs(_RECORD_TO.value, [analysis.run_record(
         _RECORD_NAME.value, command, metrics['wall_clock_seconds'],
@@ -80,4 +93,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _main.run(main)

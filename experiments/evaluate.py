@@ -13,16 +13,23 @@ Uses the averaged (EMA) weights of the latest checkpoint when it has them
 
 import json
 import os
+import sys
 
+if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  import experiments  # Loads TensorFlow quietly (experiments/__init__.py).
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
-from absl import logging
 import tensorflow as tf
 
 from experiments import _flags
+from experiments import _main
 from glow_tf import data
+from glow_tf import training
 from glow_tf.training import checkpoints
-from glow_tf.training import train_lib
+
 
 _MODEL_DIR = _flags.define_model_dir('Training directory.')
 _CHECKPOINT = flags.DEFINE_string(
@@ -54,11 +61,13 @@ def main(argv):
   dataset = data.load_dataset(_DATASET.value, split, data_dir=_DATA_DIR.value,
                               idx_dir=_IDX_DIR.value,
                               image_size=_IMAGE_SIZE.value)
-  logging.info('Evaluating %s (step %d, %s weights) on %s %s.', prefix, step,
-               'averaged' if ema else 'raw', _DATASET.value, split)
-  results = train_lib.evaluate(glow, dataset, batch_size=_BATCH_SIZE.value,
-                               seed=_SEED.value,
-                               max_examples=_MAX_EXAMPLES.value)
+  _main.progress(f'Evaluating {prefix} (step {step}, '
+                 f'{"averaged" if ema else "raw"} weights) on {_DATASET.value} '
+                 f'{split}.')
+  results = training.evaluate(glow, dataset, batch_size=_BATCH_SIZE.value,
+                              seed=_SEED.value,
+                              max_examples=_MAX_EXAMPLES.value,
+                              log=_main.progress)
   results.update(model_dir=model_dir, checkpoint=prefix, step=step,
                  ema_weights=bool(ema), dataset=_DATASET.value, split=split,
                  n_bits=glow.config.n_bits, seed=_SEED.value)
@@ -74,4 +83,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _main.run(main)

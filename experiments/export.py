@@ -15,14 +15,22 @@ tensorflow_model_server --rest_api_port=8501 --model_name=glow \
 ```
 """
 
+import os
 import sys
 
+if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  import experiments  # Loads TensorFlow quietly (experiments/__init__.py).
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 
 from experiments import _flags
+from experiments import _main
 from glow_tf import export
 from glow_tf.training import checkpoints
+
 
 _MODEL_DIR = _flags.define_model_dir()
 _EXPORT_DIR = flags.DEFINE_string(
@@ -58,11 +66,11 @@ def main(argv):
         use_ema=_USE_EMA.value, checkpoint=_CHECKPOINT.value,
         score_seed=_SCORE_SEED.value, max_num_samples=_MAX_NUM_SAMPLES.value,
         warmup=_WARMUP.value, model_name=_MODEL_NAME.value)
-  except (checkpoints.CheckpointError, export.ExportError) as e:
+  except (checkpoints.CheckpointError, export.ExportError, ImportError) as e:
     sys.exit(f'export failed: {e}')
   print(f'Exported {_MODEL_DIR.value} to {path} (signatures: '
         f'{", ".join(export.SIGNATURE_NAMES)}).')
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _main.run(main)

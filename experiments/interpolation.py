@@ -9,12 +9,22 @@ python -m experiments.interpolation --model_dir=/tmp/glow \
 ```
 """
 
+import os
+import sys
+
+if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  import experiments  # Loads TensorFlow quietly (experiments/__init__.py).
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 
 from experiments import _flags
+from experiments import _main
 from glow_tf import analysis
 from glow_tf.training import checkpoints
+
 
 _MODEL_DIR = _flags.define_model_dir()
 _OUTPUT_DIR = _flags.define_output_dir()
@@ -42,4 +52,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _main.run(main)

@@ -12,15 +12,24 @@ TensorBoard summaries (`train/`) go to `--model_dir` (layout in
 cluster from `TF_CONFIG`, one process per worker.
 """
 
+import os
+import sys
+
+if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
+  sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  import experiments  # Loads TensorFlow quietly (experiments/__init__.py).
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
-from absl import logging
 
 from experiments import _flags
+from experiments import _main
 from glow_tf import config as config_lib
 from glow_tf import data
+from glow_tf import training
 from glow_tf.training import distribution
-from glow_tf.training import train_lib
+
 
 _DATASET = _flags.define_dataset(
     'glow_tf.data.load_dataset name: fashion_mnist, mnist_idx, cifar10, '
@@ -37,7 +46,8 @@ _IMAGE_SIZE = _flags.define_image_size()
 _MODEL_DIR = _flags.define_model_dir('Training directory.')
 _PRESET = flags.DEFINE_enum(
     'preset', None, sorted(config_lib.PRESETS),
-    'Named model; default the one named after --dataset, else cifar10.')
+    'Named model; default the one named after --dataset, else the first '
+    'for the data set\'s image shape, else cifar10.')
 _NUM_LEVELS = flags.DEFINE_integer('num_levels', None, 'L (overrides preset).')
 _NUM_STEPS = flags.DEFINE_integer('num_steps', None,
                                   'K, steps per level (overrides preset).')
@@ -62,7 +72,8 @@ _LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-3,
                                     'Peak learning rate.')
 _WARMUP_STEPS = flags.DEFINE_integer(
     'warmup_steps', 1000, 'Linear learning rate warm-up, in updates.')
-_OPTIMIZER = flags.DEFINE_enum('optimizer', 'adamax', list(train_lib.OPTIMIZERS),
+_OPTIMIZER = flags.DEFINE_enum('optimizer', 'adamax',
+                               list(training.OPTIMIZERS),
                                'adamax (the paper\'s) or adam.')
 _CLIP_GRAD_NORM = flags.DEFINE_float(
     'clip_grad_norm', None, 'Clip the global gradient norm (default: off).')
@@ -101,8 +112,11 @@ _STRATEGY = flags.DEFINE_enum('strategy', 'default',
 
 
 def _glow_config(info):
-  name = _PRESET.value or (_DATASET.value if _DATASET.value in
-                           config_lib.PRESETS else 'cifar10')
+  matching = [name for name, preset in sorted(config_lib.PRESETS.items())
+              if preset.image_shape == info.image_shape]
+  name = _PRESET.value or (
+      _DATASET.value if _DATASET.value in config_lib.PRESETS else
+      (matching or ['cifar10'])[0])
   overrides = _flags.given(
       num_levels=_NUM_LEVELS, num_steps=_NUM_STEPS,
       hidden_channels=_HIDDEN_CHANNELS, coupling=_COUPLING,
@@ -114,8 +128,8 @@ def _glow_config(info):
     overrides['num_classes'] = info.num_classes
   preset = config_lib.preset(name)
   if preset.image_shape != info.image_shape:
-    logging.info('Preset %r is for %s images; using the data set\'s %s.',
-                 name, preset.image_shape, info.image_shape)
+    _main.progress(f'Preset {name!r} is for {preset.image_shape} images; '
+                   f'using the data set\'s {info.image_shape}.')
   return preset.replace(image_shape=info.image_shape, **overrides)
 
 
@@ -129,20 +143,9 @@ def main(argv):
   load = lambda: data.load_dataset(
       _DATASET.value, split, data_dir=_DATA_DIR.value, idx_dir=_IDX_DIR.value,
       image_size=_IMAGE_SIZE.value)
-  source = load()  # Prepares Fashion-MNIST once; fails early if missing.
-  if _EPOCHS.value is not None:
-    if _TRAIN_STEPS.value is not None:
-      raise app.UsageError('Give --train_steps or --epochs, not both.')
-    num_examples = int(source.cardinality())
-    if num_examples <= 0:
-      raise app.UsageError(f'The size of {_DATASET.value} {split} is unknown; '
-                           'give --train_steps instead of --epochs.')
-    train_steps = train_lib.steps_for_epochs(_EPOCHS.value, num_examples,
-                                             _BATCH_SIZE.value)
-  else:
-    train_steps = _TRAIN_STEPS.value or 10_000
-  train_config = train_lib.TrainConfig(
-      batch_size=_BATCH_SIZE.value, train_steps=train_steps,
+  glow_config = _glow_config(info)
+  train_config = training.TrainConfig(
+      batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value or 10_000,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
       optimizer=_OPTIMIZER.value, clip_grad_norm=_CLIP_GRAD_NORM.value,
       ema_decay=_EMA_DECAY.value, init_batch_size=_INIT_BATCH_SIZE.value,
@@ -152,19 +155,36 @@ def main(argv):
       max_consecutive_nonfinite=_MAX_NONFINITE.value,
       random_flip=_RANDOM_FLIP.value, shuffle_buffer=_SHUFFLE_BUFFER.value,
       seed=_SEED.value, memory_saving=_MEMORY_SAVING.value)
-  glow_config = _glow_config(info)
-  logging.info('Training %s on %s %s with %d replicas, to step %d.',
-               glow_config, _DATASET.value, split,
-               strategy.num_replicas_in_sync, train_steps)
-  metrics = train_lib.train(glow_config, train_config, _MODEL_DIR.value,
-                            lambda context: load(), strategy=strategy,
-                            time_budget_s=_TIME_BUDGET.value)
-  print(f'Trained to step {metrics["step"]} ({metrics["stop_reason"]}): '
-        f'{metrics["bits_per_dim"]:.4f} bits/dim, '
-        f'{metrics["images_per_sec"]:.1f} images/s, '
-        f'{metrics["nonfinite_steps"]} steps skipped. '
-        f'Checkpoint: {metrics["checkpoint"]}')
+  source = load()  # Prepares Fashion-MNIST once; fails early if missing.
+  if _EPOCHS.value is not None:
+    if _TRAIN_STEPS.value is not None:
+      raise app.UsageError('Give --train_steps or --epochs, not both.')
+    num_examples = int(source.cardinality())
+    if num_examples <= 0:
+      raise app.UsageError(f'The size of {_DATASET.value} {split} is unknown; '
+                           'give --train_steps instead of --epochs.')
+    train_config = train_config.replace(train_steps=training.steps_for_epochs(
+        _EPOCHS.value, num_examples, _BATCH_SIZE.value))
+  train_steps = train_config.train_steps
+  _main.progress(f'Training {glow_config} on {_DATASET.value} {split} with '
+                 f'{strategy.num_replicas_in_sync} replica(s), to step '
+                 f'{train_steps}.')
+  metrics = training.train(glow_config, train_config, _MODEL_DIR.value,
+                           lambda context: load(), strategy=strategy,
+                           time_budget_s=_TIME_BUDGET.value,
+                           log=_main.progress)
+  if metrics['stop_reason'] == 'already_trained':
+    print(f'Already trained to step {metrics["step"]} (--train_steps='
+          f'{train_steps}); nothing to do. Raise --train_steps to train on.')
+    return
+  parts = [f'Trained to step {metrics["step"]} ({metrics["stop_reason"]})']
+  if metrics['bits_per_dim'] is not None:
+    parts.append(f'{metrics["bits_per_dim"]:.4f} bits/dim')
+  if metrics['images_per_sec'] is not None:
+    parts.append(f'{metrics["images_per_sec"]:.1f} images/s')
+  parts.append(f'{metrics["nonfinite_steps"]} steps skipped')
+  print(', '.join(parts) + f'. Checkpoint: {metrics["checkpoint"]}')
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _main.run(main)

@@ -15,7 +15,8 @@ if [ ! -d /usr/share/datasets/fashion-mnist ]; then
   $sudo_cmd apt-get install -y -qq dataset-fashion-mnist
 fi
 
-python -m pip install -q -e .
+# The Python of the active virtual environment, else python3.
+python="$(command -v python || command -v python3)"
+"$python" -m pip install -q -e .
 
-export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
-exec python -m experiments.demo "$@"
+exec "$python" -m experiments.demo "$@"

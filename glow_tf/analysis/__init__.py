@@ -11,11 +11,10 @@ save_image_grid / save_curves / save_histograms       PNGs (matplotlib Agg)
 read_scalars                                          curves from event files
 run_record / record_runs                              docs/results.json
 ```
-Two modules need the training library and are imported on their own:
-`glow_tf.analysis.tracking` (`train_with_evaluations`: training for a time
-budget with test bits/dim along the way) and `glow_tf.analysis.demo`
-(`run_demo`: the README's main job). The binaries under `experiments/` are
-thin wrappers of these.
+`glow_tf.analysis.demo` (`run_demo`: the README's main job) is imported on
+its own. Training runs go through `glow_tf.training.train`, with the curve
+during training measured by its `CurveEvaluation` callback. The binaries
+under `experiments/` are thin wrappers of these.
 """
 
 from glow_tf.analysis.ablation import ABLATION_COUPLINGS

@@ -3,7 +3,6 @@
 import numpy as np
 import tensorflow as tf
 
-from glow_tf import images as images_lib
 from glow_tf.glow import Glow
 
 
@@ -18,15 +17,6 @@ def positive_int(value, name):
       value <= 0):
     raise ValueError(f'{name} must be a positive int, got {value!r}.')
   return int(value)
-
-
-def to_model_space(glow, images, seed=0):
-  """uint8 images -> model space (bin centres + seeded noise); floats pass."""
-  images = tf.convert_to_tensor(images)
-  if images.dtype == tf.uint8:
-    return images_lib.dequantize(images, glow.config.n_bits, seed=seed,
-                                 dtype=glow.dtype)
-  return tf.cast(images, glow.dtype)
 
 
 def take_arrays(dataset, max_examples=None):

@@ -25,6 +25,7 @@ import os
 import time
 from typing import List, Optional, Tuple
 
+from glow_tf import training
 from glow_tf.analysis import figures
 from glow_tf.analysis import ood
 from glow_tf.config import GlowConfig
@@ -196,13 +197,14 @@ def budgeted_train_fn(train_config, dataset_fn, curve_images, test_images,
                       time_budget_s, eval_every_steps=100, log=print):
   """A `train_fn` for `run_ablation`: the same budget and seed for every variant.
 
-  Each variant trains with `tracking.train_with_evaluations` for
-  `time_budget_s` seconds (or `train_config.train_steps`), its curve measured
-  on `curve_images`; its final figure is the mean bits/dim of `test_images`
-  (e.g. the whole test set) under the averaged weights.
+  Each variant trains with `glow_tf.training.train` for `time_budget_s`
+  seconds (or `train_config.train_steps`), its curve measured on
+  `curve_images` by a `CurveEvaluation` callback; its final figure is the
+  mean bits/dim of `test_images` (e.g. the whole test set) under the
+  averaged weights.
 
   Args:
-    train_config: a `train_lib.TrainConfig`, shared by all variants.
+    train_config: a `glow_tf.training.TrainConfig`, shared by all variants.
     dataset_fn: `input_context -> tf.data.Dataset` of training examples.
     curve_images: uint8 test images scored during training.
     test_images: uint8 test images scored at the end.
@@ -213,25 +215,22 @@ def budgeted_train_fn(train_config, dataset_fn, curve_images, test_images,
   Returns:
     A callable `(variant, model_dir) -> AblationResult`.
   """
-  # Imported here: the training library is only needed to train.
-  # pylint: disable=g-import-not-at-top
-  from glow_tf.analysis import tracking
-  from glow_tf.training import checkpoints
-  # pylint: enable=g-import-not-at-top
 
   def train_fn(variant, model_dir):
     start = time.time()
-    run = tracking.train_with_evaluations(
-        variant.config, train_config, model_dir, dataset_fn, curve_images,
-        time_budget_s=time_budget_s, eval_every_steps=eval_every_steps,
-        log=lambda line: log(f'  {variant.name}: {line}'))
-    glow, _ = checkpoints.restore_model(model_dir)
+    variant_log = lambda line: log(f'  {variant.name}: {line}')
+    curve = training.CurveEvaluation(curve_images, eval_every_steps,
+                                     log=variant_log)
+    run = training.train(variant.config, train_config, model_dir, dataset_fn,
+                         time_budget_s=time_budget_s, callbacks=[curve],
+                         log=variant_log)
+    glow, _ = training.restore_model(model_dir)
     final = float(ood.dataset_bits_per_dim(glow, test_images).mean())
     return AblationResult(
-        history=tuple((p.step, p.test_bits_per_dim) for p in run['history']),
+        history=tuple((p.step, p.test_bits_per_dim) for p in curve.history),
         final_test_bits_per_dim=final,
         wall_clock_seconds=time.time() - start, steps=run['step'],
-        extra={'train_seconds': run['train_seconds'],
+        extra={'train_seconds': run['train_step_seconds'],
                'images_per_sec': run['images_per_sec'],
                'stop_reason': run['stop_reason'],
                'num_test_images': int(len(test_images)),

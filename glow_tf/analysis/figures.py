@@ -21,6 +21,8 @@ from matplotlib.figure import Figure
 import numpy as np
 import tensorflow as tf
 
+from glow_tf.training import checkpoints
+
 __all__ = ['image_mosaic', 'save_image_grid', 'save_curves',
            'save_histograms', 'write_json', 'read_json']
 
@@ -228,16 +230,9 @@ def _to_jsonable(value):
 
 
 def write_json(path, value):
-  """Writes `value` (numpy values allowed; NaN/inf become null) as JSON."""
+  """Writes `value` (numpy values allowed; NaN/inf become null) as JSON, atomically."""
   path = os.fspath(path)
-  parent = os.path.dirname(path)
-  if parent:
-    tf.io.gfile.makedirs(parent)
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(_to_jsonable(value), f, indent=2, sort_keys=True)
-    f.write('\n')
-  os.replace(tmp, path)
+  checkpoints.write_json(path, _to_jsonable(value))
   return path
 
 

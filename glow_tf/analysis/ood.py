@@ -9,50 +9,10 @@ model prefers the out-of-distribution data).
 """
 
 import numpy as np
-import tensorflow as tf
 
-from glow_tf import images as images_lib
-from glow_tf.analysis import _inputs
+from glow_tf.training.evaluation import BitsPerDimScorer
 
-__all__ = ['BitsPerDimScorer', 'dataset_bits_per_dim', 'ood_summary',
-           'auroc']
-
-
-class BitsPerDimScorer:
-  """Bits/dim of uint8 images under one Glow, compiled once and reused.
-
-  ```
-  x = dequantize(images, n_bits, seed=[seed, b])   (batch b)
-  bits/dim = -(log p(x) - D log 2**n_bits) / (D log 2)
-  ```
-  """
-
-  def __init__(self, glow, batch_size=500):
-    self.glow = _inputs.check_glow(glow)
-    self.batch_size = _inputs.positive_int(batch_size, 'batch_size')
-    self._log_prob = tf.function(
-        lambda x, labels: glow.log_prob(x, labels=labels),
-        reduce_retracing=True)
-
-  def __call__(self, images, seed=0, labels=None):
-    """float64 numpy array `[N]` of the bits/dim of uint8 `images`."""
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4:
-      raise ValueError('images must be uint8 [N, H, W, C], got '
-                       f'{images.dtype} of shape {images.shape}.')
-    n_bits = self.glow.config.n_bits
-    num_dims = int(np.prod(images.shape[1:]))
-    scores = []
-    for b, start in enumerate(range(0, len(images), self.batch_size)):
-      chunk = images[start:start + self.batch_size]
-      x = images_lib.dequantize(chunk, n_bits, seed=[int(seed), b],
-                                dtype=self.glow.dtype)
-      batch_labels = None if labels is None else tf.constant(
-          np.asarray(labels)[start:start + self.batch_size], tf.int64)
-      bpd = images_lib.bits_per_dim_from_log_prob(
-          self._log_prob(x, batch_labels), num_dims, n_bits)
-      scores.append(bpd.numpy().astype(np.float64))
-    return np.concatenate(scores)
+__all__ = ['dataset_bits_per_dim', 'ood_summary', 'auroc']
 
 
 def dataset_bits_per_dim(glow, images, batch_size=500, seed=0, labels=None):

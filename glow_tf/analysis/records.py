@@ -1,9 +1,13 @@
 """Records of real runs for `docs/results.json`, with the machine they ran on.
 
 ```
-{"runs": [{"name", "command", "wall_clock_seconds", "test_bits_per_dim",
-           "permutation", "coupling", "machine", "date", ...}, ...]}
+{"runs": [{"name", "commands", "commit", "wall_clock_seconds",
+           "test_bits_per_dim", "permutation", "coupling", "machine", "date",
+           ...}, ...]}
 ```
+`commands` lists every command that produced the run's figure, in order (one
+for most runs; a resumed training lists each), and `commit` the code's git
+commit (with `+dirty` when the working tree had changes).
 One entry per run; `record_runs` replaces entries of the same name and
 keeps the others, so each experiment can add its own.
 """
@@ -12,12 +16,16 @@ import datetime
 import os
 import platform
 import shlex
+import subprocess
 import sys
 
 from glow_tf.analysis import figures
 
-__all__ = ['machine_description', 'command_line', 'run_record',
+__all__ = ['machine_description', 'command_line', 'git_commit', 'run_record',
            'record_runs']
+
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 
 def machine_description():
@@ -61,10 +69,35 @@ def command_line(argv=None, module=None):
   return shlex.join(['python'] + argv)
 
 
+def git_commit(repo=_REPO_ROOT):
+  """The commit of the code (`'<sha>'`, `'<sha>+dirty'`), or None outside git."""
+  try:
+    sha = subprocess.run(['git', '-C', repo, 'rev-parse', 'HEAD'],
+                         capture_output=True, text=True, check=True,
+                         timeout=10).stdout.strip()
+    dirty = subprocess.run(['git', '-C', repo, 'status', '--porcelain',
+                            '--untracked-files=no'], capture_output=True,
+                           text=True, check=True, timeout=10).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return None
+  return f'{sha}+dirty' if dirty else sha
+
+
 def run_record(name, command, wall_clock_seconds, test_bits_per_dim, config,
                **extra):
-  """One entry of `docs/results.json` (see the module docstring)."""
-  record = {'name': str(name), 'command': str(command),
+  """One entry of `docs/results.json` (see the module docstring).
+
+  Args:
+    name: the run's name (an entry of that name is replaced).
+    command: the command that produced it, or a list of commands.
+    wall_clock_seconds: the wall clock of the command(s).
+    test_bits_per_dim: the figure (None when there is none).
+    config: its `GlowConfig`.
+    **extra: more fields (steps, batch size, ...).
+  """
+  commands = [command] if isinstance(command, str) else list(command)
+  record = {'name': str(name), 'commands': [str(c) for c in commands],
+            'commit': git_commit(),
             'wall_clock_seconds': round(float(wall_clock_seconds), 1),
             'test_bits_per_dim': (None if test_bits_per_dim is None
                                   else round(float(test_bits_per_dim), 4)),

@@ -19,6 +19,7 @@ All randomness (shuffle order, flips, dequantisation noise) follows from
 import numpy as np
 import tensorflow as tf
 
+from glow_tf import _seeds
 from glow_tf import images as images_lib
 
 __all__ = ['make_pipeline', 'distribute']
@@ -169,10 +170,7 @@ def make_pipeline(dataset, batch_size, n_bits, training=True,
 
 def _pipeline_seed(seed, pipeline_id):
   """A distinct, reproducible seed for each input pipeline."""
-  if seed is None:
-    return None
-  state = np.random.SeedSequence([seed, pipeline_id]).generate_state(1)
-  return int(state[0] & 0x7FFFFFFF)
+  return None if seed is None else _seeds.derive_seed(seed, pipeline_id)
 
 
 def distribute(strategy, dataset_fn, global_batch_size, n_bits, seed=None,

@@ -1,46 +1,69 @@
-"""The layout of a training `model_dir`, shared by training, evaluation and export.
+"""The layout of a training `model_dir`, and saving and restoring its checkpoints.
 
 ```
 model_dir/
   config.json          the GlowConfig (written once, checked on resume)
+  train_config.json    the TrainConfig of the latest run (for the record)
   checkpoint           tf.train.CheckpointManager's index
   ckpt-<N>.index/.data the checkpoints: step, model, optimizer, ema_model
+  history.json         test bits/dim measured during training (if asked for)
   train/ (summaries)
 ```
 
 A checkpoint holds `step` (the global step, an int64 variable named `step`),
 `model` (the `Glow`), `optimizer`, and, when parameter averaging is on,
 `ema_model` (a second `Glow` of the same config holding the averaged weights).
+
+A damaged checkpoint (truncated, overwritten, a file missing) costs only
+itself: `find_intact_checkpoint` reads every tensor of the newest checkpoint
+and falls back to the next older one with a warning that names the one it
+skipped, so training, evaluation and export resume from the newest intact
+checkpoint.
 """
 
 import dataclasses
 import json
 import os
+import re
 
+from absl import logging
 import tensorflow as tf
 
 from glow_tf.config import GlowConfig
 from glow_tf.glow import Glow
+from glow_tf.training import distribution
 
 __all__ = ['CheckpointError', 'save_config', 'load_config',
-           'latest_checkpoint', 'has_ema_weights', 'restore_model',
-           'CONFIG_FILE']
+           'check_or_save_config', 'write_json', 'checkpoint_candidates',
+           'verify_checkpoint', 'find_intact_checkpoint', 'latest_checkpoint',
+           'has_ema_weights', 'restore_model', 'Checkpointer', 'CONFIG_FILE',
+           'TRAIN_CONFIG_FILE', 'CHECKPOINT_NAME']
 
 CONFIG_FILE = 'config.json'
+TRAIN_CONFIG_FILE = 'train_config.json'
+CHECKPOINT_NAME = 'ckpt'
 
 
 class CheckpointError(ValueError):
   """A model_dir or checkpoint that is missing, incomplete or corrupt."""
 
 
-def save_config(model_dir, config):
-  """Writes `config` to `model_dir/config.json` (atomically)."""
-  tf.io.gfile.makedirs(model_dir)
-  path = os.path.join(model_dir, CONFIG_FILE)
+def write_json(path, value):
+  """Writes `value` (a dataclass or a JSON-able dict) to `path`, atomically."""
+  if dataclasses.is_dataclass(value):
+    value = dataclasses.asdict(value)
+  directory = os.path.dirname(path)
+  if directory:
+    tf.io.gfile.makedirs(directory)
   tmp = path + '.tmp'
   with tf.io.gfile.GFile(tmp, 'w') as f:
-    json.dump(dataclasses.asdict(config), f, indent=2, sort_keys=True)
+    json.dump(value, f, indent=2, sort_keys=True)
   tf.io.gfile.rename(tmp, path, overwrite=True)
+
+
+def save_config(model_dir, config):
+  """Writes `config` to `model_dir/config.json` (atomically)."""
+  write_json(os.path.join(model_dir, CONFIG_FILE), config)
 
 
 def load_config(model_dir):
@@ -59,12 +82,111 @@ def load_config(model_dir):
     raise CheckpointError(f'Corrupt {path}: {e}') from e
 
 
+def check_or_save_config(model_dir, glow_config, chief=True):
+  """Checks `glow_config` against `model_dir`'s, or writes it (on the chief).
+
+  Raises:
+    CheckpointError: `model_dir` holds a different model.
+  """
+  if tf.io.gfile.exists(os.path.join(model_dir, CONFIG_FILE)):
+    saved = load_config(model_dir)
+    if saved != glow_config:
+      saved_fields, fields = (dataclasses.asdict(saved),
+                              dataclasses.asdict(glow_config))
+      diffs = ', '.join(f'{k}: {saved_fields[k]!r} (saved) != {fields[k]!r}'
+                        for k in fields if saved_fields[k] != fields[k])
+      raise CheckpointError(
+          f'model_dir {model_dir!r} holds a different model ({diffs}). '
+          'Resume with the same model flags, or train into a new model_dir.')
+  elif chief:
+    save_config(model_dir, glow_config)
+
+
+def _number(prefix):
+  match = re.search(r'-(\d+)$', prefix)
+  return int(match.group(1)) if match else -1
+
+
+def checkpoint_candidates(model_dir):
+  """Every checkpoint prefix of `model_dir`, newest first.
+
+  Those named in the `checkpoint` index and those found on disk
+  (`ckpt-<N>.index`), so that a damaged index loses nothing.
+  """
+  prefixes = set()
+  try:
+    state = tf.train.get_checkpoint_state(model_dir)
+  except (tf.errors.OpError, ValueError) as e:  # An unparsable index file.
+    logging.warning('The checkpoint index of %r is unreadable (%s); looking '
+                    'for checkpoint files instead.', model_dir, e)
+    state = None
+  if state is not None:
+    for path in list(state.all_model_checkpoint_paths) + [
+        state.model_checkpoint_path]:
+      if path:
+        prefixes.add(path if os.path.isabs(path)
+                     else os.path.join(model_dir, path))
+  for index in tf.io.gfile.glob(
+      os.path.join(model_dir, f'{CHECKPOINT_NAME}-*.index')):
+    prefixes.add(index[:-len('.index')])
+  return sorted(prefixes, key=_number, reverse=True)
+
+
+def verify_checkpoint(prefix):
+  """Reads every tensor of checkpoint `prefix`; a CheckpointError if it can't."""
+  try:
+    reader = tf.train.load_checkpoint(prefix)
+    for name in reader.get_variable_to_shape_map():
+      reader.get_tensor(name)
+  except Exception as e:  # pylint: disable=broad-except
+    # TensorFlow's reader raises OpErrors, ValueError, and IndexError
+    # ('Read less bytes than requested') for a truncated data file.
+    message = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
+    raise CheckpointError(
+        f'Checkpoint {prefix!r} is unreadable ({type(e).__name__}: '
+        f'{message})') from e
+
+
+def find_intact_checkpoint(model_dir):
+  """The newest checkpoint of `model_dir` that reads whole, or None if none.
+
+  Damaged newer checkpoints are skipped with a warning that names them.
+
+  Raises:
+    CheckpointError: `model_dir` has checkpoints but none of them is intact.
+  """
+  candidates = checkpoint_candidates(model_dir)
+  skipped = []
+  for prefix in candidates:
+    try:
+      verify_checkpoint(prefix)
+    except CheckpointError as e:
+      skipped.append(str(e))
+      continue
+    if skipped:
+      logging.warning('Skipped %d damaged checkpoint(s) of %r: %s. Using %r.',
+                      len(skipped), model_dir, ' '.join(skipped), prefix)
+    return prefix
+  if skipped:
+    raise CheckpointError(
+        f'No intact checkpoint in {model_dir!r}: {" ".join(skipped)} Delete '
+        'the damaged files, or train into a new model_dir.')
+  return None
+
+
 def latest_checkpoint(model_dir):
-  """The newest checkpoint prefix in `model_dir`, or a CheckpointError."""
-  prefix = tf.train.latest_checkpoint(model_dir)
+  """The newest intact checkpoint prefix in `model_dir`, or a CheckpointError."""
+  prefix = find_intact_checkpoint(model_dir)
   if prefix is None:
     raise CheckpointError(f'No checkpoint in model_dir {model_dir!r}.')
   return prefix
+
+
+def _variable_names(prefix):
+  try:
+    return {name for name, _ in tf.train.list_variables(prefix)}
+  except (tf.errors.OpError, ValueError) as e:
+    raise CheckpointError(f'Cannot read checkpoint {prefix!r}: {e}') from e
 
 
 def has_ema_weights(checkpoint):
@@ -73,12 +195,8 @@ def has_ema_weights(checkpoint):
   Raises:
     CheckpointError: the checkpoint cannot be read.
   """
-  try:
-    names = [name for name, _ in tf.train.list_variables(checkpoint)]
-  except (tf.errors.OpError, ValueError) as e:
-    raise CheckpointError(
-        f'Cannot read checkpoint {checkpoint!r}: {e}') from e
-  return any(name.startswith('ema_model/') for name in names)
+  return any(name.startswith('ema_model/')
+             for name in _variable_names(checkpoint))
 
 
 def restore_model(model_dir, use_ema=True, checkpoint=None):
@@ -88,7 +206,8 @@ def restore_model(model_dir, use_ema=True, checkpoint=None):
     model_dir: a training directory (see the module docstring).
     use_ema: restore the averaged weights (`ema_model`) when the checkpoint
       has them; otherwise, or when it has none, the raw weights (`model`).
-    checkpoint: a checkpoint prefix; default the latest in `model_dir`.
+    checkpoint: a checkpoint prefix; default the newest intact one in
+      `model_dir`.
 
   Returns:
     `(glow, step)`: the restored model and the global step it was saved at.
@@ -96,15 +215,20 @@ def restore_model(model_dir, use_ema=True, checkpoint=None):
   Raises:
     CheckpointError: no config, no checkpoint, or a checkpoint that cannot
       be read or does not match the config.
+
+  #### Examples
+
+  ```python
+  glow, step = restore_model('/tmp/glow_fmnist')
+  ```
   """
   config = load_config(model_dir)
-  prefix = checkpoint or latest_checkpoint(model_dir)
-  try:
-    names = {name for name, _ in tf.train.list_variables(prefix)}
-  except (tf.errors.OpError, ValueError) as e:
-    raise CheckpointError(f'Cannot read checkpoint {prefix!r}: {e}') from e
-  slot = 'ema_model' if use_ema and any(
-      n.startswith('ema_model/') for n in names) else 'model'
+  if checkpoint is None:
+    prefix = latest_checkpoint(model_dir)
+  else:
+    prefix = checkpoint
+    verify_checkpoint(prefix)
+  slot = 'ema_model' if use_ema and has_ema_weights(prefix) else 'model'
   glow = Glow(config)
   step = tf.Variable(0, dtype=tf.int64, name='step')
   ckpt = tf.train.Checkpoint(step=step, **{slot: glow})
@@ -117,3 +241,29 @@ def restore_model(model_dir, use_ema=True, checkpoint=None):
         f'Checkpoint {prefix!r} does not match the config in {model_dir!r} '
         f'or is corrupt: {e}') from e
   return glow, int(step.numpy())
+
+
+class Checkpointer:
+  """Saves `ckpt-<step>` checkpoints of a `tf.train.Checkpoint` in `model_dir`.
+
+  Under MultiWorkerMirroredStrategy every worker must save (the variables are
+  collective); the workers other than the chief save into a temporary folder
+  of their own, deleted straight after, so only the chief's copy stays.
+  """
+
+  def __init__(self, checkpoint, model_dir, strategy, keep):
+    self._chief = distribution.is_chief(strategy)
+    self._dir = distribution.worker_write_dir(model_dir, strategy)
+    self._manager = tf.train.CheckpointManager(
+        checkpoint, self._dir, max_to_keep=keep,
+        checkpoint_name=CHECKPOINT_NAME)
+    self.last_saved_step = None
+
+  def save(self, step):
+    """Saves the checkpoint of `step`; returns its prefix (None off the chief)."""
+    path = self._manager.save(checkpoint_number=step)
+    if not self._chief:
+      tf.io.gfile.rmtree(self._dir)
+      path = None
+    self.last_saved_step = step
+    return path

@@ -17,10 +17,10 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
-from glow_tf import images as images_lib
 from glow_tf.config import GlowConfig
 from glow_tf.glow import Glow
 from glow_tf.training import initialization
+from glow_tf.training.trainer import batch_bits_per_dim
 
 __all__ = ['GlowModel']
 
@@ -117,9 +117,7 @@ class GlowModel(tf_keras.Model):
     """Per-example bits per dimension of a batch."""
     del training  # No dropout or batch statistics.
     images, labels = self._unpack(inputs)
-    log_prob = self.glow.log_prob(images, labels=labels)
-    return images_lib.bits_per_dim_from_log_prob(
-        log_prob, self._config.num_dims, self._config.n_bits)
+    return batch_bits_per_dim(self.glow, {'image': images, 'label': labels})
 
   def train_step(self, data):
     with tf.GradientTape() as tape:

@@ -1,6 +1,5 @@
 """Tests for glow_tf.data.datasets: names, mocked TFDS data, IDX folders."""
 
-import pathlib
 
 import numpy as np
 import pytest
@@ -9,10 +8,9 @@ import tensorflow_datasets as tfds
 
 import glow_tf.data
 from glow_tf.data import datasets
+from glow_tf.data import idx
+from tests.experiments import helpers
 
-# /work/main/tests/data/test_datasets.py -> /work/shared/data/mnist
-MNIST_DIR = (pathlib.Path(__file__).resolve().parents[2].parent / 'shared'
-             / 'data' / 'mnist')
 
 
 def _expected_spec(shape):
@@ -101,19 +99,19 @@ def test_missing_tfds_dataset_is_a_clear_error(tmp_path):
   assert not (tmp_path / 'downloads').exists()
 
 
-def test_mnist_idx_folder():
-  if not MNIST_DIR.is_dir():
-    pytest.skip(f'{MNIST_DIR} not found: the shared MNIST test set is not on '
-                'this machine.')
-  dataset = datasets.load_dataset('mnist_idx', 'test', idx_dir=MNIST_DIR)
+def test_mnist_idx_folder(tmp_path):
+  folder = helpers.fake_idx_folder(str(tmp_path / 'mnist'), num_test=40)
+  dataset = datasets.load_dataset('mnist_idx', 'test', idx_dir=folder)
   assert dataset.element_spec == _expected_spec((28, 28, 1))
-  assert int(dataset.cardinality()) == 10000
-  first = next(iter(dataset))
-  assert 0 <= int(first['label']) <= 9
+  assert int(dataset.cardinality()) == 40
+  images, labels = idx.load_idx_split(folder, 't10k')
+  for i, example in enumerate(dataset.take(5)):
+    np.testing.assert_array_equal(example['image'].numpy(), images[i])
+    assert int(example['label']) == labels[i]
   # Only the test set is there.
   with pytest.raises(datasets.DatasetNotFoundError,
                      match="split 'train'.*No IDX images file"):
-    datasets.load_dataset('mnist_idx', 'train', idx_dir=MNIST_DIR)
+    datasets.load_dataset('mnist_idx', 'train', idx_dir=folder)
 
 
 def test_idx_errors(tmp_path):

@@ -1,6 +1,7 @@
 """Tests for glow_tf.data.idx on real and on hand-written IDX files."""
 
 import gzip
+import os
 import pathlib
 
 import numpy as np
@@ -9,9 +10,11 @@ import pytest
 from glow_tf.data import idx
 
 FASHION_MNIST_DIR = pathlib.Path('/usr/share/datasets/fashion-mnist')
-# /work/main/tests/data/test_idx.py -> /work/shared/data/mnist
-MNIST_DIR = (pathlib.Path(__file__).resolve().parents[2].parent / 'shared'
-             / 'data' / 'mnist')
+# The MNIST test set: $GLOW_TF_MNIST_DIR, else the shared data folder beside
+# the repository (development machines and CI only; a clone has none).
+MNIST_DIR = pathlib.Path(os.environ.get(
+    'GLOW_TF_MNIST_DIR', pathlib.Path(__file__).resolve().parents[3] / 'shared'
+    / 'data' / 'mnist'))
 
 _TYPE_CODES = {np.dtype('u1'): 0x08, np.dtype('i1'): 0x09,
                np.dtype('>i2'): 0x0B, np.dtype('>i4'): 0x0C,
@@ -54,7 +57,8 @@ def test_real_fashion_mnist_splits():
 
 
 def test_real_mnist_test_set():
-  _skip_unless(MNIST_DIR, 'the shared MNIST test set is not on this machine')
+  _skip_unless(MNIST_DIR, 'the MNIST test set is not here: set GLOW_TF_MNIST_DIR '
+               'to a folder holding t10k-images-idx3-ubyte.gz')
   images, labels = idx.load_idx_split(MNIST_DIR, 't10k')
   assert images.shape == (10000, 28, 28, 1)
   assert images.dtype == np.uint8

@@ -70,12 +70,19 @@ def make_model_dir(model_dir, config=None, step=7, seed=0):
   return model_dir
 
 
-def run_binary(name, *args, timeout=300):
-  """Runs `python -m experiments.<name> args...`; returns its output."""
-  env = dict(os.environ, PYTHONPATH=REPO_ROOT, TF_CPP_MIN_LOG_LEVEL='2',
-             CUDA_VISIBLE_DEVICES='')
+def run_binary(name, *args, timeout=300, as_script=False):
+  """Runs `python -m experiments.<name> args...`; returns its output.
+
+  With `as_script`, as `python experiments/<name>.py args...` instead.
+  """
+  env = dict(os.environ, PYTHONPATH=REPO_ROOT, CUDA_VISIBLE_DEVICES='')
+  if as_script:
+    env.pop('PYTHONPATH')
+    command = [sys.executable, os.path.join('experiments', f'{name}.py')]
+  else:
+    command = [sys.executable, '-m', f'experiments.{name}']
   result = subprocess.run(
-      [sys.executable, '-m', f'experiments.{name}', *map(str, args)],
+      [*command, *map(str, args)],
       cwd=REPO_ROOT, env=env, capture_output=True, text=True,
       timeout=timeout, check=False)
   assert result.returncode == 0, (

@@ -30,6 +30,6 @@ def test_ablation_writes_figure_table_and_records(tmp_path):
   assert {r['name'] for r in records} == {'ablation/reverse-additive',
                                           'ablation/lu_conv-additive'}
   for record in records:
-    assert record['command'].startswith('python -m experiments.ablation')
-    assert '--permutations=reverse,lu_conv' in record['command']
+    assert record['commands'][0].startswith('python -m experiments.ablation')
+    assert '--permutations=reverse,lu_conv' in record['commands'][0]
     assert record['permutation'] in ('reverse', 'lu_conv')

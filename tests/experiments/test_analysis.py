@@ -1,6 +1,8 @@
 """Unit tests of glow_tf.analysis (fast, no subprocess)."""
 
+import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -143,7 +145,22 @@ def test_read_scalars_and_records(tmp_path):
                                                   config)])
   runs = helpers.read_json(path, ['runs'])['runs']
   assert [r['name'] for r in runs] == ['b', 'a']
-  for key in ('name', 'command', 'wall_clock_seconds', 'test_bits_per_dim',
+  for key in ('name', 'commands', 'commit', 'wall_clock_seconds',
+              'test_bits_per_dim',
               'permutation', 'coupling', 'machine'):
     assert key in runs[1]
-  assert runs[1]['command'] == 'cmd2'
+  assert runs[1]['commands'] == ['cmd2']
+  # The repository is a git checkout: the record names its commit.
+  assert re.fullmatch(r'[0-9a-f]{40}(\+dirty)?', runs[1]['commit']), runs[1]
+  resumed = analysis.run_record('c', ['cmd1 --a', 'cmd1 --b'], 1.0, 3.0, config)
+  assert resumed['commands'] == ['cmd1 --a', 'cmd1 --b']
+
+
+def test_results_file_records_commands_and_commits_without_tmp_paths():
+  path = os.path.join(helpers.REPO_ROOT, 'docs', 'results.json')
+  with open(path) as f:
+    text = f.read()
+  assert '/tmp' not in text
+  for run in json.loads(text)['runs']:
+    assert run['commands'] and all(isinstance(c, str) for c in run['commands'])
+    assert re.fullmatch(r'[0-9a-f]{40}(\+dirty)?', run['commit']), run

@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from tests.experiments import helpers
 
 
@@ -30,5 +32,39 @@ def test_demo_writes_its_folder(tmp_path):
   assert os.path.exists(os.path.join(out, export, 'saved_model.pb'))
   run = helpers.read_json(results, ['runs'])['runs'][0]
   assert run['name'] == 'demo' and run['steps'] == 6
-  assert '--train_steps=6' in run['command']
+  assert '--train_steps=6' in run['commands'][0]
   assert run['test_bits_per_dim'] == round(metrics['test_bits_per_dim'], 4)
+
+
+def test_a_failing_stage_keeps_the_results_before_it(tmp_path, monkeypatch):
+  """The export fails: metrics.json still has the test bits/dim, and says why."""
+  from glow_tf import training  # pylint: disable=g-import-not-at-top
+  from glow_tf.analysis import demo  # pylint: disable=g-import-not-at-top
+
+  def broken_export(*args, **kwargs):
+    raise OSError('No space left on device')
+
+  monkeypatch.setattr(demo.export_lib, 'export_from_model_dir', broken_export)
+  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=24,
+                                    num_train=32)
+  out = str(tmp_path / 'demo')
+  lines = []
+  with pytest.raises(demo.DemoError, match='export'):
+    demo.run_demo(
+        out, helpers.tiny_config(hidden_channels=4),
+        training.TrainConfig(batch_size=8, train_steps=4, warmup_steps=0,
+                             init_batch_size=16, summary_every=0,
+                             sample_every=0, shuffle_buffer=32),
+        train_seconds=120, data_dir=str(tmp_path / 'tfds'), idx_dir=idx_dir,
+        eval_every_steps=2, curve_examples=8, log=lines.append)
+  metrics = helpers.read_json(os.path.join(out, 'metrics.json'),
+                              ['test_bits_per_dim', 'stages', 'files'])
+  assert metrics['step'] == 4 and metrics['num_test_images'] == 24
+  assert 0 < metrics['test_bits_per_dim'] < 9
+  assert metrics['stages']['export'] == {
+      'status': 'failed', 'error': 'OSError: No space left on device'}
+  for name in ('train', 'evaluate', 'samples', 'curve'):
+    assert metrics['stages'][name]['status'] == 'ok', metrics['stages']
+  assert "Stage 'export' failed: OSError: No space left on device" in lines
+  helpers.check_png(os.path.join(out, 'samples.png'))
+  assert 'export' not in metrics['files']

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,13 +18,12 @@ from tests.experiments import helpers
 _TINY_MODEL = ('--num_levels=2', '--num_steps=1', '--hidden_channels=8',
                '--batch_size=16', '--init_batch_size=32', '--shuffle_buffer=64',
                '--warmup_steps=0')
-_MNIST_DIR = os.path.join(helpers.REPO_ROOT, '..', 'shared', 'data', 'mnist')
 _TIMEOUT_S = 300
 
 
 def _env(**extra):
   return dict(os.environ, PYTHONPATH=helpers.REPO_ROOT,
-              TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='', **extra)
+              CUDA_VISIBLE_DEVICES='', **extra)
 
 
 def _start(name, args, log_path, **env):
@@ -64,8 +64,13 @@ def test_train_and_evaluate_fashion_mnist(tmp_path):
       '--dataset=fashion_mnist', '--train_steps=3', '--checkpoint_every=2',
       '--log_every=1', '--sample_every=3', *_TINY_MODEL)
   assert 'Data-dependent initialisation on 32 images' in out
-  assert 'step 1/3  bits/dim' in out and 'images/s' in out
+  assert 'step 1/3  bits/dim' in out and 'step 3/3  bits/dim' in out
+  assert 'images/s' in out and ' left ' in out
   assert 'Trained to step 3 (train_steps)' in out
+  # A quiet console: no absl/TensorFlow INFO lines, no progress bars, no NaN.
+  assert not re.search(r'^I\d{4} ', out, re.M), out
+  assert 'nan' not in out.lower().replace('fashion_mnist', ''), out
+  assert '%|' not in out, out
   assert _checkpoint_steps(model_dir) == [2, 3]
   config = checkpoints.load_config(model_dir)
   assert (config.image_shape, config.num_steps) == ((28, 28, 1), 1)
@@ -82,12 +87,14 @@ def test_train_and_evaluate_fashion_mnist(tmp_path):
   assert results['ema_weights'] and results['split'] == 'test'
   assert 0 < results['bits_per_dim'] < 9
 
-  # The MNIST test set as out-of-distribution data, raw weights.
+  # MNIST-style IDX files as out-of-distribution data, raw weights, with the
+  # binary run as a script (`python experiments/evaluate.py`).
+  mnist_dir = helpers.fake_idx_folder(str(tmp_path / 'mnist'), num_test=40)
   output = str(tmp_path / 'ood.json')
   helpers.run_binary(
       'evaluate', f'--model_dir={model_dir}', '--dataset=mnist_idx',
-      f'--idx_dir={_MNIST_DIR}', '--max_examples=32', '--nouse_ema',
-      f'--output={output}')
+      f'--idx_dir={mnist_dir}', '--max_examples=32', '--nouse_ema',
+      f'--output={output}', as_script=True)
   ood = helpers.read_json(output, ['bits_per_dim'])
   assert ood['num_examples'] == 32 and not ood['ema_weights']
   assert ood['dataset'] == 'mnist_idx'
@@ -123,6 +130,9 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
   assert steps[:len(killed_at)] == killed_at and steps[-1] == 120, steps
   assert checkpoints.restore_model(model_dir)[1] == 120
 
+  out = helpers.run_binary('train', *args)
+  assert 'Already trained to step 120' in out and 'nan' not in out, out
+
 
 def _free_ports(count):
   sockets = [socket.socket() for _ in range(count)]
@@ -154,7 +164,7 @@ def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
   outputs = [_finish(process, log_path) for process, log_path in processes]
   for (process, _), out in zip(processes, outputs):
     assert process.returncode == 0, out[-5000:]
-    assert 'with 2 replicas' in out and 'Trained to step 4' in out, out[-3000:]
+    assert 'with 2 replica(s)' in out and 'Trained to step 4' in out, out[-3000:]
   assert _checkpoint_steps(model_dir) == [2, 4]
   assert not [n for n in os.listdir(model_dir) if n.endswith('_tmp')]
   glow, step = checkpoints.restore_model(model_dir)
@@ -167,7 +177,27 @@ def test_missing_dataset_gives_a_clear_error(tmp_path):
        f'--data_dir={tmp_path / "tfds"}', f'--model_dir={tmp_path / "m"}'],
       cwd=helpers.REPO_ROOT, env=_env(), capture_output=True, text=True,
       timeout=_TIMEOUT_S, check=False)
-  assert result.returncode != 0
-  assert 'DatasetNotFoundError' in result.stderr
+  assert result.returncode == 1
+  assert 'train: error:' in result.stderr
   assert 'tfds build cifar10' in result.stderr
+  assert 'Traceback' not in result.stderr, result.stderr
   assert not os.path.exists(tmp_path / 'm' / 'config.json')
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--batch_size=0'], 'batch_size must be a positive int, got 0'),
+    (['--learning_rate=-1'], 'learning_rate must be a positive float'),
+    (['--num_levels=5'], 'num_levels'),
+    ([], '--model_dir'),
+])
+def test_bad_flags_end_with_one_clear_line(tmp_path, args, message):
+  model_dir = [] if not args else [f'--model_dir={tmp_path / "m"}']
+  result = subprocess.run(
+      [sys.executable, os.path.join('experiments', 'train.py'),
+       '--dataset=mnist_idx', f'--idx_dir={tmp_path}', *model_dir, *args],
+      cwd=helpers.REPO_ROOT, env=_env(), capture_output=True, text=True,
+      timeout=_TIMEOUT_S, check=False)
+  assert result.returncode != 0
+  assert message in result.stderr, result.stderr
+  assert 'Traceback' not in result.stderr, result.stderr
+  assert len(result.stderr.strip().splitlines()) <= 2, result.stderr

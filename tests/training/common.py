@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 import glow_tf
-from glow_tf.training import train_lib
+from glow_tf import training
 
 
 def tiny_config(**overrides):
@@ -16,7 +16,7 @@ def tiny_config(**overrides):
 
 
 def tiny_train_config(**overrides):
-  config = train_lib.TrainConfig(
+  config = training.TrainConfig(
       batch_size=16, train_steps=6, learning_rate=1e-2, warmup_steps=0,
       init_batch_size=32, checkpoint_every=3, log_every=2, summary_every=1,
       sample_every=3, num_samples=4, shuffle_buffer=64, ema_decay=0.9)
@@ -34,7 +34,7 @@ def blob_images(num=128, seed=0):
 
 
 def dataset_fn(num=128, seed=0, labels=None):
-  """`input_context -> dataset` of blob images, as `train_lib.train` takes."""
+  """`input_context -> dataset` of blob images, as `training.train` takes."""
   images = blob_images(num, seed)
   labels = (np.arange(num) % 10 if labels is None else labels).astype(np.int64)
   return lambda context: tf.data.Dataset.from_tensor_slices(
@@ -58,3 +58,10 @@ def mirrored_strategy():
   assert len(devices) >= 2, (
       f'tests/conftest.py should have made two logical CPUs, got {devices}')
   return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+
+
+def checkpoint_steps(model_dir):
+  """The steps of the checkpoints named in `model_dir`'s index."""
+  state = tf.train.get_checkpoint_state(model_dir)
+  return sorted(int(p.rsplit('-', 1)[1])
+                for p in state.all_model_checkpoint_paths)

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from glow_tf.training import initialization
-from glow_tf.training import train_lib
+from glow_tf import training
 from tests.training import common
 
 
@@ -33,7 +33,7 @@ def test_two_replicas_match_one_device_for_the_same_global_batch(
   mirrored = _mirrored()
   results = {}
   for name, strategy in (('one', default), ('two', mirrored)):
-    trainer = train_lib.Trainer(config, train_config, strategy)
+    trainer = training.Trainer(config, train_config, strategy)
     assert trainer.initialize(init_batch['image'])
     init_values = _values(trainer.model.variables, strategy)
     losses = [float(trainer.train_step(initialization.distribute_batch(
@@ -60,7 +60,7 @@ def test_two_replicas_match_one_device_for_the_same_global_batch(
 
 def test_init_inside_strategy_run_agrees_and_divergence_is_caught():
   strategy = _mirrored()
-  trainer = train_lib.Trainer(common.tiny_config(),
+  trainer = training.Trainer(common.tiny_config(),
                               common.tiny_train_config(ema_decay=0.0),
                               strategy)
   assert not initialization.is_initialized(trainer.model)
@@ -89,7 +89,7 @@ def test_distribute_batch_needs_a_multiple_of_the_replicas():
 
 
 def test_train_loop_under_mirrored_strategy(tmp_path):
-  metrics = train_lib.train(
+  metrics = training.train(
       common.tiny_config(),
       common.tiny_train_config(train_steps=2, summary_every=0,
                                sample_every=2),
@@ -97,7 +97,7 @@ def test_train_loop_under_mirrored_strategy(tmp_path):
   assert metrics['step'] == 2 and np.isfinite(metrics['bits_per_dim'])
   assert metrics['checkpoint'].endswith('ckpt-2')
   with pytest.raises(ValueError, match='divisible by the number of replicas'):
-    train_lib.train(common.tiny_config(),
+    training.train(common.tiny_config(),
                     common.tiny_train_config(batch_size=15),
                     str(tmp_path / 'other'), common.dataset_fn(),
                     strategy=_mirrored())

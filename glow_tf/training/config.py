@@ -1,0 +1,136 @@
+"""`TrainConfig`: how to train (as opposed to `GlowConfig`, what to train).
+
+A frozen dataclass, validated on construction, written to
+`model_dir/train_config.json` by `glow_tf.training.train` (for the record;
+the model's own `config.json` is what a resume checks).
+"""
+
+import dataclasses
+import math
+from typing import Optional
+
+import numpy as np
+
+__all__ = ['TrainConfig', 'OPTIMIZERS', 'steps_for_epochs', 'check_positive_int',
+           'check_positive_float']
+
+OPTIMIZERS = ('adamax', 'adam')
+
+
+def check_positive_int(value, name, allow_zero=False):
+  """`int(value)`, or a ValueError naming `name` and quoting the bad value."""
+  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+      or value < (0 if allow_zero else 1)):
+    kind = 'a non-negative' if allow_zero else 'a positive'
+    raise ValueError(f'{name} must be {kind} int, got {value!r}.')
+  return int(value)
+
+
+def check_positive_float(value, name):
+  """`float(value)` for a finite value > 0, or a ValueError naming `name`."""
+  if (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))
+      or not value > 0 or not math.isfinite(value)):
+    raise ValueError(f'{name} must be a positive float, got {value!r}.')
+  return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """How to train (as opposed to `GlowConfig`, what to train).
+
+  Attributes:
+    batch_size: global batch size, split evenly between the replicas.
+    train_steps: total number of steps (batches), counted across restarts.
+    learning_rate: peak learning rate.
+    warmup_steps: the learning rate grows linearly from `lr / warmup_steps`
+      to `lr` over this many updates (0: no warm-up).
+    optimizer: 'adamax' (the paper's) or 'adam'.
+    clip_grad_norm: clip the global gradient norm to this value (None: off).
+    ema_decay: decay of the parameter average kept in `ema_model` (0: off).
+    init_batch_size: images in the batch of the data-dependent
+      initialisation (rounded down to a multiple of the number of replicas).
+    checkpoint_every: save a checkpoint every this many steps (and at the end).
+    keep_checkpoints: the number of most recent checkpoints kept.
+    log_every: a progress line every this many steps.
+    summary_every: TensorBoard scalars every this many steps (0: never).
+    sample_every: a grid of samples in TensorBoard every this many steps (0:
+      never).
+    num_samples: images in that grid.
+    sample_temperature: temperature of those samples.
+    max_consecutive_nonfinite: stop after this many non-finite steps in a row.
+    random_flip: random horizontal flips of the training images.
+    shuffle_buffer: size of the shuffle buffer of the training data.
+    seed: seed of the initial weights, the data order and the noise.
+    memory_saving: compute the gradient with
+      `glow_tf.memory.memory_saving_log_prob`, which rebuilds each flow step's
+      activations from its output instead of storing them: a step's memory
+      stays flat in K, for about a fifth less speed (docs/performance.md).
+
+  #### Examples
+
+  ```python
+  train_config = TrainConfig(batch_size=64, train_steps=20_000)
+  quick = train_config.replace(train_steps=100, checkpoint_every=50)
+  ```
+  """
+  batch_size: int = 64
+  train_steps: int = 10_000
+  learning_rate: float = 1e-3
+  warmup_steps: int = 1000
+  optimizer: str = 'adamax'
+  clip_grad_norm: Optional[float] = None
+  ema_decay: float = 0.999
+  init_batch_size: int = 512
+  checkpoint_every: int = 1000
+  keep_checkpoints: int = 5
+  log_every: int = 100
+  summary_every: int = 100
+  sample_every: int = 1000
+  num_samples: int = 16
+  sample_temperature: float = 0.7
+  max_consecutive_nonfinite: int = 10
+  random_flip: bool = False
+  shuffle_buffer: int = 10_000
+  seed: int = 0
+  memory_saving: bool = False
+
+  def __post_init__(self):
+    for name in ('batch_size', 'train_steps', 'init_batch_size',
+                 'checkpoint_every', 'keep_checkpoints', 'log_every',
+                 'num_samples', 'max_consecutive_nonfinite', 'shuffle_buffer'):
+      check_positive_int(getattr(self, name), name)
+    for name in ('warmup_steps', 'summary_every', 'sample_every', 'seed'):
+      check_positive_int(getattr(self, name), name, allow_zero=True)
+    check_positive_float(self.learning_rate, 'learning_rate')
+    if self.optimizer not in OPTIMIZERS:
+      raise ValueError(f'optimizer must be one of {list(OPTIMIZERS)}, got '
+                       f'{self.optimizer!r}.')
+    if self.clip_grad_norm is not None:
+      check_positive_float(self.clip_grad_norm, 'clip_grad_norm')
+    if (isinstance(self.ema_decay, bool) or
+        not isinstance(self.ema_decay, (int, float)) or
+        not 0.0 <= self.ema_decay < 1.0):
+      raise ValueError(
+          f'ema_decay must be in [0, 1) (0 turns averaging off), got '
+          f'{self.ema_decay!r}.')
+    if (isinstance(self.sample_temperature, bool) or
+        not isinstance(self.sample_temperature, (int, float)) or
+        not self.sample_temperature >= 0):
+      raise ValueError('sample_temperature must be >= 0, got '
+                       f'{self.sample_temperature!r}.')
+    for name in ('random_flip', 'memory_saving'):
+      if not isinstance(getattr(self, name), bool):
+        raise ValueError(
+            f'{name} must be True or False, got {getattr(self, name)!r}.')
+
+  def replace(self, **changes):
+    """A copy with `changes` applied (and validated)."""
+    return dataclasses.replace(self, **changes)
+
+
+def steps_for_epochs(epochs, num_examples, batch_size):
+  """`ceil(epochs * num_examples / batch_size)`: the steps of `epochs` passes."""
+  check_positive_float(epochs, 'epochs')
+  check_positive_int(num_examples, 'num_examples')
+  check_positive_int(batch_size, 'batch_size')
+  return max(1, math.ceil(epochs * num_examples / batch_size))

@@ -1,0 +1,256 @@
+"""Bits per dimension of held-out images, after and during training.
+
+* `evaluate`: the bits/dim of a whole data split (a `tf.data.Dataset`);
+* `BitsPerDimScorer`: the bits/dim of uint8 arrays, compiled once and reused;
+* `CurveEvaluation`: a callback of `glow_tf.training.train` that scores a
+  fixed set of test images every N steps and keeps the curve in
+  `model_dir/history.json` (the demo's and the ablation's curves).
+
+```
+x = dequantize(images, n_bits, seed)        (fixed noise: comparable points)
+bits/dim = -(log p(x) - D log 2**n_bits) / (D log 2)
+```
+"""
+
+import dataclasses
+import json
+import math
+import os
+import time
+from typing import Optional
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from glow_tf import data as data_lib
+from glow_tf import images as images_lib
+from glow_tf.training import checkpoints
+from glow_tf.training import distribution
+from glow_tf.training.config import check_positive_int
+from glow_tf.training.trainer import batch_bits_per_dim
+
+__all__ = ['evaluate', 'BitsPerDimScorer', 'EvalPoint', 'CurveEvaluation',
+           'read_history', 'HISTORY_FILE']
+
+HISTORY_FILE = 'history.json'
+
+
+class BitsPerDimScorer:
+  """Bits/dim of uint8 images under one Glow, compiled once and reused.
+
+  Batch `b` is dequantised with the noise of `seed=[seed, b]`, so the same
+  call gives the same figure.
+
+  #### Examples
+
+  ```python
+  scorer = BitsPerDimScorer(glow, batch_size=500)
+  bpd = scorer(test_images_uint8)           # float64 [N]
+  ```
+  """
+
+  def __init__(self, glow, batch_size=500):
+    if not hasattr(glow, 'config') or not hasattr(glow, 'log_prob'):
+      raise ValueError(f'glow must be a glow_tf.Glow, got {glow!r}.')
+    self.glow = glow
+    self.batch_size = check_positive_int(batch_size, 'batch_size')
+    self._bits_per_dim = tf.function(
+        lambda x, labels: batch_bits_per_dim(glow, {'image': x,
+                                                    'label': labels}),
+        reduce_retracing=True)
+
+  def __call__(self, images, seed=0, labels=None):
+    """float64 numpy array `[N]` of the bits/dim of uint8 `images`."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4:
+      raise ValueError('images must be uint8 [N, H, W, C], got '
+                       f'{images.dtype} of shape {images.shape}.')
+    if self.glow.config.num_classes is not None and labels is None:
+      raise ValueError('The model is class-conditional: give the labels.')
+    scores = []
+    for b, start in enumerate(range(0, len(images), self.batch_size)):
+      chunk = images[start:start + self.batch_size]
+      x = images_lib.dequantize(chunk, self.glow.config.n_bits,
+                                seed=[int(seed), b], dtype=self.glow.dtype)
+      batch_labels = None if labels is None else tf.constant(
+          np.asarray(labels)[start:start + self.batch_size], tf.int64)
+      scores.append(self._bits_per_dim(x, batch_labels).numpy().astype(
+          np.float64))
+    return np.concatenate(scores) if scores else np.zeros([0], np.float64)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalPoint:
+  """One point of the curve measured during training.
+
+  Attributes:
+    step: training steps done.
+    seconds: wall-clock seconds of training (and evaluations) so far, over
+      every run in the model_dir.
+    train_bits_per_dim: mean training loss since the previous point (None
+      at a point with no training step before it).
+    test_bits_per_dim: mean bits/dim of the evaluation images.
+  """
+  step: int
+  seconds: float
+  train_bits_per_dim: Optional[float]
+  test_bits_per_dim: float
+
+
+def read_history(model_dir):
+  """The `EvalPoint`s that `CurveEvaluation` left in `model_dir` ([] if none)."""
+  path = os.path.join(model_dir, HISTORY_FILE)
+  if not tf.io.gfile.exists(path):
+    return []
+  with tf.io.gfile.GFile(path) as f:
+    points = json.load(f)['history']
+  return [EvalPoint(step=int(p['step']), seconds=float(p['seconds']),
+                    train_bits_per_dim=p['train_bits_per_dim'],
+                    test_bits_per_dim=float(p['test_bits_per_dim']))
+          for p in points]
+
+
+class CurveEvaluation:
+  """A `train` callback: test bits/dim of fixed images every `every_steps`.
+
+  Scores `images` under the averaged weights (the raw ones without EMA) at
+  the start (when the curve is empty), every `every_steps` steps and at the
+  end, with the training loss averaged since the previous point, and writes
+  the curve to `model_dir/history.json` on the chief; a resumed run extends
+  the curve it finds there.
+
+  #### Examples
+
+  ```python
+  curve = CurveEvaluation(test_images[:1000], every_steps=500)
+  glow_tf.training.train(config, train_config, model_dir, dataset_fn,
+                         callbacks=[curve], log=print)
+  curve.history    # [EvalPoint, ...]
+  ```
+  """
+
+  def __init__(self, images, every_steps, batch_size=500, seed=0, log=None):
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or not len(images):
+      raise ValueError('images must be a non-empty uint8 [N, H, W, C] '
+                       f'array, got {images.dtype} of shape {images.shape}.')
+    self.images = images
+    self.every_steps = check_positive_int(every_steps, 'every_steps')
+    self.batch_size = check_positive_int(batch_size, 'batch_size')
+    self.seed = int(seed)
+    self.history = []
+    self._log = log
+    self._losses = []
+
+  def on_train_begin(self, trainer, model_dir, step):
+    """Reads the curve of a resumed run and scores the start if it is new."""
+    if tuple(self.images.shape[1:]) != tuple(trainer.glow_config.image_shape):
+      raise ValueError(
+          f'The curve images have shape {self.images.shape[1:]} but the model '
+          f'takes {tuple(trainer.glow_config.image_shape)}.')
+    self._model_dir = model_dir
+    self._chief = distribution.is_chief(trainer.strategy)
+    self._scorer = BitsPerDimScorer(trainer.ema_model or trainer.model,
+                                    self.batch_size)
+    self.history = [p for p in read_history(model_dir) if p.step <= step]
+    self._offset = self.history[-1].seconds if self.history else 0.0
+    self._start = time.monotonic()
+    self._losses = []
+    if not self.history or self.history[-1].step != step:
+      self._evaluate(step)
+
+  def on_step_end(self, trainer, step, loss, finite):
+    del trainer  # Unused.
+    if finite and math.isfinite(loss):
+      self._losses.append(loss)
+    if step % self.every_steps == 0:
+      self._evaluate(step)
+
+  def on_train_end(self, trainer, step):
+    del trainer  # Unused.
+    if not self.history or self.history[-1].step != step:
+      self._evaluate(step)
+
+  def _evaluate(self, step):
+    test = float(np.mean(self._scorer(self.images, seed=self.seed)))
+    train = float(np.mean(self._losses)) if self._losses else None
+    self._losses = []
+    point = EvalPoint(step, self._offset + time.monotonic() - self._start,
+                      train, test)
+    self.history.append(point)
+    if self._chief:
+      checkpoints.write_json(
+          os.path.join(self._model_dir, HISTORY_FILE),
+          {'history': [dataclasses.asdict(p) for p in self.history]})
+    if self._log:
+      train_text = f', train {train:.4f}' if train is not None else ''
+      self._log(f'step {step}: test {test:.4f} bits/dim{train_text}')
+
+
+def evaluate(model, dataset, batch_size=256, seed=0, max_examples=None,
+             log_every=10, log=None):
+  """Bits per dimension of a data split under a trained model.
+
+  Every image is dequantised once with noise seeded by `seed`, so the figure
+  is reproducible and, averaged over the noise, an upper bound on the
+  discrete negative log-likelihood (see `glow_tf.images`).
+
+  Args:
+    model: a `glow_tf.Glow` (e.g. from `checkpoints.restore_model`).
+    dataset: a `tf.data.Dataset` of unbatched `{'image': uint8 [H, W, C],
+      'label'}`, e.g. `glow_tf.data.load_dataset('fashion_mnist', 'test')`.
+    batch_size: images per batch.
+    seed: seed of the dequantisation noise.
+    max_examples: evaluate only the first this many images (None: all).
+    log_every: a progress line every this many batches (0: none).
+    log: callable taking a progress line (default: absl's logging.info).
+
+  Returns:
+    A dict: `bits_per_dim` (mean over the images), `bits_per_dim_std`,
+    `num_examples`.
+
+  Raises:
+    ValueError: if the images do not have the model's shape, or the data set
+      is empty.
+
+  #### Examples
+
+  ```python
+  glow, step = checkpoints.restore_model('/tmp/glow')
+  evaluate(glow, glow_tf.data.load_dataset('fashion_mnist', 'test'))
+  ```
+  """
+  config = model.config
+  check_positive_int(batch_size, 'batch_size')
+  image_spec = dataset.element_spec['image'] if isinstance(
+      dataset.element_spec, dict) and 'image' in dataset.element_spec else None
+  if image_spec is not None and tuple(image_spec.shape) != tuple(
+      config.image_shape):
+    raise ValueError(
+        f'The data set has images of shape {tuple(image_spec.shape)} but the '
+        f'model was trained on {tuple(config.image_shape)}.')
+  if max_examples is not None:
+    dataset = dataset.take(check_positive_int(max_examples, 'max_examples'))
+  total = int(dataset.cardinality())
+  batches = data_lib.make_pipeline(dataset, batch_size, config.n_bits,
+                                   training=False, seed=seed,
+                                   dtype=config.dtype)
+
+  score = tf.function(lambda batch: batch_bits_per_dim(model, batch))
+
+  log = log or logging.info
+  values, count, start = [], 0, time.monotonic()
+  for i, batch in enumerate(batches):
+    values.append(score(batch).numpy().astype(np.float64))
+    count += len(values[-1])
+    if log_every and (i + 1) % log_every == 0:
+      log(f'evaluated {count}{f"/{total}" if total > 0 else ""} images: '
+          f'{np.mean(np.concatenate(values)):.4f} bits/dim so far, '
+          f'{count / max(time.monotonic() - start, 1e-9):.1f} images/s')
+  if not count:
+    raise ValueError('The data set to evaluate is empty.')
+  bpd = np.concatenate(values)
+  return {'bits_per_dim': float(np.mean(bpd)),
+          'bits_per_dim_std': float(np.std(bpd)),
+          'num_examples': int(count)}

@@ -1,0 +1,336 @@
+"""`train`: the one training loop of glow_tf, under any `tf.distribute` strategy.
+
+```
+config.json checked (or written) -> restore the newest intact checkpoint
+-> data-dependent init on init_batch_size images (only at step 0)
+-> callbacks.on_train_begin
+-> loop: train_step, callbacks.on_step_end, progress line, summaries,
+         checkpoint every N steps, stop at train_steps or the time budget
+-> final checkpoint, callbacks.on_train_end
+```
+Rerunning the same call after an interruption continues from the newest
+intact checkpoint with the step counter, optimizer state and average intact.
+`experiments/train.py`, the demo, the ablation and the benchmarks' training
+runs all go through it; a curve measured during training is a callback
+(`glow_tf.training.CurveEvaluation`).
+"""
+
+import os
+import re
+import time
+
+from absl import logging
+import tensorflow as tf
+
+from glow_tf import _seeds
+from glow_tf import data as data_lib
+from glow_tf import images as images_lib
+from glow_tf.training import checkpoints
+from glow_tf.training import distribution
+from glow_tf.training import initialization
+from glow_tf.training import summaries
+from glow_tf.training.config import check_positive_float
+from glow_tf.training.trainer import NonFiniteLossError
+from glow_tf.training.trainer import Trainer
+
+__all__ = ['train', 'Callback', 'WorkerLostError', 'SUMMARY_DIR']
+
+SUMMARY_DIR = 'train'
+_INIT_DATA_TAG = 2**31 - 1  # Seeds the initialisation batch's pipeline.
+
+
+class WorkerLostError(RuntimeError):
+  """A worker of a multi-worker cluster stopped answering."""
+
+
+class Callback:
+  """What `train` calls along the way; subclass and override what you need.
+
+  `on_train_begin(trainer, model_dir, step)` after the restore and the
+  initialisation; `on_step_end(trainer, step, loss, finite)` after every
+  step (`loss` a float, `finite` False when the update was skipped);
+  `on_train_end(trainer, step)` after the final checkpoint.
+  """
+
+  def on_train_begin(self, trainer, model_dir, step):
+    pass
+
+  def on_step_end(self, trainer, step, loss, finite):
+    pass
+
+  def on_train_end(self, trainer, step):
+    pass
+
+
+class _Progress:
+  """Running means between two progress lines, and the line itself."""
+
+  def __init__(self, step, train_steps, batch_size, budget_end):
+    self._train_steps, self._batch_size = train_steps, batch_size
+    self._budget_end = budget_end
+    self.reset(step)
+
+  def reset(self, step):
+    self.start_step, self.start_time = step, time.monotonic()
+    self.total, self.count = 0.0, 0
+
+  def add(self, loss):
+    self.total += loss
+    self.count += 1
+
+  def mean(self):
+    return self.total / self.count if self.count else None
+
+  def images_per_sec(self, step):
+    elapsed = time.monotonic() - self.start_time
+    if step <= self.start_step or elapsed <= 0:
+      return None
+    return (step - self.start_step) * self._batch_size / elapsed
+
+  def line(self, step, learning_rate, skipped):
+    parts = [f'step {step}/{self._train_steps}']
+    mean, rate = self.mean(), self.images_per_sec(step)
+    if mean is not None:
+      parts.append(f'bits/dim {mean:.4f}')
+    if rate:
+      parts.append(f'{rate:.1f} images/s')
+      left = (self._train_steps - step) * self._batch_size / rate
+      if self._budget_end is not None:
+        left = min(left, max(0.0, self._budget_end - time.monotonic()))
+      parts.append(f'{_duration(left)} left')
+    parts.append(f'lr {learning_rate:.3g}')
+    if skipped:
+      parts.append(f'{skipped} skipped')
+    return '  '.join(parts)
+
+
+def _duration(seconds):
+  minutes, seconds = divmod(int(round(seconds)), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f'{hours}:{minutes:02d}:{seconds:02d}' if hours else (
+      f'{minutes}:{seconds:02d}')
+
+
+def _worker_lost(error, model_dir):
+  tasks = sorted(set(re.findall(r'/job:\w+/replica:\d+/task:\d+', str(error))))
+  who = ', '.join(tasks) if tasks else 'a worker'
+  return WorkerLostError(
+      f'Lost contact with {who} of the cluster ({type(error).__name__}). '
+      'Restart every worker with the same command: training resumes from '
+      f'the newest checkpoint in {model_dir!r}.')
+
+
+def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
+          time_budget_s=None, callbacks=(), log=None):
+  """Trains Glow in `model_dir`, resuming from its newest intact checkpoint.
+
+  Args:
+    glow_config: a `glow_tf.GlowConfig`. Class-conditional models
+      (`num_classes`) are trained on the data's labels.
+    train_config: a `TrainConfig`.
+    model_dir: the training directory (see `glow_tf.training.checkpoints`).
+    dataset_fn: `input_context -> tf.data.Dataset` of unbatched
+      `{'image': uint8 [H, W, C], 'label'}` (e.g. from
+      `glow_tf.data.load_dataset`); it is shuffled, repeated, batched per
+      replica and dequantised here (`glow_tf.data.distribute`).
+    strategy: a `tf.distribute.Strategy`; default the current one.
+    time_budget_s: stop (with a checkpoint) once this many seconds have
+      passed since the call (callbacks' time included); None: no limit.
+    callbacks: `Callback`s (e.g. `CurveEvaluation`).
+    log: callable taking a progress line (default absl's `logging.info`).
+
+  Returns:
+    A dict: `step` (reached), `start_step`, `bits_per_dim` (mean training
+    loss over the last progress window; None if no step ran), `images_per_sec`
+    (over the steps of this call, compilation left out; None if fewer than
+    two steps ran), `train_step_seconds` (spent in training steps),
+    `seconds` (the whole call), `nonfinite_steps` (skipped in this call),
+    `stop_reason` ('train_steps', 'time_budget' or 'already_trained') and
+    `checkpoint` (the last one written by this process, or None).
+
+  Raises:
+    checkpoints.CheckpointError: no intact checkpoint, or a `config.json`
+      that differs from `glow_config`.
+    NonFiniteLossError: `max_consecutive_nonfinite` steps in a row had a
+      non-finite loss or gradient; nothing was saved after the last good
+      checkpoint.
+    WorkerLostError: a worker of a multi-worker cluster was lost.
+    glow_tf.data.DatasetNotFoundError: from `dataset_fn`.
+
+  #### Examples
+
+  ```python
+  metrics = train(
+      glow_tf.preset('fashion_mnist'), TrainConfig(train_steps=20_000),
+      '/tmp/glow', lambda ctx: glow_tf.data.load_dataset('fashion_mnist',
+                                                         'train'),
+      log=print)
+  ```
+  """
+  start_time = time.monotonic()
+  log = log or logging.info
+  if time_budget_s is not None:
+    check_positive_float(time_budget_s, 'time_budget_s')
+  if not callable(dataset_fn):
+    raise ValueError('dataset_fn must be a callable input_context -> '
+                     f'tf.data.Dataset, got {type(dataset_fn).__name__}.')
+  strategy = strategy or tf.distribute.get_strategy()
+  chief = distribution.is_chief(strategy)
+  num_replicas = strategy.num_replicas_in_sync
+  if train_config.batch_size % num_replicas:
+    raise ValueError(
+        f'batch_size {train_config.batch_size} must be divisible by the '
+        f'number of replicas ({num_replicas}).')
+  tf.io.gfile.makedirs(model_dir)
+  checkpoints.check_or_save_config(model_dir, glow_config, chief)
+  if chief:
+    checkpoints.write_json(
+        os.path.join(model_dir, checkpoints.TRAIN_CONFIG_FILE), train_config)
+
+  trainer = Trainer(glow_config, train_config, strategy)
+  start_step = trainer.restore(model_dir)
+  checkpointer = checkpoints.Checkpointer(
+      trainer.checkpoint, model_dir, strategy, train_config.keep_checkpoints)
+  metrics = {'step': start_step, 'start_step': start_step,
+             'bits_per_dim': None, 'images_per_sec': None,
+             'train_step_seconds': 0.0, 'seconds': 0.0,
+             'nonfinite_steps': 0, 'stop_reason': 'train_steps',
+             'checkpoint': trainer.restored_from}
+  if start_step:
+    log(f'Resuming from step {start_step} ({trainer.restored_from}).')
+  if start_step >= train_config.train_steps:
+    log(f'Already trained to step {start_step} (train_steps is '
+        f'{train_config.train_steps}): nothing to do.')
+    metrics.update(stop_reason='already_trained',
+                   seconds=time.monotonic() - start_time)
+    return metrics
+
+  pipeline_kwargs = dict(n_bits=glow_config.n_bits,
+                         shuffle_buffer=train_config.shuffle_buffer,
+                         random_flip=train_config.random_flip,
+                         dtype=glow_config.dtype)
+  if start_step == 0 and not initialization.is_initialized(trainer.model):
+    init_size = max(num_replicas, train_config.init_batch_size
+                    // num_replicas * num_replicas)
+    init_data = data_lib.distribute(
+        strategy, dataset_fn, init_size,
+        seed=_seeds.derive_seed(train_config.seed, _INIT_DATA_TAG),
+        **pipeline_kwargs)
+    log(f'Data-dependent initialisation on {init_size} images.')
+    trainer.initialize(next(iter(init_data))['image'], per_replica=True)
+    del init_data
+  dataset = data_lib.distribute(
+      strategy, dataset_fn, train_config.batch_size,
+      seed=_seeds.derive_seed(train_config.seed, start_step),
+      **pipeline_kwargs)
+  for callback in callbacks:
+    callback.on_train_begin(trainer, model_dir, start_step)
+
+  summary_dir = os.path.join(model_dir, SUMMARY_DIR)
+  writer = (tf.summary.create_file_writer(summary_dir) if chief
+            else tf.summary.create_noop_writer())
+  sample_model = trainer.ema_model or trainer.model
+  sample_labels = (tf.range(train_config.num_samples) % glow_config.num_classes
+                   if glow_config.num_classes else None)
+  sample_fn = tf.function(lambda: images_lib.to_uint8(sample_model.sample(
+      train_config.num_samples, seed=[train_config.seed, 7],
+      temperature=train_config.sample_temperature, labels=sample_labels),
+                                                      glow_config.n_bits))
+  multi_worker = distribution.num_workers(strategy) > 1
+  # Workers must agree on when to stop: any worker over budget stops all.
+  any_worker = tf.function(lambda flag: strategy.reduce(
+      tf.distribute.ReduceOp.SUM, strategy.run(lambda: flag), axis=None) > 0)
+  budget_end = (None if time_budget_s is None
+                else start_time + time_budget_s)
+
+  step, consecutive, skipped = start_step, 0, 0
+  progress = _Progress(step, train_config.train_steps,
+                       train_config.batch_size, budget_end)
+  rate_start = None  # (step, time) after the first, compiling, step.
+  step_seconds = 0.0
+  iterator = iter(dataset)
+  try:
+    while step < train_config.train_steps:
+      tick = time.monotonic()
+      try:
+        out = trainer.train_step(next(iterator))
+        step, loss = int(out['step']), float(out['loss'])
+      except (tf.errors.UnavailableError, tf.errors.CancelledError,
+              tf.errors.AbortedError) as e:
+        if multi_worker:
+          raise _worker_lost(e, model_dir) from e
+        raise
+      step_seconds += time.monotonic() - tick
+      if rate_start is None:
+        rate_start = (step, time.monotonic(), step_seconds)
+        progress.reset(step)  # Leaves the compilation out of images/s.
+      finite = bool(out['finite'])
+      if finite:
+        consecutive = 0
+        progress.add(loss)
+      else:
+        consecutive += 1
+        skipped += 1
+        logging.warning(
+            'Step %d: non-finite loss (%s) or gradient norm (%s); update '
+            'skipped (%d in a row, %d in this run).', step, loss,
+            float(out['grad_norm']), consecutive, skipped)
+        if consecutive >= train_config.max_consecutive_nonfinite:
+          raise NonFiniteLossError(
+              f'{consecutive} steps in a row (to step {step}) had a '
+              'non-finite loss or gradient; training stopped without saving. '
+              f'The last good checkpoint is {metrics["checkpoint"]!r}. Lower '
+              'the learning rate, clip the gradients (clip_grad_norm) or '
+              'check the data.')
+      for callback in callbacks:
+        callback.on_step_end(trainer, step, loss, finite)
+      if (chief and train_config.summary_every and
+          step % train_config.summary_every == 0):
+        with writer.as_default(step=step):
+          summaries.scalar('loss', loss)
+          if progress.mean() is not None:
+            summaries.scalar('bits_per_dim', progress.mean())
+          summaries.scalar('learning_rate', out['learning_rate'])
+          summaries.scalar('grad_norm', out['grad_norm'])
+          summaries.scalar('images_per_sec',
+                           progress.images_per_sec(step) or 0.0)
+          summaries.scalar('nonfinite_steps', skipped)
+      if step % train_config.log_every == 0 or (
+          step == train_config.train_steps):
+        log(progress.line(step, float(out['learning_rate']), skipped))
+        if progress.mean() is not None:
+          metrics['bits_per_dim'] = progress.mean()
+        progress.reset(step)
+      if (chief and train_config.sample_every and
+          step % train_config.sample_every == 0):
+        with writer.as_default(step=step):
+          summaries.image('samples', summaries.image_grid(sample_fn()))
+      if step % train_config.checkpoint_every == 0:
+        metrics['checkpoint'] = checkpointer.save(step)
+      if budget_end is not None:
+        over = time.monotonic() > budget_end
+        if multi_worker:
+          over = bool(any_worker(tf.constant(int(over))))
+        if over and step < train_config.train_steps:
+          metrics['stop_reason'] = 'time_budget'
+          log(f'Time budget of {time_budget_s:.0f} s used up at step {step}.')
+          break
+    if progress.mean() is not None:
+      metrics['bits_per_dim'] = progress.mean()
+    if checkpointer.last_saved_step != step:
+      metrics['checkpoint'] = checkpointer.save(step)
+  finally:
+    writer.flush()
+    writer.close()
+  for callback in callbacks:
+    callback.on_train_end(trainer, step)
+  if rate_start is not None and step > rate_start[0]:
+    metrics['images_per_sec'] = ((step - rate_start[0]) *
+                                 train_config.batch_size /
+                                 max(step_seconds - rate_start[2], 1e-9))
+  metrics.update(step=step, nonfinite_steps=skipped,
+                 train_step_seconds=step_seconds,
+                 seconds=time.monotonic() - start_time)
+  log(f'Stopped at step {step} ({metrics["stop_reason"]}); checkpoint '
+      f'{metrics["checkpoint"]}.')
+  return metrics

@@ -1,0 +1,177 @@
+"""Tests of glow_tf.training.train: the loop, resume, budgets, errors."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import glow_tf
+from glow_tf import data
+from glow_tf import training
+from glow_tf.training import checkpoints
+from glow_tf.training import initialization
+from glow_tf.training import trainer as trainer_lib
+from tests.training import common
+
+_ITERATIONS = 'optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE'
+_STEP = 'step/.ATTRIBUTES/VARIABLE_VALUE'
+
+
+def _events(model_dir):
+  """{tag: [(step, value or None), ...]} and {tag: plugin} of the summaries."""
+  values, plugins = {}, {}
+  summary_dir = os.path.join(model_dir, training.loop.SUMMARY_DIR)
+  for name in sorted(os.listdir(summary_dir)):
+    for record in tf.data.TFRecordDataset(os.path.join(summary_dir, name)):
+      event = tf.compat.v1.Event.FromString(record.numpy())
+      for value in event.summary.value:
+        plugins[value.tag] = value.metadata.plugin_data.plugin_name
+        tensor = tf.make_ndarray(value.tensor)
+        values.setdefault(value.tag, []).append(
+            (event.step, float(tensor) if tensor.ndim == 0 else None))
+  return values, plugins
+
+
+def test_train_lowers_loss_writes_checkpoints_and_summaries(trained_dir):
+  model_dir, metrics = trained_dir
+  assert metrics['step'] == 6 and metrics['start_step'] == 0
+  assert metrics['stop_reason'] == 'train_steps'
+  assert metrics['nonfinite_steps'] == 0
+  assert metrics['checkpoint'].endswith('ckpt-6')
+  assert np.isfinite(metrics['bits_per_dim']) and metrics['images_per_sec'] > 0
+  assert common.checkpoint_steps(model_dir) == [3, 6]
+  assert checkpoints.load_config(model_dir) == common.tiny_config()
+  assert os.path.exists(os.path.join(model_dir, checkpoints.TRAIN_CONFIG_FILE))
+
+  values, plugins = _events(model_dir)
+  for tag in ('loss', 'bits_per_dim', 'learning_rate', 'images_per_sec',
+              'grad_norm', 'nonfinite_steps'):
+    assert plugins[tag] == 'scalars', tag
+  assert plugins['samples'] == 'images'
+  assert [step for step, _ in values['samples']] == [3, 6]
+  losses = [loss for _, loss in values['loss']]
+  assert len(losses) == 6 and losses[-1] < losses[0] - 0.1, losses
+  assert values['learning_rate'][0][1] == pytest.approx(1e-2)
+
+  # The checkpoint holds the layout restore_model reads, averaged weights too.
+  glow, step = checkpoints.restore_model(model_dir)
+  assert step == 6 and initialization.is_initialized(glow)
+  assert int(tf.train.load_variable(metrics['checkpoint'], _ITERATIONS)) == 6
+
+
+def test_resume_after_a_crash_continues_from_the_last_checkpoint(
+    tmp_path, monkeypatch):
+  model_dir = str(tmp_path / 'model')
+  config, train_config = common.tiny_config(), common.tiny_train_config(
+      train_steps=9, summary_every=0, sample_every=0)
+  original_step = training.Trainer.train_step
+
+  def crash_at_step_8(self, batch):
+    if int(self.step.numpy()) == 7:
+      raise KeyboardInterrupt('killed')
+    return original_step(self, batch)
+
+  monkeypatch.setattr(training.Trainer, 'train_step', crash_at_step_8)
+  with pytest.raises(KeyboardInterrupt):
+    training.train(config, train_config, model_dir, common.dataset_fn())
+  assert common.checkpoint_steps(model_dir) == [3, 6]
+  saved_ema, _ = checkpoints.restore_model(
+      model_dir, use_ema=True, checkpoint=os.path.join(model_dir, 'ckpt-6'))
+
+  monkeypatch.setattr(training.Trainer, 'train_step', original_step)
+  restored = {}
+  original_restore = training.Trainer.restore
+
+  def spy_restore(self, directory):
+    step = original_restore(self, directory)
+    restored.update(step=step, iterations=int(self.optimizer.iterations),
+                    ema=[v.numpy() for v in self.ema_model.variables])
+    return step
+
+  def no_init(self, *args, **kwargs):
+    raise AssertionError('the data-dependent init ran again on resume')
+
+  monkeypatch.setattr(training.Trainer, 'restore', spy_restore)
+  monkeypatch.setattr(training.Trainer, 'initialize', no_init)
+  metrics = training.train(config, train_config, model_dir,
+                            common.dataset_fn())
+  assert restored['step'] == 6 and restored['iterations'] == 6
+  assert metrics['start_step'] == 6 and metrics['step'] == 9
+  assert common.checkpoint_steps(model_dir) == [3, 6, 9]  # None lost.
+  last = os.path.join(model_dir, 'ckpt-9')
+  assert int(tf.train.load_variable(last, _STEP)) == 9
+  assert int(tf.train.load_variable(last, _ITERATIONS)) == 9
+  for saved, value in zip(saved_ema.variables, restored['ema']):
+    np.testing.assert_array_equal(saved.numpy(), value)
+
+  # Rerunning a finished run does nothing.
+  again = training.train(config, train_config, model_dir,
+                          common.dataset_fn())
+  assert again['step'] == 9 and again['stop_reason'] == 'already_trained'
+  assert again['bits_per_dim'] is None and again['images_per_sec'] is None
+  assert common.checkpoint_steps(model_dir) == [3, 6, 9]
+
+
+def test_time_budget_stops_with_a_checkpoint(tmp_path):
+  model_dir = str(tmp_path / 'model')
+  metrics = training.train(
+      common.tiny_config(),
+      common.tiny_train_config(train_steps=1000, summary_every=0,
+                               sample_every=0, ema_decay=0.0),
+      model_dir, common.dataset_fn(), time_budget_s=1e-3)
+  assert metrics['stop_reason'] == 'time_budget'
+  assert metrics['step'] == 1
+  assert common.checkpoint_steps(model_dir) == [1]
+  assert not checkpoints.has_ema_weights(metrics['checkpoint'])
+
+
+def test_another_config_on_resume_gives_a_clear_error(trained_dir):
+  with pytest.raises(checkpoints.CheckpointError,
+                     match=r'num_steps: 1 \(saved\) != 2'):
+    training.train(common.tiny_config(num_steps=2),
+                    common.tiny_train_config(), trained_dir[0],
+                    common.dataset_fn())
+
+
+def test_missing_dataset_gives_a_clear_error(tmp_path):
+  dataset_fn = lambda context: data.load_dataset(
+      'cifar10', 'train', data_dir=str(tmp_path / 'tfds'))
+  with pytest.raises(data.DatasetNotFoundError, match='tfds build cifar10'):
+    training.train(common.tiny_config(image_shape=(32, 32, 3)),
+                    common.tiny_train_config(), str(tmp_path / 'model'),
+                    dataset_fn)
+
+
+def test_non_finite_steps_in_a_row_stop_training(tmp_path, monkeypatch):
+  """Labels 9 poison the loss: after 3 good steps, 3 bad ones stop the run."""
+  original = trainer_lib.batch_bits_per_dim
+
+  def poisoned(model, batch, *args):
+    bpd = original(model, batch, *args)
+    return tf.where(tf.equal(batch['label'], 9), float('nan'), bpd)
+
+  monkeypatch.setattr(trainer_lib, 'batch_bits_per_dim', poisoned)
+  labels = np.where(np.arange(256) < 48, 0, 9)
+  model_dir = str(tmp_path / 'model')
+  train_config = common.tiny_train_config(
+      train_steps=20, shuffle_buffer=1, max_consecutive_nonfinite=3,
+      summary_every=0, sample_every=0)
+  with pytest.raises(training.NonFiniteLossError,
+                     match=r'3 steps in a row \(to step 6\).*ckpt-3'):
+    training.train(common.tiny_config(), train_config, model_dir,
+                    common.dataset_fn(num=256, labels=labels))
+  assert common.checkpoint_steps(model_dir) == [3]
+
+
+def test_class_conditional_training_uses_labels(tmp_path):
+  config = common.tiny_config(num_classes=10)
+  model_dir = str(tmp_path / 'model')
+  metrics = training.train(
+      config, common.tiny_train_config(train_steps=2, summary_every=0,
+                                       sample_every=2, ema_decay=0.0),
+      model_dir, common.dataset_fn())
+  assert metrics['step'] == 2 and np.isfinite(metrics['bits_per_dim'])
+  glow, _ = checkpoints.restore_model(model_dir)
+  assert glow.config.num_classes == 10
