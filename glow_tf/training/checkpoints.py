@@ -254,14 +254,14 @@ class Checkpointer:
   def __init__(self, checkpoint, model_dir, strategy, keep):
     self._chief = distribution.is_chief(strategy)
     self._dir = distribution.worker_write_dir(model_dir, strategy)
-    self._manager = tf.train.CheckpointManager(
+    self.manager = tf.train.CheckpointManager(
         checkpoint, self._dir, max_to_keep=keep,
         checkpoint_name=CHECKPOINT_NAME)
     self.last_saved_step = None
 
   def save(self, step):
     """Saves the checkpoint of `step`; returns its prefix (None off the chief)."""
-    path = self._manager.save(checkpoint_number=step)
+    path = self.manager.save(checkpoint_number=step)
     if not self._chief:
       tf.io.gfile.rmtree(self._dir)
       path = None

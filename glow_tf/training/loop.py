@@ -111,6 +111,16 @@ def _duration(seconds):
       f'{minutes}:{seconds:02d}')
 
 
+def _is_lost_worker(error):
+  """Whether a collective op failed because a peer went away."""
+  if isinstance(error, (tf.errors.UnavailableError, tf.errors.CancelledError,
+                        tf.errors.AbortedError, tf.errors.DeadlineExceededError)):
+    return True
+  text = str(error).lower()
+  return any(word in text for word in ('connection reset', 'socket closed',
+                                       'connection refused', 'peer'))
+
+
 def _worker_lost(error, model_dir):
   tasks = sorted(set(re.findall(r'/job:\w+/replica:\d+/task:\d+', str(error))))
   who = ', '.join(tasks) if tasks else 'a worker'
@@ -118,6 +128,24 @@ def _worker_lost(error, model_dir):
       f'Lost contact with {who} of the cluster ({type(error).__name__}). '
       'Restart every worker with the same command: training resumes from '
       f'the newest checkpoint in {model_dir!r}.')
+
+
+def _preemption_handler(strategy, checkpointer, trainer, model_dir, log):
+  """TensorFlow's handler that saves a checkpoint when any worker gets SIGTERM.
+
+  It restores the newest checkpoint named in the index when it is made, so
+  it is left out (with a warning) when that one was found damaged.
+  """
+  named = tf.train.latest_checkpoint(model_dir)
+  if named is not None and named != trainer.restored_from:
+    logging.warning('The newest checkpoint %s is damaged: preemption '
+                    'checkpoints are off until the next one is saved.', named)
+    return None
+  handler = tf.distribute.experimental.PreemptionCheckpointHandler(
+      strategy.cluster_resolver, checkpointer.manager)
+  log('Preemption checkpoints on: a SIGTERM on any worker saves a checkpoint '
+      'before the cluster exits.')
+  return handler
 
 
 def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
@@ -237,6 +265,8 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
       temperature=train_config.sample_temperature, labels=sample_labels),
                                                       glow_config.n_bits))
   multi_worker = distribution.num_workers(strategy) > 1
+  preemption = _preemption_handler(strategy, checkpointer, trainer, model_dir,
+                                   log) if multi_worker else None
   # Workers must agree on when to stop: any worker over budget stops all.
   any_worker = tf.function(lambda flag: strategy.reduce(
       tf.distribute.ReduceOp.SUM, strategy.run(lambda: flag), axis=None) > 0)
@@ -252,14 +282,8 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
   try:
     while step < train_config.train_steps:
       tick = time.monotonic()
-      try:
-        out = trainer.train_step(next(iterator))
-        step, loss = int(out['step']), float(out['loss'])
-      except (tf.errors.UnavailableError, tf.errors.CancelledError,
-              tf.errors.AbortedError) as e:
-        if multi_worker:
-          raise _worker_lost(e, model_dir) from e
-        raise
+      out = trainer.train_step(next(iterator))
+      step, loss = int(out['step']), float(out['loss'])
       step_seconds += time.monotonic() - tick
       if rate_start is None:
         rate_start = (step, time.monotonic(), step_seconds)
@@ -282,6 +306,8 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
               f'The last good checkpoint is {metrics["checkpoint"]!r}. Lower '
               'the learning rate, clip the gradients (clip_grad_norm) or '
               'check the data.')
+      if preemption is not None:  # A SIGTERM on any worker: save, then exit.
+        preemption.save_checkpoint_if_preempted(checkpoint_number=step)
       for callback in callbacks:
         callback.on_step_end(trainer, step, loss, finite)
       if (chief and train_config.summary_every and
@@ -319,6 +345,10 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
       metrics['bits_per_dim'] = progress.mean()
     if checkpointer.last_saved_step != step:
       metrics['checkpoint'] = checkpointer.save(step)
+  except tf.errors.OpError as e:
+    if multi_worker and _is_lost_worker(e):
+      raise _worker_lost(e, model_dir) from e
+    raise
   finally:
     writer.flush()
     writer.close()

@@ -148,19 +148,11 @@ def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
   idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
                                     num_train=64)
   model_dir = str(tmp_path / 'model')
-  workers = [f'127.0.0.1:{port}' for port in _free_ports(2)]
-  processes = []
-  for index in range(2):
-    tf_config = json.dumps({'cluster': {'worker': workers},
-                            'task': {'type': 'worker', 'index': index}})
-    log_path = str(tmp_path / f'worker_{index}.log')
-    processes.append((_start(
-        'train', [f'--model_dir={model_dir}', '--dataset=mnist_idx',
-                  f'--idx_dir={idx_dir}', '--strategy=multi_worker',
-                  '--train_steps=4', '--checkpoint_every=2', '--log_every=2',
-                  '--time_budget_s=3600',  # Agreed on by all-reduce each step.
-                  '--sample_every=4', *_TINY_MODEL],
-        log_path, TF_CONFIG=tf_config), log_path))
+  processes = _start_two_workers(
+      tmp_path, model_dir, idx_dir,
+      ['--train_steps=4', '--checkpoint_every=2', '--log_every=2',
+       '--time_budget_s=3600',  # Agreed on by all-reduce each step.
+       '--sample_every=4'])
   outputs = [_finish(process, log_path) for process, log_path in processes]
   for (process, _), out in zip(processes, outputs):
     assert process.returncode == 0, out[-5000:]
@@ -201,3 +193,57 @@ def test_bad_flags_end_with_one_clear_line(tmp_path, args, message):
   assert message in result.stderr, result.stderr
   assert 'Traceback' not in result.stderr, result.stderr
   assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
+
+
+def _start_two_workers(tmp_path, model_dir, idx_dir, extra_args):
+  workers = [f'127.0.0.1:{port}' for port in _free_ports(2)]
+  processes = []
+  for index in range(2):
+    tf_config = json.dumps({'cluster': {'worker': workers},
+                            'task': {'type': 'worker', 'index': index}})
+    log_path = str(tmp_path / f'worker_{index}.log')
+    processes.append((_start(
+        'train', [f'--model_dir={model_dir}', '--dataset=mnist_idx',
+                  f'--idx_dir={idx_dir}', '--strategy=multi_worker',
+                  '--summary_every=0', '--sample_every=0', *extra_args,
+                  *_TINY_MODEL],
+        log_path, TF_CONFIG=tf_config), log_path))
+  return processes
+
+
+def _wait_for(log_path, text, processes, timeout=_TIMEOUT_S):
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    with open(log_path) as f:
+      if text in f.read():
+        return
+    if any(p.poll() is not None for p, _ in processes):
+      break
+    time.sleep(0.2)
+  with open(log_path) as f:
+    raise AssertionError(f'{text!r} not seen in {log_path}:\n{f.read()}')
+
+
+@pytest.mark.parametrize('signal_name', ['SIGTERM', 'SIGKILL'])
+def test_a_stopped_worker_saves_or_names_itself(tmp_path, signal_name):
+  """SIGTERM: the cluster saves a checkpoint first; SIGKILL: one clear line."""
+  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
+                                    num_train=64)
+  model_dir = str(tmp_path / 'model')
+  processes = _start_two_workers(
+      tmp_path, model_dir, idx_dir,
+      ['--train_steps=100000', '--checkpoint_every=100000', '--log_every=5'])
+  _wait_for(processes[1][1], 'step 10/100000', processes)
+  processes[1][0].send_signal(getattr(signal, signal_name))
+  outputs = [_finish(process, log_path) for process, log_path in processes]
+  chief = outputs[0]
+  if signal_name == 'SIGTERM':
+    assert 'Preemption checkpoints on' in chief, chief[-3000:]
+    steps = _checkpoint_steps(model_dir)
+    assert steps and 10 <= steps[-1] < 100000, (steps, chief[-3000:])
+    assert checkpoints.restore_model(model_dir)[1] == steps[-1]
+  else:
+    assert processes[0][0].returncode not in (0, None)
+    assert 'train: error: Lost contact with' in chief, chief[-3000:]
+    assert 'Restart every worker with the same command' in chief
+    assert 'Traceback' not in chief, chief[-3000:]
