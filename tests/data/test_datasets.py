@@ -9,7 +9,7 @@ import tensorflow_datasets as tfds
 import glow_tf.data
 from glow_tf.data import datasets
 from glow_tf.data import idx
-from tests.experiments import helpers
+from tests import fixtures
 
 
 
@@ -100,7 +100,7 @@ def test_missing_tfds_dataset_is_a_clear_error(tmp_path):
 
 
 def test_mnist_idx_folder(tmp_path):
-  folder = helpers.fake_idx_folder(str(tmp_path / 'mnist'), num_test=40)
+  folder = fixtures.fake_idx_folder(str(tmp_path / 'mnist'), num_test=40)
   dataset = datasets.load_dataset('mnist_idx', 'test', idx_dir=folder)
   assert dataset.element_spec == _expected_spec((28, 28, 1))
   assert int(dataset.cardinality()) == 40

@@ -2,11 +2,11 @@
 
 import os
 
-from tests.experiments import helpers
+from tests import fixtures
 
 
 def test_ablation_writes_figure_table_and_records(tmp_path):
-  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=16,
+  idx_dir = fixtures.fake_idx_folder(str(tmp_path / 'idx'), num_test=16,
                                     num_train=32)
   out = tmp_path / 'ablation'
   results = tmp_path / 'results.json'
@@ -15,9 +15,9 @@ def test_ablation_writes_figure_table_and_records(tmp_path):
           '--batch_size=8', '--train_steps=4', '--eval_every_steps=2',
           '--curve_examples=8', '--permutations=reverse,lu_conv',
           '--couplings=additive', f'--record_to={results}']
-  helpers.run_binary('ablation', *args)
-  helpers.check_png(os.path.join(out, 'ablation.png'))
-  table = helpers.read_json(os.path.join(out, 'ablation.json'),
+  fixtures.run_binary('ablation', *args)
+  fixtures.check_png(os.path.join(out, 'ablation.png'))
+  table = fixtures.read_json(os.path.join(out, 'ablation.json'),
                             ['runs', 'figure'])
   assert [r['name'] for r in table['runs']] == ['reverse-additive',
                                                 'lu_conv-additive']
@@ -26,7 +26,7 @@ def test_ablation_writes_figure_table_and_records(tmp_path):
     assert run['steps'] == 4
   assert '| reverse | additive |' in open(os.path.join(out,
                                                        'ablation.md')).read()
-  records = helpers.read_json(results, ['runs'])['runs']
+  records = fixtures.read_json(results, ['runs'])['runs']
   assert {r['name'] for r in records} == {'ablation/reverse-additive',
                                           'ablation/lu_conv-additive'}
   for record in records:

@@ -2,19 +2,19 @@
 
 import os
 
-from tests.experiments import helpers
+from tests import fixtures
 
 
 def test_writes_manipulations(tmp_path):
-  model_dir = helpers.make_model_dir(str(tmp_path / 'model'))
-  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=16)
+  model_dir = fixtures.make_model_dir(str(tmp_path / 'model'))
+  idx_dir = fixtures.fake_idx_folder(str(tmp_path / 'idx'), num_test=16)
   out = tmp_path / 'figures'
-  helpers.run_binary('attributes', f'--model_dir={model_dir}',
+  fixtures.run_binary('attributes', f'--model_dir={model_dir}',
                      f'--output_dir={out}', '--dataset=mnist_idx',
                      f'--idx_dir={idx_dir}', '--source_class=0',
                      '--target_class=2', '--strengths=0,1', '--num_images=2')
-  helpers.check_png(os.path.join(out, 'attributes.png'))
-  summary = helpers.read_json(
+  fixtures.check_png(os.path.join(out, 'attributes.png'))
+  summary = fixtures.read_json(
       os.path.join(out, 'attributes.json'),
       ['figure', 'source_class', 'target_class', 'strengths',
        'direction_norm_per_level', 'images_per_class'])

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.experiments import helpers
+from tests import fixtures
 
 _SCRIPT = textwrap.dedent("""
     from absl import flags
@@ -36,10 +36,10 @@ _SCRIPT = textwrap.dedent("""
 
 
 def test_two_binaries_share_flags_in_one_process():
-  env = dict(os.environ, PYTHONPATH=helpers.REPO_ROOT,
+  env = dict(os.environ, PYTHONPATH=fixtures.REPO_ROOT,
              TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='')
   result = subprocess.run([sys.executable, '-c', _SCRIPT],
-                          cwd=helpers.REPO_ROOT, env=env, capture_output=True,
+                          cwd=fixtures.REPO_ROOT, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
   assert result.returncode == 0 and result.stdout.strip() == 'ok', (
       result.stdout + result.stderr[-3000:])

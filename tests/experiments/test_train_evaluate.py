@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from glow_tf.training import checkpoints
-from tests.experiments import helpers
+from tests import fixtures
 
 _TINY_MODEL = ('--num_levels=2', '--num_steps=1', '--hidden_channels=8',
                '--batch_size=16', '--init_batch_size=32', '--shuffle_buffer=64',
@@ -22,7 +22,7 @@ _TIMEOUT_S = 300
 
 
 def _env(**extra):
-  return dict(os.environ, PYTHONPATH=helpers.REPO_ROOT,
+  return dict(os.environ, PYTHONPATH=fixtures.REPO_ROOT,
               CUDA_VISIBLE_DEVICES='', **extra)
 
 
@@ -30,7 +30,7 @@ def _start(name, args, log_path, **env):
   log = open(log_path, 'w')  # pylint: disable=consider-using-with
   process = subprocess.Popen(
       [sys.executable, '-m', f'experiments.{name}', *args],
-      cwd=helpers.REPO_ROOT, env=_env(**env), stdout=log,
+      cwd=fixtures.REPO_ROOT, env=_env(**env), stdout=log,
       stderr=subprocess.STDOUT)
   process.log = log
   return process
@@ -59,7 +59,7 @@ def _checkpoint_steps(model_dir):
 
 def test_train_and_evaluate_fashion_mnist(tmp_path):
   model_dir, data_dir = str(tmp_path / 'model'), str(tmp_path / 'tfds')
-  out = helpers.run_binary(
+  out = fixtures.run_binary(
       'train', f'--model_dir={model_dir}', f'--data_dir={data_dir}',
       '--dataset=fashion_mnist', '--train_steps=3', '--checkpoint_every=2',
       '--log_every=1', '--sample_every=3', *_TINY_MODEL)
@@ -76,11 +76,11 @@ def test_train_and_evaluate_fashion_mnist(tmp_path):
   assert (config.image_shape, config.num_steps) == ((28, 28, 1), 1)
   assert os.listdir(os.path.join(model_dir, 'train'))
 
-  out = helpers.run_binary(
+  out = fixtures.run_binary(
       'evaluate', f'--model_dir={model_dir}', f'--data_dir={data_dir}',
       '--max_examples=64', '--batch_size=16')
   assert 'fashion_mnist test:' in out
-  results = helpers.read_json(
+  results = fixtures.read_json(
       os.path.join(model_dir, 'eval', 'fashion_mnist_test.json'),
       ['bits_per_dim', 'num_examples', 'step', 'ema_weights', 'split'])
   assert results['num_examples'] == 64 and results['step'] == 3
@@ -89,20 +89,20 @@ def test_train_and_evaluate_fashion_mnist(tmp_path):
 
   # MNIST-style IDX files as out-of-distribution data, raw weights, with the
   # binary run as a script (`python experiments/evaluate.py`).
-  mnist_dir = helpers.fake_idx_folder(str(tmp_path / 'mnist'), num_test=40)
+  mnist_dir = fixtures.fake_idx_folder(str(tmp_path / 'mnist'), num_test=40)
   output = str(tmp_path / 'ood.json')
-  helpers.run_binary(
+  fixtures.run_binary(
       'evaluate', f'--model_dir={model_dir}', '--dataset=mnist_idx',
       f'--idx_dir={mnist_dir}', '--max_examples=32', '--nouse_ema',
       f'--output={output}', as_script=True)
-  ood = helpers.read_json(output, ['bits_per_dim'])
+  ood = fixtures.read_json(output, ['bits_per_dim'])
   assert ood['num_examples'] == 32 and not ood['ema_weights']
   assert ood['dataset'] == 'mnist_idx'
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
   # 30 epochs of 64 images in batches of 16: 120 steps.
-  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
+  idx_dir = fixtures.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
                                     num_train=64)
   model_dir = str(tmp_path / 'model')
   args = [f'--model_dir={model_dir}', '--dataset=mnist_idx',
@@ -122,7 +122,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
   killed_at = _checkpoint_steps(model_dir)
   assert killed_at and killed_at[-1] < 120, (killed_at, out)
 
-  out = helpers.run_binary('train', *args)
+  out = fixtures.run_binary('train', *args)
   assert f'Resuming from step {killed_at[-1]}' in out
   assert 'Data-dependent initialisation' not in out
   assert 'Trained to step 120 (train_steps)' in out
@@ -130,7 +130,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
   assert steps[:len(killed_at)] == killed_at and steps[-1] == 120, steps
   assert checkpoints.restore_model(model_dir)[1] == 120
 
-  out = helpers.run_binary('train', *args)
+  out = fixtures.run_binary('train', *args)
   assert 'Already trained to step 120' in out and 'nan' not in out, out
 
 
@@ -145,7 +145,7 @@ def _free_ports(count):
 
 
 def test_multi_worker_mirrored_strategy_with_two_local_workers(tmp_path):
-  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
+  idx_dir = fixtures.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
                                     num_train=64)
   model_dir = str(tmp_path / 'model')
   processes = _start_two_workers(
@@ -167,7 +167,7 @@ def test_missing_dataset_gives_a_clear_error(tmp_path):
   result = subprocess.run(
       [sys.executable, '-m', 'experiments.train', '--dataset=cifar10',
        f'--data_dir={tmp_path / "tfds"}', f'--model_dir={tmp_path / "m"}'],
-      cwd=helpers.REPO_ROOT, env=_env(), capture_output=True, text=True,
+      cwd=fixtures.REPO_ROOT, env=_env(), capture_output=True, text=True,
       timeout=_TIMEOUT_S, check=False)
   assert result.returncode == 1
   assert 'train: error:' in result.stderr
@@ -187,7 +187,7 @@ def test_bad_flags_end_with_one_clear_line(tmp_path, args, message):
   result = subprocess.run(
       [sys.executable, os.path.join('experiments', 'train.py'),
        '--dataset=mnist_idx', f'--idx_dir={tmp_path}', *model_dir, *args],
-      cwd=helpers.REPO_ROOT, env=_env(), capture_output=True, text=True,
+      cwd=fixtures.REPO_ROOT, env=_env(), capture_output=True, text=True,
       timeout=_TIMEOUT_S, check=False)
   assert result.returncode != 0
   assert message in result.stderr, result.stderr
@@ -227,7 +227,7 @@ def _wait_for(log_path, text, processes, timeout=_TIMEOUT_S):
 @pytest.mark.parametrize('signal_name', ['SIGTERM', 'SIGKILL'])
 def test_a_stopped_worker_saves_or_names_itself(tmp_path, signal_name):
   """SIGTERM: the cluster saves a checkpoint first; SIGKILL: one clear line."""
-  idx_dir = helpers.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
+  idx_dir = fixtures.fake_idx_folder(str(tmp_path / 'idx'), num_test=0,
                                     num_train=64)
   model_dir = str(tmp_path / 'model')
   processes = _start_two_workers(

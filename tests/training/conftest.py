@@ -3,14 +3,14 @@
 import pytest
 
 from glow_tf import training
-from tests.training import common
+from tests import fixtures
 
 
 @pytest.fixture(scope='module')
 def trained_dir(tmp_path_factory):
   """A model_dir trained for 6 steps (checkpoints at 3 and 6)."""
   model_dir = str(tmp_path_factory.mktemp('trained') / 'model')
-  metrics = training.train(common.tiny_config(), common.tiny_train_config(),
-                           model_dir, common.dataset_fn())
+  metrics = training.train(fixtures.tiny_config(), fixtures.tiny_train_config(),
+                           model_dir, fixtures.dataset_fn())
   return model_dir, metrics
 

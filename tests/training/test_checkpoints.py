@@ -9,7 +9,7 @@ import pytest
 
 from glow_tf import training
 from glow_tf.training import checkpoints
-from tests.training import common
+from tests import fixtures
 
 _DATA = 'data-00000-of-00001'
 
@@ -59,9 +59,9 @@ def test_training_resumes_from_the_newest_intact_checkpoint(
   with pytest.raises(checkpoints.CheckpointError, match='ckpt-6'):
     checkpoints.verify_checkpoint(os.path.join(model_dir, 'ckpt-6'))
   caplog.set_level(logging.WARNING)
-  metrics = training.train(common.tiny_config(),
-                           common.tiny_train_config(train_steps=9), model_dir,
-                           common.dataset_fn())
+  metrics = training.train(fixtures.tiny_config(),
+                           fixtures.tiny_train_config(train_steps=9), model_dir,
+                           fixtures.dataset_fn())
   assert metrics['start_step'] == 3 and metrics['step'] == 9
   assert 'ckpt-6' in _warnings(caplog) and 'ckpt-3' in _warnings(caplog)
   # ckpt-6 was written again, whole, on the way to step 9.
@@ -92,9 +92,9 @@ def test_no_intact_checkpoint_names_every_damaged_one(trained_dir, tmp_path):
   _damage(model_dir, 3, 'garbage index')
   with pytest.raises(checkpoints.CheckpointError,
                      match=r'No intact checkpoint.*ckpt-6.*ckpt-3'):
-    training.train(common.tiny_config(),
-                   common.tiny_train_config(train_steps=9), model_dir,
-                   common.dataset_fn())
+    training.train(fixtures.tiny_config(),
+                   fixtures.tiny_train_config(train_steps=9), model_dir,
+                   fixtures.dataset_fn())
   with pytest.raises(checkpoints.CheckpointError, match='No intact'):
     checkpoints.restore_model(model_dir)
 
@@ -111,7 +111,7 @@ def test_checkpoints_are_found_without_the_index_file(trained_dir, tmp_path):
 
 
 def test_config_files(tmp_path):
-  config = common.tiny_config()
+  config = fixtures.tiny_config()
   model_dir = str(tmp_path / 'model')
   checkpoints.check_or_save_config(model_dir, config)
   assert checkpoints.load_config(model_dir) == config

@@ -6,11 +6,11 @@ import tensorflow as tf
 
 from glow_tf.training import initialization
 from glow_tf import training
-from tests.training import common
+from tests import fixtures
 
 
 def _mirrored():
-  return common.mirrored_strategy()
+  return fixtures.mirrored_strategy()
 
 
 def _values(variables, strategy):
@@ -23,12 +23,12 @@ def _values(variables, strategy):
 @pytest.mark.parametrize('memory_saving', [False, True])
 def test_two_replicas_match_one_device_for_the_same_global_batch(
     memory_saving):
-  config = common.tiny_config()
-  train_config = common.tiny_train_config(ema_decay=0.5,
+  config = fixtures.tiny_config()
+  train_config = fixtures.tiny_train_config(ema_decay=0.5,
                                           clip_grad_norm=100.0,
                                           memory_saving=memory_saving)
-  init_batch = common.model_batch(32, seed=1)
-  batches = [common.model_batch(16, seed=s) for s in (2, 3)]
+  init_batch = fixtures.model_batch(32, seed=1)
+  batches = [fixtures.model_batch(16, seed=s) for s in (2, 3)]
   default = tf.distribute.get_strategy()
   mirrored = _mirrored()
   results = {}
@@ -60,11 +60,11 @@ def test_two_replicas_match_one_device_for_the_same_global_batch(
 
 def test_init_inside_strategy_run_agrees_and_divergence_is_caught():
   strategy = _mirrored()
-  trainer = training.Trainer(common.tiny_config(),
-                              common.tiny_train_config(ema_decay=0.0),
+  trainer = training.Trainer(fixtures.tiny_config(),
+                              fixtures.tiny_train_config(ema_decay=0.0),
                               strategy)
   assert not initialization.is_initialized(trainer.model)
-  images = common.model_batch(32)['image']
+  images = fixtures.model_batch(32)['image']
   assert initialization.initialize(trainer.model, strategy, images)
   assert initialization.is_initialized(trainer.model)
   assert not initialization.initialize(trainer.model, strategy, images)
@@ -90,14 +90,14 @@ def test_distribute_batch_needs_a_multiple_of_the_replicas():
 
 def test_train_loop_under_mirrored_strategy(tmp_path):
   metrics = training.train(
-      common.tiny_config(),
-      common.tiny_train_config(train_steps=2, summary_every=0,
+      fixtures.tiny_config(),
+      fixtures.tiny_train_config(train_steps=2, summary_every=0,
                                sample_every=2),
-      str(tmp_path / 'model'), common.dataset_fn(), strategy=_mirrored())
+      str(tmp_path / 'model'), fixtures.dataset_fn(), strategy=_mirrored())
   assert metrics['step'] == 2 and np.isfinite(metrics['bits_per_dim'])
   assert metrics['checkpoint'].endswith('ckpt-2')
   with pytest.raises(ValueError, match='divisible by the number of replicas'):
-    training.train(common.tiny_config(),
-                    common.tiny_train_config(batch_size=15),
-                    str(tmp_path / 'other'), common.dataset_fn(),
+    training.train(fixtures.tiny_config(),
+                    fixtures.tiny_train_config(batch_size=15),
+                    str(tmp_path / 'other'), fixtures.dataset_fn(),
                     strategy=_mirrored())

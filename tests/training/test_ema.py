@@ -6,7 +6,7 @@ import tensorflow as tf
 
 import glow_tf
 from glow_tf.training import ema
-from tests.training import common
+from tests import fixtures
 
 
 class _Pair(tf.Module):
@@ -40,8 +40,8 @@ def test_reset_copies_and_update_averages():
 
 def test_mismatched_models_and_bad_decay_raise():
   with pytest.raises(ValueError, match='same architecture'):
-    ema.ExponentialMovingAverage(glow_tf.Glow(common.tiny_config()),
-                                 glow_tf.Glow(common.tiny_config(num_steps=2)),
+    ema.ExponentialMovingAverage(glow_tf.Glow(fixtures.tiny_config()),
+                                 glow_tf.Glow(fixtures.tiny_config(num_steps=2)),
                                  decay=0.9)
   with pytest.raises(ValueError, match=r'decay must be a float in \(0, 1\)'):
     ema.ExponentialMovingAverage(_Pair(1.0, 'a'), _Pair(1.0, 'b'), decay=1.0)

@@ -1,19 +1,17 @@
 """Tests of glow_tf.training.train: the loop, resume, budgets, errors."""
 
 import os
-import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import glow_tf
 from glow_tf import data
 from glow_tf import training
 from glow_tf.training import checkpoints
 from glow_tf.training import initialization
 from glow_tf.training import trainer as trainer_lib
-from tests.training import common
+from tests import fixtures
 
 _ITERATIONS = 'optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE'
 _STEP = 'step/.ATTRIBUTES/VARIABLE_VALUE'
@@ -41,8 +39,8 @@ def test_train_lowers_loss_writes_checkpoints_and_summaries(trained_dir):
   assert metrics['nonfinite_steps'] == 0
   assert metrics['checkpoint'].endswith('ckpt-6')
   assert np.isfinite(metrics['bits_per_dim']) and metrics['images_per_sec'] > 0
-  assert common.checkpoint_steps(model_dir) == [3, 6]
-  assert checkpoints.load_config(model_dir) == common.tiny_config()
+  assert fixtures.checkpoint_steps(model_dir) == [3, 6]
+  assert checkpoints.load_config(model_dir) == fixtures.tiny_config()
   assert os.path.exists(os.path.join(model_dir, checkpoints.TRAIN_CONFIG_FILE))
 
   values, plugins = _events(model_dir)
@@ -64,7 +62,7 @@ def test_train_lowers_loss_writes_checkpoints_and_summaries(trained_dir):
 def test_resume_after_a_crash_continues_from_the_last_checkpoint(
     tmp_path, monkeypatch):
   model_dir = str(tmp_path / 'model')
-  config, train_config = common.tiny_config(), common.tiny_train_config(
+  config, train_config = fixtures.tiny_config(), fixtures.tiny_train_config(
       train_steps=9, summary_every=0, sample_every=0)
   original_step = training.Trainer.train_step
 
@@ -75,8 +73,8 @@ def test_resume_after_a_crash_continues_from_the_last_checkpoint(
 
   monkeypatch.setattr(training.Trainer, 'train_step', crash_at_step_8)
   with pytest.raises(KeyboardInterrupt):
-    training.train(config, train_config, model_dir, common.dataset_fn())
-  assert common.checkpoint_steps(model_dir) == [3, 6]
+    training.train(config, train_config, model_dir, fixtures.dataset_fn())
+  assert fixtures.checkpoint_steps(model_dir) == [3, 6]
   saved_ema, _ = checkpoints.restore_model(
       model_dir, use_ema=True, checkpoint=os.path.join(model_dir, 'ckpt-6'))
 
@@ -96,10 +94,10 @@ def test_resume_after_a_crash_continues_from_the_last_checkpoint(
   monkeypatch.setattr(training.Trainer, 'restore', spy_restore)
   monkeypatch.setattr(training.Trainer, 'initialize', no_init)
   metrics = training.train(config, train_config, model_dir,
-                            common.dataset_fn())
+                            fixtures.dataset_fn())
   assert restored['step'] == 6 and restored['iterations'] == 6
   assert metrics['start_step'] == 6 and metrics['step'] == 9
-  assert common.checkpoint_steps(model_dir) == [3, 6, 9]  # None lost.
+  assert fixtures.checkpoint_steps(model_dir) == [3, 6, 9]  # None lost.
   last = os.path.join(model_dir, 'ckpt-9')
   assert int(tf.train.load_variable(last, _STEP)) == 9
   assert int(tf.train.load_variable(last, _ITERATIONS)) == 9
@@ -108,39 +106,39 @@ def test_resume_after_a_crash_continues_from_the_last_checkpoint(
 
   # Rerunning a finished run does nothing.
   again = training.train(config, train_config, model_dir,
-                          common.dataset_fn())
+                          fixtures.dataset_fn())
   assert again['step'] == 9 and again['stop_reason'] == 'already_trained'
   assert again['bits_per_dim'] is None and again['images_per_sec'] is None
-  assert common.checkpoint_steps(model_dir) == [3, 6, 9]
+  assert fixtures.checkpoint_steps(model_dir) == [3, 6, 9]
 
 
 def test_time_budget_stops_with_a_checkpoint(tmp_path):
   model_dir = str(tmp_path / 'model')
   metrics = training.train(
-      common.tiny_config(),
-      common.tiny_train_config(train_steps=1000, summary_every=0,
+      fixtures.tiny_config(),
+      fixtures.tiny_train_config(train_steps=1000, summary_every=0,
                                sample_every=0, ema_decay=0.0),
-      model_dir, common.dataset_fn(), time_budget_s=1e-3)
+      model_dir, fixtures.dataset_fn(), time_budget_s=1e-3)
   assert metrics['stop_reason'] == 'time_budget'
   assert metrics['step'] == 1
-  assert common.checkpoint_steps(model_dir) == [1]
+  assert fixtures.checkpoint_steps(model_dir) == [1]
   assert not checkpoints.has_ema_weights(metrics['checkpoint'])
 
 
 def test_another_config_on_resume_gives_a_clear_error(trained_dir):
   with pytest.raises(checkpoints.CheckpointError,
                      match=r'num_steps: 1 \(saved\) != 2'):
-    training.train(common.tiny_config(num_steps=2),
-                    common.tiny_train_config(), trained_dir[0],
-                    common.dataset_fn())
+    training.train(fixtures.tiny_config(num_steps=2),
+                    fixtures.tiny_train_config(), trained_dir[0],
+                    fixtures.dataset_fn())
 
 
 def test_missing_dataset_gives_a_clear_error(tmp_path):
   dataset_fn = lambda context: data.load_dataset(
       'cifar10', 'train', data_dir=str(tmp_path / 'tfds'))
   with pytest.raises(data.DatasetNotFoundError, match='tfds build cifar10'):
-    training.train(common.tiny_config(image_shape=(32, 32, 3)),
-                    common.tiny_train_config(), str(tmp_path / 'model'),
+    training.train(fixtures.tiny_config(image_shape=(32, 32, 3)),
+                    fixtures.tiny_train_config(), str(tmp_path / 'model'),
                     dataset_fn)
 
 
@@ -155,23 +153,23 @@ def test_non_finite_steps_in_a_row_stop_training(tmp_path, monkeypatch):
   monkeypatch.setattr(trainer_lib, 'batch_bits_per_dim', poisoned)
   labels = np.where(np.arange(256) < 48, 0, 9)
   model_dir = str(tmp_path / 'model')
-  train_config = common.tiny_train_config(
+  train_config = fixtures.tiny_train_config(
       train_steps=20, shuffle_buffer=1, max_consecutive_nonfinite=3,
       summary_every=0, sample_every=0)
   with pytest.raises(training.NonFiniteLossError,
                      match=r'3 steps in a row \(to step 6\).*ckpt-3'):
-    training.train(common.tiny_config(), train_config, model_dir,
-                    common.dataset_fn(num=256, labels=labels))
-  assert common.checkpoint_steps(model_dir) == [3]
+    training.train(fixtures.tiny_config(), train_config, model_dir,
+                    fixtures.dataset_fn(num=256, labels=labels))
+  assert fixtures.checkpoint_steps(model_dir) == [3]
 
 
 def test_class_conditional_training_uses_labels(tmp_path):
-  config = common.tiny_config(num_classes=10)
+  config = fixtures.tiny_config(num_classes=10)
   model_dir = str(tmp_path / 'model')
   metrics = training.train(
-      config, common.tiny_train_config(train_steps=2, summary_every=0,
+      config, fixtures.tiny_train_config(train_steps=2, summary_every=0,
                                        sample_every=2, ema_decay=0.0),
-      model_dir, common.dataset_fn())
+      model_dir, fixtures.dataset_fn())
   assert metrics['step'] == 2 and np.isfinite(metrics['bits_per_dim'])
   glow, _ = checkpoints.restore_model(model_dir)
   assert glow.config.num_classes == 10

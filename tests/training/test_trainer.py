@@ -1,19 +1,11 @@
 """Tests of glow_tf.training.trainer: the compiled step, memory saving, skips."""
 
-import os
-import shutil
-
 import numpy as np
-import pytest
 import tensorflow as tf
 
-import glow_tf
-from glow_tf import data
 from glow_tf import training
-from glow_tf.training import checkpoints
-from glow_tf.training import initialization
 from glow_tf.training import trainer as trainer_lib
-from tests.training import common
+from tests import fixtures
 
 
 def test_memory_saving_loss_has_the_plain_gradients(monkeypatch):
@@ -25,9 +17,9 @@ def test_memory_saving_loss_has_the_plain_gradients(monkeypatch):
     return original(*args, **kwargs)
 
   monkeypatch.setattr(trainer_lib.memory, 'memory_saving_log_prob', counted)
-  trainer = training.Trainer(common.tiny_config(),
-                              common.tiny_train_config(memory_saving=True))
-  batch = common.model_batch()
+  trainer = training.Trainer(fixtures.tiny_config(),
+                              fixtures.tiny_train_config(memory_saving=True))
+  batch = fixtures.model_batch()
   assert trainer.initialize(batch['image'])
   for v in trainer.model.trainable_variables:  # off the identity init
     v.assign(v + tf.random.stateless_normal(v.shape, [0, len(v.name)], 0.0,
@@ -51,9 +43,9 @@ def test_memory_saving_loss_has_the_plain_gradients(monkeypatch):
 
 
 def test_non_finite_batch_is_skipped_and_counted():
-  trainer = training.Trainer(common.tiny_config(),
-                              common.tiny_train_config(ema_decay=0.5))
-  batch = common.model_batch()
+  trainer = training.Trainer(fixtures.tiny_config(),
+                              fixtures.tiny_train_config(ema_decay=0.5))
+  batch = fixtures.model_batch()
   assert trainer.initialize(batch['image'])
   before = [v.numpy() for v in trainer.model.trainable_variables]
   ema_before = [v.numpy() for v in trainer.ema_model.trainable_variables]

@@ -1,5 +1,18 @@
-"""Tiny models, fake IDX folders and a subprocess runner for the binaries' tests."""
+"""The shared fixtures of the test suite: tiny models, data, IDX folders, runners.
 
+```
+tiny_config()            a 28x28 Glow that trains a step in milliseconds
+tiny_train_config()      a TrainConfig of a few steps with every feature on
+small_glow()             an initialised 8x8 Glow for the analysis functions
+blob_images(), dataset_fn(), model_batch()   easy-to-learn training data
+fake_idx_folder()        MNIST-style IDX files, written here
+make_model_dir()         a training directory of an untrained tiny Glow
+run_binary()             one experiments/ binary, in a subprocess
+mirrored_strategy()      two replicas on the two logical CPUs of conftest.py
+```
+"""
+
+import functools
 import gzip
 import json
 import os
@@ -12,17 +25,83 @@ from PIL import Image
 import tensorflow as tf
 
 import glow_tf
+from glow_tf import training
 from glow_tf.training import checkpoints
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_config(**overrides):
-  """A 28x28 Glow small enough to run in a second."""
-  config = glow_tf.GlowConfig(image_shape=(28, 28, 1), num_levels=2,
-                              num_steps=1, hidden_channels=8)
+  """A 28x28 Glow that trains a step in milliseconds."""
+  return glow_tf.preset('fashion_mnist', num_levels=2, num_steps=1,
+                        hidden_channels=8).replace(**overrides)
+
+
+def small_glow(seed=0):
+  """An initialised 8x8 Glow (L=2, K=1, width 4) for the analysis functions."""
+  config = glow_tf.GlowConfig(image_shape=(8, 8, 1), num_levels=2,
+                              num_steps=1, hidden_channels=4)
+  glow = glow_tf.Glow(config, seed=seed)
+  glow.initialize(tf.random.stateless_uniform([16, 8, 8, 1], [seed, 1]) - 0.5)
+  return glow
+
+
+def random_images(n=12, shape=(8, 8, 1), seed=0):
+  """uint8 `[n, *shape]` uniform noise images."""
+  return np.random.default_rng(seed).integers(0, 256, (n, *shape),
+                                              dtype=np.uint8)
+
+
+def tiny_train_config(**overrides):
+  config = training.TrainConfig(
+      batch_size=16, train_steps=6, learning_rate=1e-2, warmup_steps=0,
+      init_batch_size=32, checkpoint_every=3, log_every=2, summary_every=1,
+      sample_every=3, num_samples=4, shuffle_buffer=64, ema_decay=0.9)
   return config.replace(**overrides)
+
+
+def blob_images(num=128, seed=0):
+  """uint8 [num, 28, 28, 1] images of one blurred blob each: easy to learn."""
+  rng = np.random.default_rng(seed)
+  yy, xx = np.mgrid[:28, :28]
+  centres = 14 + rng.normal(0, 3, (num, 2))
+  images = 255 * np.exp(-((yy - centres[:, :1, None])**2 +
+                          (xx - centres[:, 1:, None])**2) / 30.0)
+  return np.clip(images, 0, 255).astype(np.uint8)[..., None]
+
+
+def dataset_fn(num=128, seed=0, labels=None):
+  """`input_context -> dataset` of blob images, as `training.train` takes."""
+  images = blob_images(num, seed)
+  labels = (np.arange(num) % 10 if labels is None else labels).astype(np.int64)
+  return lambda context: tf.data.Dataset.from_tensor_slices(
+      {'image': images, 'label': labels})
+
+
+def model_batch(num=16, seed=0):
+  """A dict batch of model-space images, as the pipeline gives."""
+  images = glow_tf.dequantize(blob_images(num, seed), seed=seed)
+  return {'image': images, 'label': tf.zeros([num], tf.int64)}
+
+
+@functools.cache
+def mirrored_strategy():
+  """One MirroredStrategy on the two logical CPUs of tests/conftest.py.
+
+  Shared: several MirroredStrategy objects in one process can reuse the same
+  collective keys.
+  """
+  devices = tf.config.list_logical_devices('CPU')
+  assert len(devices) >= 2, (
+      f'tests/conftest.py should have made two logical CPUs, got {devices}')
+  return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+
+
+def checkpoint_steps(model_dir):
+  """The steps of the checkpoints named in `model_dir`'s index."""
+  state = tf.train.get_checkpoint_state(model_dir)
+  return sorted(int(p.rsplit('-', 1)[1])
+                for p in state.all_model_checkpoint_paths)
 
 
 def _write_idx(path, array):
