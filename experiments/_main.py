@@ -32,11 +32,18 @@ def progress(line):
   print(line, flush=True)
 
 
+def _from_tfds(record):
+  """False for tensorflow-datasets' own warnings (folder listings and such)."""
+  return not (record.levelno < logging.converter.STANDARD_ERROR and
+              f'{os.sep}tensorflow_datasets{os.sep}' in record.pathname)
+
+
 def _quiet():
   """Hides INFO chatter unless --verbosity was given."""
   if flags.FLAGS['verbosity'].present:
     return
   logging.set_verbosity(logging.WARNING)
+  logging.get_absl_logger().addFilter(_from_tfds)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.get_logger().setLevel('ERROR')
   try:

@@ -25,9 +25,11 @@ default); LSUN is resized so that its shorter side is `image_size` (64 by
 default) and centre-cropped, as in Real NVP and Glow.
 """
 
+import contextlib
 import dataclasses
 import fcntl
 import functools
+import io
 import os
 import socket
 import time
@@ -274,6 +276,17 @@ def _load_tfds(name, split, data_dir, shuffle_files, read_config):
     raise _not_prepared_error(name, builder, data_dir) from err
 
 
+def _download_and_prepare(builder):
+  """`builder.download_and_prepare()`; its printed notes only at absl INFO."""
+  logging.info('Preparing %s in %s (once).', builder.name,
+               os.fspath(builder.data_dir_root))
+  if logging.level_info():
+    builder.download_and_prepare()
+    return
+  with contextlib.redirect_stdout(io.StringIO()):
+    builder.download_and_prepare()
+
+
 def prepare_builder(builder, timeout_s=_PREPARE_TIMEOUT_S):
   """`builder.download_and_prepare()`, once for all processes sharing its dir.
 
@@ -320,7 +333,7 @@ def prepare_builder(builder, timeout_s=_PREPARE_TIMEOUT_S):
   if '://' in root:
     logging.warning('Preparing %s in %s without a lock: concurrent processes '
                     'may collide.', builder.name, root)
-    builder.download_and_prepare()
+    _download_and_prepare(builder)
     return builder
   os.makedirs(root, exist_ok=True)
   lock_path = os.path.join(root, f'.{builder.name}.lock')
@@ -360,7 +373,7 @@ def prepare_builder(builder, timeout_s=_PREPARE_TIMEOUT_S):
         logging.info('Removing %s, left by an interrupted preparation.',
                      stale)
         stale.rmtree()
-      builder.download_and_prepare()
+      _download_and_prepare(builder)
       return builder
     finally:
       lock_file.truncate(0)  # a later waiter must not name this process
