@@ -13,7 +13,7 @@ training and (with `--xla`) glow_tf compiled with XLA against tfp again;
 then the peak memory of one training step for each `--memory_steps` value of
 K, with and without `glow_tf.memory.memory_saving_log_prob` (one fresh
 process each). Prints a table; `--output` writes every figure as JSON.
-The library is `glow_tf/benchmarking.py`; results in docs/performance.md.
+The library is `glow_tf/benchmarking/`; results in docs/performance.md.
 """
 
 import json
