@@ -2,9 +2,11 @@
 
 import functools
 
+import numpy as np
 import tensorflow as tf
 
 from glow_tf import memory
+from glow_tf.benchmarking import torch_contender
 from glow_tf.benchmarking.contenders import build_tfp_glow
 from glow_tf.benchmarking.contenders import make_sampler
 from glow_tf.benchmarking.contenders import make_train_step
@@ -12,7 +14,8 @@ from glow_tf.benchmarking.flops import count_parameters
 from glow_tf.benchmarking.flops import train_flops_per_image
 from glow_tf.benchmarking.memory_probe import peak_step_memory
 from glow_tf.benchmarking.memory_probe import random_images
-from glow_tf.benchmarking.peak import peak_matmul_gflops
+from glow_tf.benchmarking.peak import matmul_probes
+from glow_tf.benchmarking.peak import model_matmul_shapes
 from glow_tf.benchmarking.timing import machine_description
 from glow_tf.benchmarking.timing import rate_and_speedup
 from glow_tf.benchmarking.timing import time_interleaved
@@ -21,17 +24,30 @@ from glow_tf.glow import Glow
 
 __all__ = ['benchmark_config', 'run_benchmark']
 
+_MATCH_TOLERANCE = 0.01  # relative difference of two parameter counts
+
+
+def _ratios(result, times, task, batch_size, contender):
+  """`contender`'s images/s and glow_tf's speed-up over it, into `result`."""
+  _, rate, speedup = rate_and_speedup(
+      times[f'{task}/glow_tf'], times[f'{task}/{contender}'], batch_size)
+  result[f'{contender}_{task}_images_per_s'] = rate
+  result[f'{task}_speedup_vs_{contender}'] = speedup
+
 
 def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
-                     xla=True, peak_gflops=None, extras=True):
-  """Training and sampling images/s of glow_tf and tfp.bijectors.Glow.
+                     xla=True, peak_gflops=None, extras=True,
+                     with_torch=False):
+  """Training and sampling images/s of glow_tf, tfp.bijectors.Glow and PyTorch.
 
-  Two phases of interleaved rounds. The first times only the headline pair,
-  glow_tf against tfp (training and sampling), so nothing else shares the
-  machine's caches and threads with them. The second (`extras`) times the
-  variants against tfp again: glow_tf compiled with XLA (`xla`) and glow_tf
-  training with `glow_tf.memory.memory_saving_log_prob`; each variant's
-  speed-up is against the tfp rounds of the same phase.
+  Two phases of interleaved rounds. The first times only the headline
+  contenders, glow_tf against tfp and (`with_torch`, see
+  `torch_contender.setup`) against `TorchGlow` in PyTorch, training and
+  sampling, so nothing else shares the machine's caches and threads with
+  them. The second (`extras`) times the variants against tfp again: glow_tf
+  compiled with XLA (`xla`) and glow_tf training with
+  `glow_tf.memory.memory_saving_log_prob`; each variant's speed-up is
+  against the tfp rounds of the same phase.
 
   Returns:
     A dict of every figure of this configuration (see `run_benchmark`).
@@ -49,31 +65,44 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
 
   tfp_train = train_step(theirs.log_prob, theirs.trainable_variables)
   tfp_sample = make_sampler(theirs, batch_size)
-  times = time_interleaved({
-      'train/glow_tf': train_step(glow.log_prob, glow.trainable_variables),
-      'train/tfp': tfp_train,
-      'sample/glow_tf': make_sampler(glow, batch_size),
-      'sample/tfp': tfp_sample,
-  }, rounds, calls_per_round)
+  headline = {'train/glow_tf': train_step(glow.log_prob,
+                                          glow.trainable_variables),
+              'train/tfp': tfp_train}
+  samplers = {'sample/glow_tf': make_sampler(glow, batch_size),
+              'sample/tfp': tfp_sample}
+  if with_torch:
+    model, calls = torch_contender.contenders(config, x, batch_size)
+    headline['train/torch'] = calls['train']
+    samplers['sample/torch'] = calls['sample']
+  times = time_interleaved({**headline, **samplers}, rounds, calls_per_round)
 
+  ours = count_parameters(glow)
   result = {
       'hidden_channels': config.hidden_channels,
       'num_levels': config.num_levels,
       'num_steps': config.num_steps,
       'image_shape': list(config.image_shape),
       'batch_size': batch_size,
-      'glow_tf_params': count_parameters(glow),
+      'glow_tf_params': ours,
       'tfp_params': count_parameters(theirs),
   }
+  contenders = ('tfp', 'torch') if with_torch else ('tfp',)
+  if with_torch:
+    result['torch_params'] = model.count_parameters()
+    result['torch_params_match'] = bool(
+        abs(result['torch_params'] - ours) <= _MATCH_TOLERANCE * ours)
   for task in ('train', 'sample'):
-    ours, tfp_rate, speedup = rate_and_speedup(
-        times[f'{task}/glow_tf'], times[f'{task}/tfp'], batch_size)
-    result[f'glow_tf_{task}_images_per_s'] = ours
-    result[f'tfp_{task}_images_per_s'] = tfp_rate
-    result[f'{task}_speedup_vs_tfp'] = speedup
+    result[f'glow_tf_{task}_images_per_s'] = float(np.median(
+        batch_size / np.asarray(times[f'{task}/glow_tf'])))
+    for contender in contenders:
+      _ratios(result, times, task, batch_size, contender)
   flops = train_flops_per_image(config)
   result['train_gflop_per_image'] = flops / 1e9
+  # The same analytic FLOPs for every contender: the same convolutions.
   result['achieved_gflops'] = flops * result['glow_tf_train_images_per_s'] / 1e9
+  for contender in contenders:
+    result[f'{contender}_achieved_gflops'] = (
+        flops * result[f'{contender}_train_images_per_s'] / 1e9)
   if peak_gflops:
     result['fraction_of_peak'] = result['achieved_gflops'] / peak_gflops
 
@@ -110,9 +139,25 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
   return result
 
 
+def _peak(results, configs, probes):
+  """The peak: the best probe, or the best model if that beat every probe."""
+  probe_peak = max(probes.values())
+  best = max(row[key] for row in configs for key in row
+             if key.endswith('achieved_gflops'))
+  results['peak_probes'] = probes
+  results['probe_peak_gflops'] = probe_peak
+  results['peak_underestimated'] = bool(best > probe_peak)
+  results['peak_gflops'] = max(probe_peak, best)
+  for row in configs:
+    for key in [k for k in row if k.endswith('achieved_gflops')]:
+      name = key[:-len('achieved_gflops')]
+      row[f'{name}fraction_of_peak'] = row[key] / results['peak_gflops']
+
+
 def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
                   calls_per_round=3, memory_steps=(8, 16, 32),
-                  memory_width=None, xla=True, extras=True, log=print):
+                  memory_width=None, xla=True, extras=True, with_torch=True,
+                  torch_threads=None, log=print):
   """Every figure of the benchmark, as one JSON-ready dict.
 
   Args:
@@ -126,32 +171,51 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     xla: also time glow_tf compiled with XLA (`jit_compile=True`), in the
       second phase (see `benchmark_config`).
     extras: time the variants (memory-saving training, XLA) at all.
+    with_torch: also time `TorchGlow` in PyTorch, if PyTorch is installed
+      (if not, one message says it is skipped and how to install it).
+    torch_threads: PyTorch's intra-op threads; default TensorFlow's.
     log: progress printer (or None).
 
   Returns:
-    `{"peak_gflops", "machine", "configs": [...], "memory": [...]}`; each
-    config has `glow_tf_train_images_per_s`, `tfp_train_images_per_s`,
-    `train_speedup_vs_tfp` (median of the per-round ratios), the same for
-    sampling, `fraction_of_peak` and the parameter counts of both models.
+    `{"peak_gflops", "machine", "torch", "configs": [...], "memory": [...]}`.
+    Each config has `glow_tf_train_images_per_s`, `tfp_train_images_per_s`,
+    `train_speedup_vs_tfp` (median of the per-round ratios), with PyTorch
+    `torch_train_images_per_s` and `train_speedup_vs_torch`, the same for
+    sampling, the parameter counts (`torch_params_match`: within 1 % of
+    glow_tf's), the GFLOP/s each reaches and its fraction of the peak.
+    The peak is the best of `peak_probes` (matmuls timed before and after
+    the rounds), unless a model beat it (`peak_underestimated`); then the
+    model's GFLOP/s, so no fraction of the peak exceeds 1.
   """
   base = base or preset('fashion_mnist')
   log = log or (lambda *_: None)
   results = {'machine': machine_description(), 'batch_size': batch_size}
+  if with_torch:
+    with_torch, facts = torch_contender.setup(torch_threads)
+    if with_torch:
+      log(f"PyTorch {facts['version']}: {facts['threads']} intra-op threads "
+          f"(TensorFlow uses {facts['tensorflow_threads']}), "
+          f"{facts['memory_format']}.")
+      results['torch'] = facts
+    else:
+      log(facts)
+      results['torch'] = {'skipped': facts}
+  configs = [base.replace(hidden_channels=width) for width in widths]
+  shapes = [s for config in configs
+            for s in model_matmul_shapes(config, batch_size)]
   log('Measuring the float32 matmul peak ...')
-  results['peak_gflops'] = peak_matmul_gflops()
-  configs = []
-  for width in widths:
-    config = base.replace(hidden_channels=width)
-    log(f'Timing width {width} ...')
-    row = benchmark_config(config, batch_size, rounds, calls_per_round,
-                           xla and extras, peak_gflops=results['peak_gflops'],
-                           extras=extras)
-    # The peak again, right after, to bracket drift of a shared machine.
-    configs.append(row)
-  results['peak_gflops'] = max(results['peak_gflops'], peak_matmul_gflops())
-  for row in configs:
-    row['fraction_of_peak'] = row['achieved_gflops'] / results['peak_gflops']
-  results['configs'] = configs
+  probes = matmul_probes(shapes)
+  rows = []
+  for config in configs:
+    log(f'Timing width {config.hidden_channels} ...')
+    rows.append(benchmark_config(config, batch_size, rounds, calls_per_round,
+                                 xla and extras, extras=extras,
+                                 with_torch=with_torch))
+  # The peak again, right after, to bracket drift of a shared machine.
+  for name, gflops in matmul_probes(shapes).items():
+    probes[name] = max(probes[name], gflops)
+  _peak(results, rows, probes)
+  results['configs'] = rows
   memory_rows = []
   width = memory_width or widths[0]
   for num_steps in memory_steps:
