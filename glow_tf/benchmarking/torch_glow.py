@@ -59,7 +59,11 @@ __all__ = ['TorchGlow', 'squeeze', 'unsqueeze']
 
 
 def squeeze(x):
-  """`[N, C, H, W] -> [N, 4C, H/2, W/2]`; channel `(2i + j) C + c` holds pixel `(2h + i, 2w + j)`."""
+  """`[N, C, H, W] -> [N, 4C, H/2, W/2]`, as `tf.nn.space_to_depth`.
+
+  Channel `(2i + j) C + c` of output pixel `(h, w)` holds channel `c` of
+  input pixel `(2h + i, 2w + j)`.
+  """
   n, c, h, w = x.shape
   x = x.reshape(n, c, h // 2, 2, w // 2, 2)
   return x.permute(0, 3, 5, 1, 2, 4).reshape(n, 4 * c, h // 2, w // 2)

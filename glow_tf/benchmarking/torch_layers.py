@@ -58,7 +58,9 @@ class ActNorm(nn.Module):
 
 
 class InvertibleConv1x1(nn.Module):
-  """`z = W x` per pixel, `W = P L (U + diag(sign exp(log_abs)))`, a random rotation at first.
+  """`z = W x` per pixel, `W = P L (U + diag(sign exp(log_abs)))`.
+
+  `W` starts as a random rotation (numpy, `seed`), as glow_tf's does.
 
   `P` and `sign` are fixed; `L` (unit lower) and `U` (strictly upper) are
   kept as full matrices and masked, as glow_tf keeps them.
@@ -147,7 +149,11 @@ def _normal(shape, generator):
 
 
 class AffineCoupling(nn.Module):
-  """`z_b = (x_b + shift) * scale`, `[shift, raw] = NN(x_a)`, `scale = sigmoid(raw + 2) / sigmoid(2)`."""
+  """`z_b = (x_b + shift) * scale`, `[shift, raw] = NN(x_a)`.
+
+  `scale = sigmoid(raw + 2) / sigmoid(2)`, 1 while `NN`'s output is zero;
+  `x_a`, the first `C // 2` channels, passes through.
+  """
 
   def __init__(self, channels, hidden_channels, generator):
     super().__init__()

@@ -1,4 +1,4 @@
-"""Tests of TorchGlow, the benchmark's PyTorch Glow: same model as glow_tf's, a proper density.
+"""Tests of TorchGlow, the benchmark's PyTorch Glow: glow_tf's model, a density.
 
 Skipped, with the reason, when PyTorch is not installed. Checks: the
 parameter count equals glow_tf's; on glow_tf's weights the log-density
