@@ -252,7 +252,7 @@ class BenchmarkLibraryTest(tf.test.TestCase):
                          'tensorflow_threads': 2,
                          'memory_format': 'channels_last'}}
     table = benchmarking.format_table(results)
-    self.assertIn('PyTorch 9.9: 2 intra-op threads', table)
+    self.assertIn('PyTorch 9.9: intra-op threads 2', table)
     self.assertIn('best of 2 matmul probes (16x16x16: 2 GFLOP/s)', table)
     self.assertIn('2.50x', table)
     self.assertIn('3.25x', table)

@@ -193,8 +193,8 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
   if with_torch:
     with_torch, facts = torch_contender.setup(torch_threads)
     if with_torch:
-      log(f"PyTorch {facts['version']}: {facts['threads']} intra-op threads "
-          f"(TensorFlow uses {facts['tensorflow_threads']}), "
+      log(f"PyTorch {facts['version']}: intra-op threads {facts['threads']} "
+          f"(TensorFlow's: {facts['tensorflow_threads']}), "
           f"{facts['memory_format']}.")
       results['torch'] = facts
     else:

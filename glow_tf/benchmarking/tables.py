@@ -37,8 +37,9 @@ def _header(results):
   if torch and 'skipped' in torch:
     lines.append('PyTorch: not run (not installed), hence the dashes')
   elif torch:
-    lines.append(f"PyTorch {torch['version']}: {torch['threads']} intra-op "
-                 f"threads (TensorFlow's: {torch['tensorflow_threads']}), "
+    lines.append(f"PyTorch {torch['version']}: intra-op threads "
+                 f"{torch['threads']} (TensorFlow's: "
+                 f"{torch['tensorflow_threads']}), "
                  f"{torch['memory_format']}")
   return lines
 
