@@ -1,19 +1,24 @@
-r"""Benchmarks glow_tf against tfp.bijectors.Glow and the machine's matmul peak.
+r"""Benchmarks glow_tf against tfp.bijectors.Glow, PyTorch and the machine's matmul peak.
 
 ```
 python -m experiments.benchmark --output=/tmp/benchmark.json
 ```
 
-In one process: the float32 matmul peak; for every `--widths` value, the
-training and sampling images/s of glow_tf and of `tfp.bijectors.Glow` built
-to the same levels, steps and width (interleaved rounds), both parameter
-counts, the analytic training FLOPs and the fraction of the peak they reach;
+In one process: the float32 matmul peak (the best of several matmul shapes,
+the model's own among them, timed before and after the rounds); for every
+`--widths` value, the training and sampling images/s of glow_tf, of
+`tfp.bijectors.Glow` built to the same levels, steps and width, and (with
+`--torch`, if PyTorch is installed: `pip install -e '.[bench]'`) of the
+same Glow written in PyTorch, `glow_tf.benchmarking.torch_glow.TorchGlow`,
+on as many threads as TensorFlow uses, all in the same interleaved rounds;
+the parameter counts, the analytic training FLOPs and the fraction of the
+peak each reaches;
 with `--extras`, a second phase of rounds timing glow_tf's memory-saving
 training and (with `--xla`) glow_tf compiled with XLA against tfp again;
 then the peak memory of one training step for each `--memory_steps` value of
 K, with and without `glow_tf.memory.memory_saving_log_prob` (one fresh
 process each). Prints a table; `--output` writes every figure as JSON.
-The library is `glow_tf/benchmarking.py`; results in docs/performance.md.
+The library is `glow_tf/benchmarking/`; results in docs/performance.md.
 """
 
 import json
@@ -51,6 +56,12 @@ _XLA = flags.DEFINE_boolean(
 _EXTRAS = flags.DEFINE_boolean(
     'extras', True, 'Time the variants (memory-saving training, and XLA with '
     '--xla) against tfp in a second phase, after the headline pair.')
+_TORCH = flags.DEFINE_boolean(
+    'torch', True, 'Also time the same Glow in PyTorch (skipped, with a '
+    "message, if PyTorch is not installed: pip install -e '.[bench]').")
+_TORCH_THREADS = flags.DEFINE_integer(
+    'torch_threads', None, "PyTorch's intra-op threads (default: as many as "
+    'TensorFlow uses).')
 _MEMORY_STEPS = flags.DEFINE_list(
     'memory_steps', ['8', '16', '32'],
     'Values of K for the peak-memory table (empty: skip it).')
@@ -77,7 +88,8 @@ def main(argv):
       calls_per_round=_CALLS.value,
       memory_steps=_ints(_MEMORY_STEPS.value, 'memory_steps'),
       memory_width=_MEMORY_WIDTH.value, xla=_XLA.value,
-      extras=_EXTRAS.value,
+      extras=_EXTRAS.value, with_torch=_TORCH.value,
+      torch_threads=_TORCH_THREADS.value,
       log=lambda message: print(message, file=sys.stderr, flush=True))
   results['command'] = ' '.join(['python -m experiments.benchmark'] +
                                 sys.argv[1:])

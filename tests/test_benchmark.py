@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from unittest import mock
 
 from absl.testing import parameterized
 import numpy as np
@@ -18,9 +19,13 @@ import glow_tf
 from glow_tf import benchmarking
 from glow_tf import memory
 from glow_tf import networks
+from glow_tf.benchmarking import peak
+from glow_tf.benchmarking import run
+from glow_tf.benchmarking import torch_contender
 from tests.bijector_checks import perturb_variables
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_HAVE_TORCH = torch_contender.import_torch() is not None
 
 
 def _tiny_glow(**overrides):
@@ -222,12 +227,93 @@ class BenchmarkLibraryTest(tf.test.TestCase):
     self.assertIn('2.00x', table)
     self.assertNotIn('XLA', table)
     self.assertNotIn('memory_saving', table)
+    self.assertNotIn('PyTorch', table)
     row.update({'glow_tf_memory_saving_train_images_per_s': 3.5,
                 'memory_saving_train_speedup_vs_tfp': 1.75})
     table = benchmarking.format_table(results)
     self.assertIn('memory_saving', table)
     self.assertIn('    8          3.5   1.75x', table)
     self.assertNotIn('XLA', table)
+
+  def test_table_shows_pytorch_where_it_ran(self):
+    row = {'hidden_channels': 8, 'glow_tf_params': 10, 'tfp_params': 9,
+           'glow_tf_train_images_per_s': 4.0, 'tfp_train_images_per_s': 2.0,
+           'train_speedup_vs_tfp': 2.0, 'glow_tf_sample_images_per_s': 6.0,
+           'tfp_sample_images_per_s': 3.0, 'sample_speedup_vs_tfp': 2.0,
+           'achieved_gflops': 1.0, 'fraction_of_peak': 0.5}
+    ran = dict(row, hidden_channels=16, torch_params=10,
+               torch_params_match=True, torch_train_images_per_s=1.6,
+               train_speedup_vs_torch=2.5, torch_sample_images_per_s=2.0,
+               sample_speedup_vs_torch=3.25, torch_fraction_of_peak=0.2)
+    results = {'peak_gflops': 2.0, 'configs': [row, ran],
+               'peak_probes': {'8x8x8': 1.5, '16x16x16': 2.0},
+               'machine': {'cpu_model': 'cpu', 'nproc': 2},
+               'torch': {'version': '9.9', 'threads': 2,
+                         'tensorflow_threads': 2,
+                         'memory_format': 'channels_last'}}
+    table = benchmarking.format_table(results)
+    self.assertIn('PyTorch 9.9: intra-op threads 2', table)
+    self.assertIn('best of 2 matmul probes (16x16x16: 2 GFLOP/s)', table)
+    self.assertIn('2.50x', table)
+    self.assertIn('3.25x', table)
+    self.assertIn('yes', table)
+    width8 = [line for line in table.splitlines() if line.startswith('    8')]
+    self.assertLen(width8, 3)  # parameters, training, sampling
+    for line in width8:
+      self.assertIn(' -', line)
+    results['torch'] = {'skipped': 'not installed'}
+    self.assertIn('PyTorch: not run', benchmarking.format_table(results))
+
+  def test_model_matmul_shapes(self):
+    config = glow_tf.preset('fashion_mnist', hidden_channels=400)
+    # Level 0: 64 images x 14 x 14 pixels, 4 channels, 2 into the network.
+    self.assertEqual(peak.model_matmul_shapes(config, batch_size=64),
+                     ((12544, 18, 400), (12544, 400, 400)))
+
+  def test_peak_is_the_best_probe_or_the_model_that_beat_it(self):
+    probes = {'a': 10.0, 'b': 30.0}
+    rows = [{'achieved_gflops': 20.0, 'torch_achieved_gflops': 25.0}]
+    results = {}
+    run._peak(results, rows, probes)  # pylint: disable=protected-access
+    self.assertEqual(results['peak_gflops'], 30.0)
+    self.assertFalse(results['peak_underestimated'])
+    self.assertAllClose([rows[0]['fraction_of_peak'],
+                         rows[0]['torch_fraction_of_peak']], [2 / 3, 5 / 6])
+    rows = [{'achieved_gflops': 40.0, 'tfp_achieved_gflops': 5.0}]
+    run._peak(results, rows, probes)  # pylint: disable=protected-access
+    self.assertTrue(results['peak_underestimated'])
+    self.assertEqual(results['probe_peak_gflops'], 30.0)
+    self.assertEqual(results['peak_gflops'], 40.0)
+    self.assertEqual(rows[0]['fraction_of_peak'], 1.0)
+
+  def test_probes_time_every_shape(self):
+    probes = peak.matmul_probes([(64, 9, 16), (64, 16, 16)], repeats=1)
+    self.assertEqual(list(probes)[-2:], ['64x9x16', '64x16x16'])
+    self.assertEqual(list(probes)[:3], [peak.shape_name(s)
+                                        for s in peak.SQUARE_SHAPES])
+    for gflops in probes.values():
+      self.assertGreater(gflops, 0)
+
+  def test_runs_without_pytorch_and_says_so_once(self):
+    messages = []
+    config = glow_tf.GlowConfig(image_shape=(8, 8, 1), num_levels=2,
+                                num_steps=1, hidden_channels=4)
+    with mock.patch.object(torch_contender, 'import_torch',
+                           return_value=None):
+      results = run.run_benchmark(
+          widths=(4,), base=config, batch_size=2, rounds=1,
+          calls_per_round=1, memory_steps=(), extras=False,
+          log=messages.append)
+    skipped = [m for m in messages if 'PyTorch' in m]
+    self.assertLen(skipped, 1)
+    self.assertIn('skipped', skipped[0])
+    self.assertIn("pip install -e '.[bench]'", skipped[0])
+    self.assertEqual(results['torch'], {'skipped': skipped[0]})
+    row, = results['configs']
+    self.assertGreater(row['train_speedup_vs_tfp'], 0)
+    self.assertNotIn('torch_params', row)
+    self.assertNotIn('train_speedup_vs_torch', row)
+    self.assertIn('PyTorch: not run', benchmarking.format_table(results))
 
   def test_rejects_what_tfp_glow_cannot_build(self):
     config = glow_tf.preset('fashion_mnist', coupling='additive')
@@ -239,7 +325,9 @@ class BenchmarkBinaryTest(tf.test.TestCase):
 
   def test_tiny_run_writes_every_figure(self):
     output = os.path.join(self.get_temp_dir(), 'benchmark.json')
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONPATH=_ROOT)
+    path = [_ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3',
+               PYTHONPATH=os.pathsep.join(path))
     done = subprocess.run(
         [sys.executable, '-m', 'experiments.benchmark', '--widths=4,6',
          '--num_steps=1', '--batch_size=2', '--rounds=1',
@@ -252,6 +340,14 @@ class BenchmarkBinaryTest(tf.test.TestCase):
     with open(output) as f:
       results = json.load(f)
     self.assertGreater(results['peak_gflops'], 0)
+    # The peak is at least every probe it took, the model's shapes among
+    # them, and at least what any model reached.
+    # Width 4's hidden matmul: 2 images x 14 x 14 pixels, 4 x 4.
+    self.assertIn('392x4x4', results['peak_probes'])
+    self.assertIn('4096x4096x4096', results['peak_probes'])
+    for name, gflops in results['peak_probes'].items():
+      self.assertGreaterEqual(results['peak_gflops'], gflops, name)
+    self.assertIn('peak_underestimated', results)
     self.assertEqual([c['hidden_channels'] for c in results['configs']],
                      [4, 6])
     for config in results['configs']:
@@ -263,6 +359,20 @@ class BenchmarkBinaryTest(tf.test.TestCase):
                   'memory_saving_train_speedup_vs_tfp'):
         self.assertIn(key, config)
         self.assertGreater(config[key], 0, key)
+      self.assertLessEqual(config['fraction_of_peak'], 1.0)
+      if _HAVE_TORCH:
+        for key in ('torch_train_images_per_s', 'train_speedup_vs_torch',
+                    'torch_sample_images_per_s', 'sample_speedup_vs_torch',
+                    'torch_achieved_gflops', 'torch_fraction_of_peak'):
+          self.assertGreater(config[key], 0, key)
+        self.assertEqual(config['torch_params'], config['glow_tf_params'])
+        self.assertTrue(config['torch_params_match'])
+    if _HAVE_TORCH:
+      self.assertEqual(results['torch']['threads'],
+                       results['torch']['tensorflow_threads'])
+      self.assertIn(f"PyTorch {results['torch']['version']}", done.stdout)
+    else:
+      self.assertIn('skipped', results['torch']['skipped'])
     self.assertEqual([m['num_steps'] for m in results['memory']], [1, 2])
     for row in results['memory']:
       self.assertIn('plain_step_peak_mib', row)

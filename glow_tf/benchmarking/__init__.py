@@ -1,0 +1,55 @@
+"""Speed and memory of glow_tf against tfp, PyTorch and the machine's peak.
+
+The library behind `experiments/benchmark.py`, one concern per module:
+
+* `peak`: `peak_matmul_gflops`, the machine's float32 limit, the best of
+  compiled matmuls of several shapes (`matmul_probes`), the model's own
+  among them (`model_matmul_shapes`);
+* `flops`: `forward_flops_per_image`, `train_flops_per_image`, the analytic
+  multiply-adds (2 FLOPs each) of every convolution and matmul of a Glow,
+  and `count_parameters`;
+* `contenders`: `build_tfp_glow`, the same architecture as
+  `tfp.bijectors.Glow`; `make_train_step`, `make_sampler`, one compiled
+  function each, with a fixed input signature, for either model;
+* `torch_glow` (with `torch_layers`): `TorchGlow`, the same Glow written in
+  PyTorch, and `torch_contender`, its train step and sampler; PyTorch is
+  optional (`pip install -e '.[bench]'`), imported only by these modules,
+  which this package does not import;
+* `timing`: `time_interleaved`, rounds in which every contender runs in
+  turn, so that drift of a shared machine hits all of them alike;
+* `memory_probe`: `peak_step_memory`, the peak memory of one training step,
+  measured in a fresh process (Linux `VmHWM`);
+* `run`: `run_benchmark`, all of it, as one JSON-ready dict;
+* `tables`: `format_table`, that dict as plain text.
+
+#### Examples
+
+```python
+results = glow_tf.benchmarking.run_benchmark(widths=(128,), rounds=3)
+print(glow_tf.benchmarking.format_table(results))
+```
+"""
+
+from glow_tf.benchmarking.contenders import build_tfp_glow
+from glow_tf.benchmarking.contenders import make_sampler
+from glow_tf.benchmarking.contenders import make_train_step
+from glow_tf.benchmarking.flops import count_parameters
+from glow_tf.benchmarking.flops import forward_flops_per_image
+from glow_tf.benchmarking.flops import train_flops_per_image
+from glow_tf.benchmarking.memory_probe import peak_step_memory
+from glow_tf.benchmarking.peak import matmul_probes
+from glow_tf.benchmarking.peak import model_matmul_shapes
+from glow_tf.benchmarking.peak import peak_matmul_gflops
+from glow_tf.benchmarking.run import benchmark_config
+from glow_tf.benchmarking.run import run_benchmark
+from glow_tf.benchmarking.tables import format_table
+from glow_tf.benchmarking.timing import machine_description
+from glow_tf.benchmarking.timing import time_interleaved
+
+__all__ = [
+    'benchmark_config', 'build_tfp_glow', 'count_parameters', 'format_table',
+    'forward_flops_per_image', 'machine_description', 'make_sampler',
+    'make_train_step', 'matmul_probes', 'model_matmul_shapes',
+    'peak_matmul_gflops', 'peak_step_memory',
+    'run_benchmark', 'time_interleaved', 'train_flops_per_image',
+]

@@ -1,0 +1,68 @@
+"""Interleaved timing rounds, and a description of the machine."""
+
+import os
+import platform
+import re
+import time
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+__all__ = ['machine_description', 'rate_and_speedup', 'time_interleaved']
+
+
+def time_interleaved(contenders, rounds=5, calls_per_round=3, warmup=1):
+  """Seconds per call of each contender, measured in interleaved rounds.
+
+  Args:
+    contenders: dict `name -> callable()` returning a tensor (or structure).
+    rounds: number of rounds; in each, every contender makes
+      `calls_per_round` calls in turn.
+    calls_per_round: calls timed together (the result of the last is fetched).
+    warmup: untimed calls of each contender first (compilation).
+
+  Returns:
+    dict `name -> [seconds per call, one per round]`.
+  """
+  for fn in contenders.values():
+    for _ in range(warmup):
+      _fetch(fn())
+  times = {name: [] for name in contenders}
+  for _ in range(rounds):
+    for name, fn in contenders.items():
+      start = time.perf_counter()
+      for _ in range(calls_per_round):
+        out = fn()
+      _fetch(out)
+      times[name].append((time.perf_counter() - start) / calls_per_round)
+  return times
+
+
+def _fetch(structure):
+  for t in tf.nest.flatten(structure):
+    if hasattr(t, 'numpy'):
+      t.numpy()
+
+
+def rate_and_speedup(ours, theirs, batch_size):
+  """Median images/s of both, and the median of the per-round ratios."""
+  ours, theirs = np.asarray(ours), np.asarray(theirs)
+  return (float(np.median(batch_size / ours)),
+          float(np.median(batch_size / theirs)),
+          float(np.median(theirs / ours)))
+
+
+def machine_description():
+  """CPU model, core count and library versions, for the record."""
+  model = platform.processor() or 'unknown'
+  try:
+    with open('/proc/cpuinfo') as f:
+      found = re.search(r'model name\s*:\s*(.*)', f.read())
+    if found:
+      model = found.group(1).strip()
+  except OSError:
+    pass
+  return {'cpu_model': model, 'nproc': os.cpu_count(),
+          'python': platform.python_version(), 'tensorflow': tf.__version__,
+          'tensorflow_probability': tfp.__version__}
