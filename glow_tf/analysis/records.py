@@ -14,11 +14,11 @@ keeps the others, so each experiment can add its own.
 
 import datetime
 import os
-import platform
 import shlex
 import subprocess
 import sys
 
+from glow_tf._machine import machine_description
 from glow_tf.analysis import figures
 
 __all__ = ['machine_description', 'command_line', 'git_commit', 'run_record',
@@ -26,33 +26,6 @@ __all__ = ['machine_description', 'command_line', 'git_commit', 'run_record',
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-
-
-def machine_description():
-  """`'2 CPU cores (Intel(R) Xeon(R) ...), 7.7 GiB RAM, Linux x86_64'`."""
-  cores = os.cpu_count() or 0
-  cpu = platform.processor() or platform.machine()
-  try:
-    with open('/proc/cpuinfo') as f:
-      for line in f:
-        if line.startswith('model name'):
-          cpu = line.split(':', 1)[1].strip()
-          break
-  except OSError:
-    pass
-  memory = ''
-  try:
-    with open('/proc/meminfo') as f:
-      kib = int(f.readline().split()[1])
-    memory = f', {kib / 2**20:.1f} GiB RAM'
-  except (OSError, ValueError, IndexError):
-    pass
-  try:
-    usable = len(os.sched_getaffinity(0))
-  except AttributeError:
-    usable = cores
-  return (f'{usable} CPU cores ({cpu}){memory}, {platform.system()} '
-          f'{platform.machine()}, no GPU')
 
 
 def command_line(argv=None, module=None):

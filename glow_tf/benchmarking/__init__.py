@@ -43,12 +43,12 @@ from glow_tf.benchmarking.peak import peak_matmul_gflops
 from glow_tf.benchmarking.run import benchmark_config
 from glow_tf.benchmarking.run import run_benchmark
 from glow_tf.benchmarking.tables import format_table
-from glow_tf.benchmarking.timing import machine_description
+from glow_tf._machine import machine_info
 from glow_tf.benchmarking.timing import time_interleaved
 
 __all__ = [
     'benchmark_config', 'build_tfp_glow', 'count_parameters', 'format_table',
-    'forward_flops_per_image', 'machine_description', 'make_sampler',
+    'forward_flops_per_image', 'machine_info', 'make_sampler',
     'make_train_step', 'matmul_probes', 'model_matmul_shapes',
     'peak_matmul_gflops', 'peak_step_memory',
     'run_benchmark', 'time_interleaved', 'train_flops_per_image',

@@ -16,7 +16,7 @@ from glow_tf.benchmarking.memory_probe import peak_step_memory
 from glow_tf.benchmarking.memory_probe import random_images
 from glow_tf.benchmarking.peak import matmul_probes
 from glow_tf.benchmarking.peak import model_matmul_shapes
-from glow_tf.benchmarking.timing import machine_description
+from glow_tf._machine import machine_info
 from glow_tf.benchmarking.timing import rate_and_speedup
 from glow_tf.benchmarking.timing import time_interleaved
 from glow_tf.config import preset
@@ -189,7 +189,7 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
   """
   base = base or preset('fashion_mnist')
   log = log or (lambda *_: None)
-  results = {'machine': machine_description(), 'batch_size': batch_size}
+  results = {'machine': machine_info(), 'batch_size': batch_size}
   if with_torch:
     with_torch, facts = torch_contender.setup(torch_threads)
     if with_torch:

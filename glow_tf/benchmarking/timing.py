@@ -1,15 +1,11 @@
-"""Interleaved timing rounds, and a description of the machine."""
+"""Interleaved timing rounds: every contender in turn, so drift hits all alike."""
 
-import os
-import platform
-import re
 import time
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
 
-__all__ = ['machine_description', 'rate_and_speedup', 'time_interleaved']
+__all__ = ['rate_and_speedup', 'time_interleaved']
 
 
 def time_interleaved(contenders, rounds=5, calls_per_round=3, warmup=1):
@@ -51,18 +47,3 @@ def rate_and_speedup(ours, theirs, batch_size):
   return (float(np.median(batch_size / ours)),
           float(np.median(batch_size / theirs)),
           float(np.median(theirs / ours)))
-
-
-def machine_description():
-  """CPU model, core count and library versions, for the record."""
-  model = platform.processor() or 'unknown'
-  try:
-    with open('/proc/cpuinfo') as f:
-      found = re.search(r'model name\s*:\s*(.*)', f.read())
-    if found:
-      model = found.group(1).strip()
-  except OSError:
-    pass
-  return {'cpu_model': model, 'nproc': os.cpu_count(),
-          'python': platform.python_version(), 'tensorflow': tf.__version__,
-          'tensorflow_probability': tfp.__version__}
