@@ -34,7 +34,11 @@ from glow_tf.analysis import demo
 _OUTPUT_DIR = _flags.define_output_dir(
     'Folder of everything the demo writes.', default='outputs/demo')
 _TRAIN_MINUTES = flags.DEFINE_float(
-    'train_minutes', 15.0, 'Wall-clock budget of the training.')
+    'train_minutes', 15.0, 'Wall-clock budget of the training, counted '
+    'across reruns (rerun with a larger value to train on).')
+_LR_DECAY = flags.DEFINE_enum(
+    'lr_decay', 'cosine', ['none', 'cosine'],
+    'Learning-rate decay to 0 by the end of the time budget.')
 _TRAIN_STEPS = flags.DEFINE_integer(
     'train_steps', 1_000_000, 'Step limit (the time budget usually stops '
     'the training first).')
@@ -74,11 +78,11 @@ def main(argv):
       batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
       seed=_SEED.value, summary_every=0, sample_every=0,
-      init_batch_size=min(512, 8 * _BATCH_SIZE.value))
+      init_batch_size=min(512, 8 * _BATCH_SIZE.value),
+      time_budget_s=60.0 * _TRAIN_MINUTES.value, lr_decay=_LR_DECAY.value)
   command = analysis.command_line(module='experiments.demo')
   metrics = demo.run_demo(
-      _OUTPUT_DIR.value, glow_config, train_config,
-      train_seconds=60.0 * _TRAIN_MINUTES.value, data_dir=_DATA_DIR.value,
+      _OUTPUT_DIR.value, glow_config, train_config, data_dir=_DATA_DIR.value,
       idx_dir=_IDX_DIR.value, eval_every_steps=_EVAL_EVERY_STEPS.value,
       curve_examples=_CURVE_EXAMPLES.value, export=_EXPORT.value,
       command=command, log=_main.progress)

@@ -105,7 +105,12 @@ _MAX_NONFINITE = flags.DEFINE_integer(
     'Stop after this many non-finite steps in a row.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of weights, data and noise.')
 _TIME_BUDGET = flags.DEFINE_float(
-    'time_budget_s', None, 'Stop (with a checkpoint) after this many seconds.')
+    'time_budget_s', None, 'Stop (with a checkpoint) once training in '
+    '--model_dir has taken this many seconds, counted across restarts.')
+_LR_DECAY = flags.DEFINE_enum(
+    'lr_decay', 'none', ['none', 'cosine'],
+    'Learning-rate decay after the warm-up: cosine to 0 by --train_steps or '
+    '--time_budget_s, whichever comes first.')
 _STRATEGY = flags.DEFINE_enum('strategy', 'default',
                               list(distribution.STRATEGIES),
                               'Distribution strategy.')
@@ -154,7 +159,8 @@ def main(argv):
       summary_every=_SUMMARY_EVERY.value, sample_every=_SAMPLE_EVERY.value,
       max_consecutive_nonfinite=_MAX_NONFINITE.value,
       random_flip=_RANDOM_FLIP.value, shuffle_buffer=_SHUFFLE_BUFFER.value,
-      seed=_SEED.value, memory_saving=_MEMORY_SAVING.value)
+      seed=_SEED.value, memory_saving=_MEMORY_SAVING.value,
+      time_budget_s=_TIME_BUDGET.value, lr_decay=_LR_DECAY.value)
   source = load()  # Prepares Fashion-MNIST once; fails early if missing.
   if _EPOCHS.value is not None:
     if _TRAIN_STEPS.value is not None:
@@ -171,7 +177,6 @@ def main(argv):
                  f'{train_steps}.')
   metrics = training.train(glow_config, train_config, _MODEL_DIR.value,
                            lambda context: load(), strategy=strategy,
-                           time_budget_s=_TIME_BUDGET.value,
                            log=_main.progress)
   if metrics['stop_reason'] == 'already_trained':
     print(f'Already trained to step {metrics["step"]} (--train_steps='

@@ -221,8 +221,9 @@ def budgeted_train_fn(train_config, dataset_fn, curve_images, test_images,
     variant_log = lambda line: log(f'  {variant.name}: {line}')
     curve = training.CurveEvaluation(curve_images, eval_every_steps,
                                      log=variant_log)
-    run = training.train(variant.config, train_config, model_dir, dataset_fn,
-                         time_budget_s=time_budget_s, callbacks=[curve],
+    run = training.train(variant.config,
+                         train_config.replace(time_budget_s=time_budget_s),
+                         model_dir, dataset_fn, callbacks=[curve],
                          log=variant_log)
     glow, _ = training.restore_model(model_dir)
     final = float(ood.dataset_bits_per_dim(glow, test_images).mean())

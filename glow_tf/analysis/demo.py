@@ -54,8 +54,7 @@ class DemoError(RuntimeError):
   """One or more stages of the demo failed (the others' results are kept)."""
 
 
-def run_demo(output_dir, glow_config, train_config, train_seconds,
-             data_dir=None, idx_dir=None, eval_every_steps=250,
+def run_demo(output_dir, glow_config, train_config, data_dir=None, idx_dir=None, eval_every_steps=250,
              curve_examples=1000, export=True, command=None, log=print):
   """Trains, evaluates, draws and exports; returns the metrics it wrote.
 
@@ -77,9 +76,9 @@ def run_demo(output_dir, glow_config, train_config, train_seconds,
     output_dir: the folder of everything (see the module docstring); a
       previous demo there is resumed (its training continues).
     glow_config: the model, e.g. `glow_tf.preset('fashion_mnist')`.
-    train_config: a `glow_tf.training.TrainConfig`.
-    train_seconds: wall-clock budget of the training (with its curve
-      evaluations); the final evaluation and figures come on top.
+    train_config: a `glow_tf.training.TrainConfig` with a `time_budget_s`,
+      the wall-clock budget of the training (curve evaluations included;
+      the final evaluation and figures come on top), counted across reruns.
     data_dir: TFDS data directory (Fashion-MNIST is prepared there once).
     idx_dir: folder of the Fashion-MNIST IDX files (default Debian's).
     eval_every_steps: steps between the points of the training curve.
@@ -98,10 +97,15 @@ def run_demo(output_dir, glow_config, train_config, train_seconds,
 
   ```python
   run_demo('outputs/demo', glow_tf.preset('fashion_mnist'),
-           glow_tf.training.TrainConfig(warmup_steps=200), train_seconds=60)
+           glow_tf.training.TrainConfig(warmup_steps=200, lr_decay='cosine',
+                                        time_budget_s=60))
   ```
   """
   start = time.time()
+  train_seconds = train_config.time_budget_s
+  if train_seconds is None:
+    raise ValueError('The demo trains for a time: give train_config a '
+                     'time_budget_s.')
   os.makedirs(output_dir, exist_ok=True)
   model_dir = os.path.join(output_dir, 'model')
   metrics_path = os.path.join(output_dir, 'metrics.json')
@@ -144,8 +148,7 @@ def run_demo(output_dir, glow_config, train_config, train_seconds,
         'fashion_mnist', 'train', data_dir=data_dir, idx_dir=idx_dir)
     log(f'Training {glow_config} for {train_seconds:.0f} s ...')
     run = training.train(glow_config, train_config, model_dir, dataset_fn,
-                         time_budget_s=train_seconds, callbacks=[curve],
-                         log=log)
+                         callbacks=[curve], log=log)
     metrics.update({
         'step': run['step'],
         'training_wall_clock_seconds': run['seconds'],

@@ -35,7 +35,8 @@ from glow_tf.training import distribution
 
 __all__ = ['CheckpointError', 'save_config', 'load_config',
            'check_or_save_config', 'write_json', 'checkpoint_candidates',
-           'verify_checkpoint', 'find_intact_checkpoint', 'latest_checkpoint',
+           'verify_checkpoint', 'variable_names', 'find_intact_checkpoint',
+           'latest_checkpoint',
            'has_ema_weights', 'restore_model', 'Checkpointer', 'CONFIG_FILE',
            'TRAIN_CONFIG_FILE', 'CHECKPOINT_NAME']
 
@@ -182,7 +183,8 @@ def latest_checkpoint(model_dir):
   return prefix
 
 
-def _variable_names(prefix):
+def variable_names(prefix):
+  """The names of the values saved in checkpoint `prefix`, as a set."""
   try:
     return {name for name, _ in tf.train.list_variables(prefix)}
   except (tf.errors.OpError, ValueError) as e:
@@ -196,7 +198,7 @@ def has_ema_weights(checkpoint):
     CheckpointError: the checkpoint cannot be read.
   """
   return any(name.startswith('ema_model/')
-             for name in _variable_names(checkpoint))
+             for name in variable_names(checkpoint))
 
 
 def restore_model(model_dir, use_ema=True, checkpoint=None):

@@ -11,10 +11,11 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ['TrainConfig', 'OPTIMIZERS', 'steps_for_epochs', 'check_positive_int',
+__all__ = ['TrainConfig', 'OPTIMIZERS', 'LR_DECAYS', 'steps_for_epochs', 'check_positive_int',
            'check_positive_float']
 
 OPTIMIZERS = ('adamax', 'adam')
+LR_DECAYS = ('none', 'cosine')
 
 
 def check_positive_int(value, name, allow_zero=False):
@@ -44,6 +45,13 @@ class TrainConfig:
     learning_rate: peak learning rate.
     warmup_steps: the learning rate grows linearly from `lr / warmup_steps`
       to `lr` over this many updates (0: no warm-up).
+    lr_decay: 'none' (constant after the warm-up) or 'cosine': the rate
+      falls as `(1 + cos(pi p)) / 2` to 0 at the end of training, where the
+      progress `p` is the larger of `step / train_steps` and `trained
+      seconds / time_budget_s` (so a time-bounded run uses its whole budget).
+    time_budget_s: stop (with a checkpoint) once training in this model_dir
+      has taken this many wall-clock seconds, counted across restarts like
+      `train_steps` (None: no limit).
     optimizer: 'adamax' (the paper's) or 'adam'.
     clip_grad_norm: clip the global gradient norm to this value (None: off).
     ema_decay: decay of the parameter average kept in `ema_model` (0: off).
@@ -77,6 +85,8 @@ class TrainConfig:
   train_steps: int = 10_000
   learning_rate: float = 1e-3
   warmup_steps: int = 1000
+  lr_decay: str = 'none'
+  time_budget_s: Optional[float] = None
   optimizer: str = 'adamax'
   clip_grad_norm: Optional[float] = None
   ema_decay: float = 0.999
@@ -107,6 +117,11 @@ class TrainConfig:
                        f'{self.optimizer!r}.')
     if self.clip_grad_norm is not None:
       check_positive_float(self.clip_grad_norm, 'clip_grad_norm')
+    if self.lr_decay not in LR_DECAYS:
+      raise ValueError(f'lr_decay must be one of {list(LR_DECAYS)}, got '
+                       f'{self.lr_decay!r}.')
+    if self.time_budget_s is not None:
+      check_positive_float(self.time_budget_s, 'time_budget_s')
     if (isinstance(self.ema_decay, bool) or
         not isinstance(self.ema_decay, (int, float)) or
         not 0.0 <= self.ema_decay < 1.0):

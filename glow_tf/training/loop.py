@@ -29,7 +29,6 @@ from glow_tf.training import checkpoints
 from glow_tf.training import distribution
 from glow_tf.training import initialization
 from glow_tf.training import summaries
-from glow_tf.training.config import check_positive_float
 from glow_tf.training.trainer import NonFiniteLossError
 from glow_tf.training.trainer import Trainer
 
@@ -149,7 +148,7 @@ def _preemption_handler(strategy, checkpointer, trainer, model_dir, log):
 
 
 def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
-          time_budget_s=None, callbacks=(), log=None):
+          callbacks=(), log=None):
   """Trains Glow in `model_dir`, resuming from its newest intact checkpoint.
 
   Args:
@@ -162,8 +161,6 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
       `glow_tf.data.load_dataset`); it is shuffled, repeated, batched per
       replica and dequantised here (`glow_tf.data.distribute`).
     strategy: a `tf.distribute.Strategy`; default the current one.
-    time_budget_s: stop (with a checkpoint) once this many seconds have
-      passed since the call (callbacks' time included); None: no limit.
     callbacks: `Callback`s (e.g. `CurveEvaluation`).
     log: callable taking a progress line (default absl's `logging.info`).
 
@@ -197,8 +194,7 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
   """
   start_time = time.monotonic()
   log = log or logging.info
-  if time_budget_s is not None:
-    check_positive_float(time_budget_s, 'time_budget_s')
+  time_budget_s = train_config.time_budget_s
   if not callable(dataset_fn):
     raise ValueError('dataset_fn must be a callable input_context -> '
                      f'tf.data.Dataset, got {type(dataset_fn).__name__}.')
@@ -226,9 +222,14 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
              'checkpoint': trainer.restored_from}
   if start_step:
     log(f'Resuming from step {start_step} ({trainer.restored_from}).')
-  if start_step >= train_config.train_steps:
-    log(f'Already trained to step {start_step} (train_steps is '
-        f'{train_config.train_steps}): nothing to do.')
+  trained_before = float(trainer.trained_seconds.numpy())
+  done_by_time = (time_budget_s is not None and
+                  trained_before >= time_budget_s)
+  if start_step >= train_config.train_steps or done_by_time:
+    limit = (f'time_budget_s is {time_budget_s:g}, {trained_before:.0f} s '
+             'trained' if done_by_time else
+             f'train_steps is {train_config.train_steps}')
+    log(f'Already trained to step {start_step} ({limit}): nothing to do.')
     metrics.update(stop_reason='already_trained',
                    seconds=time.monotonic() - start_time)
     return metrics
@@ -271,7 +272,25 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
   any_worker = tf.function(lambda flag: strategy.reduce(
       tf.distribute.ReduceOp.SUM, strategy.run(lambda: flag), axis=None) > 0)
   budget_end = (None if time_budget_s is None
-                else start_time + time_budget_s)
+                else start_time + time_budget_s - trained_before)
+  # Workers agree on the progress that sets the learning rate: its mean.
+  mean_over_workers = tf.function(lambda value: strategy.reduce(
+      tf.distribute.ReduceOp.MEAN, strategy.run(lambda: value), axis=None))
+
+  def trained_seconds():
+    return trained_before + time.monotonic() - start_time
+
+  def set_progress(step):
+    progress = step / train_config.train_steps
+    if time_budget_s is not None:
+      progress = max(progress, trained_seconds() / time_budget_s)
+    if multi_worker and train_config.lr_decay != 'none':
+      progress = float(mean_over_workers(tf.constant(progress, tf.float32)))
+    trainer.progress.assign(min(progress, 1.0))
+
+  def save(step):
+    trainer.trained_seconds.assign(trained_seconds())
+    return checkpointer.save(step)
 
   step, consecutive, skipped = start_step, 0, 0
   progress = _Progress(step, train_config.train_steps,
@@ -281,6 +300,7 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
   iterator = iter(dataset)
   try:
     while step < train_config.train_steps:
+      set_progress(step)
       tick = time.monotonic()
       out = trainer.train_step(next(iterator))
       step, loss = int(out['step']), float(out['loss'])
@@ -307,6 +327,7 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
               'the learning rate, clip the gradients (clip_grad_norm) or '
               'check the data.')
       if preemption is not None:  # A SIGTERM on any worker: save, then exit.
+        trainer.trained_seconds.assign(trained_seconds())
         preemption.save_checkpoint_if_preempted(checkpoint_number=step)
       for callback in callbacks:
         callback.on_step_end(trainer, step, loss, finite)
@@ -332,19 +353,19 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
         with writer.as_default(step=step):
           summaries.image('samples', summaries.image_grid(sample_fn()))
       if step % train_config.checkpoint_every == 0:
-        metrics['checkpoint'] = checkpointer.save(step)
+        metrics['checkpoint'] = save(step)
       if budget_end is not None:
         over = time.monotonic() > budget_end
         if multi_worker:
           over = bool(any_worker(tf.constant(int(over))))
         if over and step < train_config.train_steps:
           metrics['stop_reason'] = 'time_budget'
-          log(f'Time budget of {time_budget_s:.0f} s used up at step {step}.')
+          log(f'Time budget of {time_budget_s:g} s used up at step {step}.')
           break
     if progress.mean() is not None:
       metrics['bits_per_dim'] = progress.mean()
     if checkpointer.last_saved_step != step:
-      metrics['checkpoint'] = checkpointer.save(step)
+      metrics['checkpoint'] = save(step)
   except tf.errors.OpError as e:
     if multi_worker and _is_lost_worker(e):
       raise _worker_lost(e, model_dir) from e

@@ -103,16 +103,24 @@ class Trainer:
       self.ema_model = (Glow(glow_config, seed=train_config.seed,
                              name='ema_glow')
                         if train_config.ema_decay > 0 else None)
-      self.optimizer = make_optimizer(train_config)
+      # The run's progress in [0, 1], set by the loop before each step (for
+      # the learning-rate decay), and the seconds trained so far (saved).
+      self.progress = tf.Variable(0.0, trainable=False, name='progress')
+      self.trained_seconds = tf.Variable(0.0, dtype=tf.float64,
+                                         trainable=False,
+                                         name='trained_seconds')
+      self.optimizer = make_optimizer(train_config, self.progress)
       self.optimizer.build(self.model.trainable_variables)
       self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
     self._variables = list(self.model.trainable_variables)
     self.ema = (ema_lib.ExponentialMovingAverage(
         self.model, self.ema_model, train_config.ema_decay)
                 if self.ema_model is not None else None)
-    objects = dict(step=self.step, model=self.model, optimizer=self.optimizer)
+    objects = dict(step=self.step, model=self.model, optimizer=self.optimizer,
+                   trained_seconds=self.trained_seconds)
     if self.ema_model is not None:
       objects['ema_model'] = self.ema_model
+    self._checkpointed = objects
     self.checkpoint = tf.train.Checkpoint(**objects)
     self._compiled_step = None
     self.restored_from = None
@@ -155,13 +163,19 @@ class Trainer:
     prefix = checkpoints.find_intact_checkpoint(model_dir)
     if prefix is None:
       return 0
-    has_ema = checkpoints.has_ema_weights(prefix)
-    checkpoint = self.checkpoint
-    if self.ema_model is not None and not has_ema:
-      checkpoint = tf.train.Checkpoint(step=self.step, model=self.model,
-                                       optimizer=self.optimizer)
+    names = checkpoints.variable_names(prefix)
+    saved = {key: value for key, value in self._checkpointed.items()
+             if any(name.startswith(f'{key}/') for name in names)}
+    has_ema = any(name.startswith('ema_model/') for name in names)
+    missing = sorted({'step', 'model', 'optimizer'} - set(saved))
+    if missing:
+      raise checkpoints.CheckpointError(
+          f'Checkpoint {prefix!r} is not a glow_tf training checkpoint: it '
+          f'has no {", ".join(missing)}.')
     try:
-      status = checkpoint.restore(prefix)
+      # Objects added since the checkpoint was written (the average turned
+      # on, the trained seconds of older versions) start fresh.
+      status = tf.train.Checkpoint(**saved).restore(prefix)
       status.assert_existing_objects_matched()
       if has_ema and self.ema_model is None:
         status.expect_partial()

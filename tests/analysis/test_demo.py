@@ -24,8 +24,9 @@ def test_a_failing_stage_keeps_the_results_before_it(tmp_path, monkeypatch):
         out, fixtures.tiny_config(hidden_channels=4),
         training.TrainConfig(batch_size=8, train_steps=4, warmup_steps=0,
                              init_batch_size=16, summary_every=0,
-                             sample_every=0, shuffle_buffer=32),
-        train_seconds=120, data_dir=str(tmp_path / 'tfds'), idx_dir=idx_dir,
+                             sample_every=0, shuffle_buffer=32,
+                             time_budget_s=120.0),
+        data_dir=str(tmp_path / 'tfds'), idx_dir=idx_dir,
         eval_every_steps=2, curve_examples=8, log=lines.append)
   metrics = fixtures.read_json(os.path.join(out, 'metrics.json'),
                               ['test_bits_per_dim', 'stages', 'files'])

@@ -15,6 +15,7 @@ from tests import fixtures
 
 _ITERATIONS = 'optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE'
 _STEP = 'step/.ATTRIBUTES/VARIABLE_VALUE'
+_SECONDS = 'trained_seconds/.ATTRIBUTES/VARIABLE_VALUE'
 
 
 def _events(model_dir):
@@ -117,12 +118,57 @@ def test_time_budget_stops_with_a_checkpoint(tmp_path):
   metrics = training.train(
       fixtures.tiny_config(),
       fixtures.tiny_train_config(train_steps=1000, summary_every=0,
-                               sample_every=0, ema_decay=0.0),
-      model_dir, fixtures.dataset_fn(), time_budget_s=1e-3)
+                                 sample_every=0, ema_decay=0.0,
+                                 time_budget_s=1e-3),
+      model_dir, fixtures.dataset_fn())
   assert metrics['stop_reason'] == 'time_budget'
   assert metrics['step'] == 1
   assert fixtures.checkpoint_steps(model_dir) == [1]
   assert not checkpoints.has_ema_weights(metrics['checkpoint'])
+  saved = float(tf.train.load_variable(metrics['checkpoint'], _SECONDS))
+  assert saved >= 1e-3
+
+  # The budget counts across restarts: the same call has nothing left to do,
+  # a larger budget trains on.
+  config = fixtures.tiny_train_config(train_steps=3, summary_every=0,
+                                      sample_every=0, ema_decay=0.0,
+                                      time_budget_s=1e-3)
+  again = training.train(fixtures.tiny_config(), config, model_dir,
+                         fixtures.dataset_fn())
+  assert again['stop_reason'] == 'already_trained' and again['step'] == 1
+  more = training.train(fixtures.tiny_config(),
+                        config.replace(time_budget_s=1e6), model_dir,
+                        fixtures.dataset_fn())
+  assert more['start_step'] == 1 and more['step'] == 3
+  assert float(tf.train.load_variable(more['checkpoint'], _SECONDS)) > saved
+
+
+def test_cosine_decay_reaches_zero_by_the_last_step(tmp_path):
+  model_dir = str(tmp_path / 'model')
+  train_config = fixtures.tiny_train_config(lr_decay='cosine', sample_every=0)
+  training.train(fixtures.tiny_config(), train_config, model_dir,
+                 fixtures.dataset_fn())
+  values, _ = _events(model_dir)
+  rates = [rate for _, rate in sorted(values['learning_rate'])]
+  # Step t (1-based) runs at progress (t - 1) / train_steps.
+  expected = [1e-2 * (1 + np.cos(np.pi * t / 6)) / 2 for t in range(6)]
+  np.testing.assert_allclose(rates, expected, rtol=1e-5)
+
+
+def test_checkpoint_of_an_older_version_without_trained_seconds(tmp_path):
+  model_dir = str(tmp_path / 'model')
+  config, train_config = fixtures.tiny_config(), fixtures.tiny_train_config(
+      train_steps=4, summary_every=0, sample_every=0, ema_decay=0.0)
+  checkpoints.save_config(model_dir, config)
+  trainer = training.Trainer(config, train_config)
+  trainer.initialize(fixtures.model_batch()['image'])
+  trainer.step.assign(2)
+  old = tf.train.Checkpoint(step=trainer.step, model=trainer.model,
+                            optimizer=trainer.optimizer)
+  tf.train.CheckpointManager(old, model_dir, 1).save(checkpoint_number=2)
+  metrics = training.train(config, train_config, model_dir,
+                           fixtures.dataset_fn())
+  assert metrics['start_step'] == 2 and metrics['step'] == 4
 
 
 def test_another_config_on_resume_gives_a_clear_error(trained_dir):

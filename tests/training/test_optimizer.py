@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from glow_tf import training
 
@@ -14,3 +15,19 @@ def test_linear_warmup_and_the_optimizers():
   for name in ('adamax', 'adam'):
     optimizer = training.make_optimizer(training.TrainConfig(optimizer=name))
     assert type(optimizer).__name__.lower() == name
+
+
+def test_cosine_decay_follows_the_progress_variable():
+  progress = tf.Variable(0.0)
+  schedule = training.LinearWarmup(1e-3, 2, decay='cosine', progress=progress)
+  expected = {0.0: 1e-3, 0.25: 1e-3 * (1 + np.cos(np.pi / 4)) / 2,
+              0.5: 5e-4, 1.0: 0.0, 1.5: 0.0}
+  for p, rate in expected.items():
+    progress.assign(p)
+    assert float(schedule(10)) == pytest.approx(rate, abs=1e-9), p
+  progress.assign(0.5)
+  assert float(schedule(0)) == pytest.approx(2.5e-4)  # warm-up times decay
+  with pytest.raises(ValueError, match='needs a progress variable'):
+    training.LinearWarmup(1e-3, 2, decay='cosine')
+  with pytest.raises(ValueError, match="decay must be one of"):
+    training.LinearWarmup(1e-3, 2, decay='step')
