@@ -3,8 +3,8 @@
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
+from glow_tf import _checks
 from glow_tf import networks
-from glow_tf.bijectors import _checks
 
 __all__ = ['AffineCoupling']
 

@@ -5,7 +5,7 @@ import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 from tensorflow_probability.python.bijectors import chain as chain_lib
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
 from glow_tf.bijectors.act_norm import ActNorm
 from glow_tf.bijectors.affine_coupling import AffineCoupling
 from glow_tf.bijectors.invertible_conv import InvertibleConv1x1

@@ -3,7 +3,7 @@
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
 
 __all__ = ['LearnedPrior']
 

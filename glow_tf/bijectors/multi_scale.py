@@ -3,7 +3,7 @@
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
 from glow_tf.bijectors.flow_step import initialize as initialize_chain
 from glow_tf.bijectors.learned_prior import LearnedPrior
 from glow_tf.bijectors.split_prior import SplitPrior

@@ -93,12 +93,12 @@ class AffineCouplingTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(network.norm_hidden.initialized.numpy())
     self.assertAllClose(returned, coupling.inverse(tf.identity(x)))
     # Unit std up to ActNorm's epsilon: std / (std + 1e-6), std ~ 0.1 here.
-    h = network.norm_in.inverse(network.conv_in(x[..., :3]))
+    h = network.norm_in(network.conv_in(x[..., :3]))
     self.assertAllClose(np.mean(h, axis=(0, 1, 2)), np.zeros(_HIDDEN),
                         atol=1e-6)
     self.assertAllClose(np.std(h, axis=(0, 1, 2)), np.ones(_HIDDEN),
                         atol=1e-4)
-    h = network.norm_hidden.inverse(network.conv_hidden(tf.nn.relu(h)))
+    h = network.norm_hidden(network.conv_hidden(tf.nn.relu(h)))
     self.assertAllClose(np.mean(h, axis=(0, 1, 2)), np.zeros(_HIDDEN),
                         atol=1e-6)
     self.assertAllClose(np.std(h, axis=(0, 1, 2)), np.ones(_HIDDEN),

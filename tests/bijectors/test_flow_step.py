@@ -105,7 +105,7 @@ class FlowStepTest(tf.test.TestCase, parameterized.TestCase):
     # ...and the coupling network's first ActNorm was initialised on the
     # output of the permutation, not on the raw batch.
     network = coupling.network
-    hidden = network.norm_in.inverse(
+    hidden = network.norm_in(
         network.conv_in(mixer.inverse(h)[..., :2]))
     self.assertAllClose(np.mean(hidden, axis=(0, 1, 2)), np.zeros(_HIDDEN),
                         atol=1e-6)
