@@ -285,8 +285,13 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       calls.clear()
       glow.sample(2, seed=[1, 2])
       self.assertLen(calls, len(couplings))
+      calls.clear()
+      x, log_prob = glow.experimental_sample_and_log_prob(2, seed=[1, 2])
+      self.assertLen(calls, len(couplings))
     finally:
       CouplingNetwork.__call__ = original
+    self.assertAllClose(log_prob, glow.log_prob(tf.identity(x)), atol=1e-8)
+    self.assertAllClose(x, glow.sample(2, seed=[1, 2]), atol=1e-12)
 
   def test_initialize_normalises_first_batch_in_order(self):
     glow = glow_tf.Glow(tiny_config(image_shape=(8, 8, 1), hidden_channels=8))

@@ -1,5 +1,8 @@
-"""Tests of the package as a whole: one-way imports.
+"""Tests of the package as a whole: public APIs only, one-way imports.
 
+* glow_tf uses no private API of TensorFlow or TFP (`tensorflow.python`,
+  TFP's `_Chain`, a bijector's `_cache`) and calls no private method of
+  another module's objects;
 * `import glow_tf` loads the model, not the training code. (It does load
   tf_keras: TFP imports it on the first use of any of its subpackages, in
   `tensorflow_probability/python/__init__.py`, `_validate_tf_environment`.)
@@ -17,6 +20,10 @@ import pytest
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PACKAGE = os.path.join(_ROOT, 'glow_tf')
 
+# Text that marks a private TensorFlow / TFP API, or a protected access.
+_FORBIDDEN = ('tensorflow.python', 'tensorflow_probability.python',
+              'chain_lib', '_Chain', '._cache', 'protected-access')
+
 
 def _module_files():
   """`{dotted module name: path}` of every module of glow_tf."""
@@ -31,6 +38,34 @@ def _module_files():
         parts = parts[:-1]
       modules['.'.join(parts)] = path
   return modules
+
+
+def private_api_uses(source, module):
+  """Where `source` (the text of `module`) uses a private API.
+
+  The text must not name TensorFlow's or TFP's private modules and classes
+  (`_FORBIDDEN`); and no expression may reach a `_private` attribute
+  (method or not) of another object: only of `self`, `cls`, `super()` or
+  the module itself (a module's own private function). Dunders are fine.
+  """
+  found = []
+  own_name = module.rsplit('.', 1)[-1]
+  for number, line in enumerate(source.splitlines(), 1):
+    for pattern in _FORBIDDEN:
+      if pattern in line:
+        found.append(f'{module}:{number}: {pattern!r} in {line.strip()!r}')
+  for node in ast.walk(ast.parse(source)):
+    if (not isinstance(node, ast.Attribute) or
+        not node.attr.startswith('_') or node.attr.startswith('__')):
+      continue
+    owner = node.value
+    if isinstance(owner, ast.Name) and owner.id in ('self', 'cls', own_name):
+      continue
+    if (isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and
+        owner.func.id == 'super'):
+      continue
+    found.append(f'{module}:{node.lineno}: private {ast.unparse(node)}')
+  return found
 
 
 def _imports(path, module, modules):
@@ -96,10 +131,34 @@ def find_cycle(graph):
   return None
 
 
-def test_find_cycle_finds_cycles():
+def test_the_checks_find_what_they_look_for():
+  bad = ('from tensorflow.python.eager import record\n'
+         'chain = chain_lib.Chain([a, b])\n'
+         'flow.cache.inverse_attributes(x)["ildj"] = ildj  # bijector._cache\n'
+         'x = glow._check_images(x)\n'
+         'y = self.bijector._require_labels(labels)\n'
+         'fn = coupling._shift_and_log_scale\n')
+  found = private_api_uses(bad, 'glow_tf.memory')
+  for line in range(1, 7):
+    assert any(f'glow_tf.memory:{line}:' in f for f in found), (line, found)
+  fine = ('y = self._inverse(x)\n'
+          'z = super()._forward(z)\n'
+          'benchmarking._memory_probe(config)\n'
+          'print(tf.__version__)\n'
+          'from glow_tf import _checks\n'
+          '_checks.positive_int(k, "k")\n')
+  assert private_api_uses(fine, 'glow_tf.benchmarking') == []
   assert find_cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c',
                                                               'a']
   assert find_cycle({'a': {'b', 'c'}, 'b': {'c'}, 'c': set()}) is None
+
+
+def test_no_private_tensorflow_or_tfp_api():
+  found = []
+  for module, path in sorted(_module_files().items()):
+    with open(path) as f:
+      found += private_api_uses(f.read(), module)
+  assert not found, '\n'.join(found)
 
 
 def test_imports_have_no_cycle():

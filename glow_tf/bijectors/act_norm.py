@@ -1,15 +1,15 @@
 """ActNorm: a per-channel affine map initialised from data (Glow, section 3.1)."""
 
 import tensorflow as tf
-from tensorflow_probability import bijectors as tfb
 
 from glow_tf import _checks
 from glow_tf import networks
+from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['ActNorm']
 
 
-class ActNorm(tfb.Bijector):
+class ActNorm(GlowBijector):
   """Per-channel scale and bias, initialised so a batch is normalised.
 
   With TFP's direction convention (forward = latent -> image):
