@@ -5,6 +5,10 @@ Direction convention, everywhere in this package (TFP's): a bijector's
 image -> latent; `log_prob` of a distribution uses the inverse.
 Images live in "model space": dequantised floats in [-0.5, 0.5]
 (see `glow_tf.dequantize`).
+
+`import glow_tf` loads the model (bijectors, `Glow`, images); training,
+export and analysis are separate imports (`glow_tf.training`, which holds
+the Keras `GlowModel`, `glow_tf.export`, `glow_tf.analysis`).
 """
 
 from glow_tf import bijectors
@@ -16,9 +20,8 @@ from glow_tf.glow import Glow
 from glow_tf.images import bits_per_dim
 from glow_tf.images import dequantize
 from glow_tf.images import to_uint8
-from glow_tf.training.keras_model import GlowModel
 
 __all__ = [
     'bijectors', 'bits_per_dim', 'build_flow', 'dequantize', 'Glow',
-    'GlowConfig', 'GlowModel', 'preset', 'PRESETS', 'to_uint8',
+    'GlowConfig', 'preset', 'PRESETS', 'to_uint8',
 ]

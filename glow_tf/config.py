@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Optional, Tuple
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
 from glow_tf.bijectors.flow_step import COUPLINGS
 from glow_tf.bijectors.flow_step import PERMUTATIONS
 from glow_tf.images import check_n_bits

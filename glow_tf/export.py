@@ -258,11 +258,9 @@ class ServingModule(tf.Module):
       num_samples = tf.identity(num_samples)
       temperature = tf.identity(temperature)
     labels = self._check_labels('sample', labels, num_samples, 'num_samples')
-    # What `Glow.sample` computes (its graph-mode temperature check cannot
-    # be traced): eps ~ N(0, temperature**2 I), x = flow.forward(eps).
-    eps = glow.distribution.sample(num_samples, seed=stateless_seed(seed))
-    x = glow.bijector.forward(eps * tf.cast(temperature, glow.dtype),
-                              **_label_kwargs(labels))
+    x = glow.sample(num_samples, seed=stateless_seed(seed),
+                    temperature=tf.cast(temperature, glow.dtype),
+                    labels=labels)
     return {'images': self._to_uint8(
         x, 'sample: the samples are not finite (is `temperature` too '
         'large?)')}
@@ -346,10 +344,6 @@ class ServingModule(tf.Module):
   def _to_uint8(self, x, message):
     x = tf.debugging.assert_all_finite(x, message=message)
     return images_lib.to_uint8(x, self._config.n_bits)
-
-
-def _label_kwargs(labels):
-  return {} if labels is None else {'labels': labels}
 
 
 def warmup_requests(config, model_name='glow', batch_size=2, seed=0):

@@ -6,10 +6,10 @@ import tensorflow_probability as tfp
 
 from glow_tf.bijectors.flow_step import flow_step
 from glow_tf.bijectors.learned_prior import LearnedPrior
+from glow_tf.bijectors.multi_scale import level_shapes
 from glow_tf.bijectors.multi_scale import MultiScaleFlow
 from glow_tf.bijectors.split_prior import SplitPrior
 from glow_tf.config import GlowConfig
-from tensorflow_probability.python.bijectors import chain as chain_lib
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -29,24 +29,25 @@ def build_flow(config, seed=0):
   dtype = tf.as_dtype(config.dtype)
   seeds = iter(np.random.SeedSequence(seed).generate_state(
       config.num_levels * config.num_steps))
-  h, w, c = config.image_shape
   levels, splits = [], []
-  for level in range(config.num_levels):
-    c *= 4
+  shapes = level_shapes(config.image_shape, config.num_levels)
+  for level, (_, _, c) in enumerate(shapes):
     with tf.name_scope(f'level_{level}'):
-      # A _Chain (not a composite tensor) of non-composite steps.
-      levels.append(chain_lib._Chain([  # pylint: disable=protected-access
+      levels.append(tfb.Chain([
           flow_step(c, config.hidden_channels, config.permutation,
                     config.coupling, seed=int(next(seeds)), dtype=dtype,
                     name=f'step_{step}')
           for step in range(config.num_steps)], name=f'level_{level}'))
       if level < config.num_levels - 1:
         splits.append(SplitPrior(c, dtype=dtype))
-        c //= 2
-  top = LearnedPrior(c, learn=config.learn_top_prior,
+  top = LearnedPrior(shapes[-1][-1], learn=config.learn_top_prior,
                      num_classes=config.num_classes, dtype=dtype,
                      name='top_prior')
   return MultiScaleFlow(config.image_shape, levels, splits, top)
+
+
+def _label_kwargs(labels):
+  return {} if labels is None else {'labels': labels}
 
 
 def _labels_to_bijector(kwargs):
@@ -64,7 +65,7 @@ class Glow(tfd.TransformedDistribution):
 
   ```
   x = flow.forward(eps),   eps ~ N(0, I) over [H, W, C]
-  log p(x) = log N(flow.inverse(x); 0, I) + flow.inverse_log_det_jacobian(x)
+  log p(x) = log N(eps; 0, I) + ildj,   eps, ildj = flow.inverse_and_log_det(x)
   ```
 
   where `flow` (`self.bijector`) is a `MultiScaleFlow`: L levels of squeeze,
@@ -128,7 +129,13 @@ class Glow(tfd.TransformedDistribution):
     """Event shapes of the per-level latents that `encode` returns."""
     return self.bijector.latent_shapes
 
-  def _check_images(self, x, name='x'):
+  def check_images(self, x, name='x'):
+    """`x` as a tensor of this model's model-space images, or a ValueError.
+
+    The images must be floats of the model's dtype, shaped
+    `[..., H, W, C]` with a known rank; the error says how to fix them
+    (`glow_tf.dequantize` for uint8 images).
+    """
     x = tf.convert_to_tensor(x)
     if not x.dtype.is_floating:
       raise ValueError(
@@ -152,11 +159,23 @@ class Glow(tfd.TransformedDistribution):
     return x
 
   def log_prob(self, x, labels=None, name='log_prob'):
-    """Exact log-density of model-space images `x` `[..., H, W, C]`."""
-    x = self._check_images(x)
-    kwargs = {} if labels is None else {'labels': labels}
-    self.bijector._require_labels(labels)  # pylint: disable=protected-access
-    return super().log_prob(x, name=name, **kwargs)
+    """Exact log-density of model-space images `x` `[..., H, W, C]`.
+
+    One pass through the flow (`MultiScaleFlow.inverse_and_log_det`): every
+    coupling network and prior runs once.
+    """
+    x = self.check_images(x)
+    return super().log_prob(x, name=name, **_label_kwargs(labels))
+
+  def _log_prob(self, x, labels=None):
+    eps, ildj = self.bijector.inverse_and_log_det(x, labels=labels)
+    return self.distribution.log_prob(eps) + ildj
+
+  def _sample_and_log_prob(self, sample_shape, seed, labels=None):
+    eps, base_log_prob = self.distribution.experimental_sample_and_log_prob(
+        sample_shape, seed=seed)
+    x, fldj = self.bijector.forward_and_log_det(eps, **_label_kwargs(labels))
+    return x, base_log_prob - fldj
 
   def sample(self, sample_shape=(), seed=None, temperature=1.0, labels=None,
              name='sample'):
@@ -192,9 +211,8 @@ class Glow(tfd.TransformedDistribution):
           temperature = tf.identity(temperature)
       elif tf.executing_eagerly() and float(temperature) < 0:
         raise ValueError(f'temperature must be >= 0, got {float(temperature)}.')
-      kwargs = self.bijector._require_labels(labels)  # pylint: disable=protected-access
       eps = self.distribution.sample(sample_shape, seed=seed) * temperature
-      return self.bijector.forward(eps, **kwargs)
+      return self.bijector.forward(eps, **_label_kwargs(labels))
 
   def encode(self, x, labels=None):
     """Images -> per-level latents `[eps_0, ..., eps_top]`, each N(0, I) a priori.
@@ -202,7 +220,7 @@ class Glow(tfd.TransformedDistribution):
     `eps_l` (l < L-1) is the standardised half split off at level l,
     `eps_top` the standardised top latent; `latent_shapes` gives their shapes.
     """
-    return self.bijector.encode(self._check_images(x), labels=labels)
+    return self.bijector.encode(self.check_images(x), labels=labels)
 
   def decode(self, latents, labels=None):
     """Per-level latents -> images; the exact inverse of `encode`."""
@@ -217,4 +235,4 @@ class Glow(tfd.TransformedDistribution):
     it inside `strategy.run` with each replica's share of the batch: the
     statistics are all-reduced across replicas.
     """
-    self.bijector.initialize(self._check_images(x))
+    self.bijector.initialize(self.check_images(x))

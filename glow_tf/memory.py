@@ -47,21 +47,20 @@ def train_step(x):
 """
 
 import tensorflow as tf
-from tensorflow.python.eager import record  # pylint: disable=g-direct-tensorflow-import
 
 from glow_tf.bijectors.act_norm import ActNorm
 from glow_tf.bijectors.affine_coupling import AffineCoupling
+from glow_tf.bijectors.flow_step import chain_parts
+from glow_tf.bijectors.flow_step import inverse_and_log_det
 from glow_tf.bijectors.invertible_conv import InvertibleConv1x1
 from glow_tf.bijectors.permutation import ChannelPermutation
 
 __all__ = ['memory_saving_log_prob', 'reversible_steps']
 
-# pylint: disable=protected-access
-
 
 def _parts(step):
   """`(act_norm, permutation, coupling)` of a `flow_step` chain, checked."""
-  parts = list(getattr(step, 'bijectors', ()))
+  parts = chain_parts(step) or []
   if (len(parts) != 3 or not isinstance(parts[0], ActNorm) or
       not isinstance(parts[1], (InvertibleConv1x1, ChannelPermutation)) or
       not isinstance(parts[2], AffineCoupling)):
@@ -72,50 +71,16 @@ def _parts(step):
   return parts
 
 
-def _pixels(h):
-  shape = tf.shape(h)
-  return tf.cast(shape[-3] * shape[-2], h.dtype)
-
-
-def _per_pixel_ildj(part, x):
-  """Inverse log-det of a per-pixel (event rank 1) part, per pixel."""
-  if isinstance(part, ChannelPermutation):
-    return tf.zeros([], x.dtype)
-  return part._inverse_log_det_jacobian(x)
-
-
 def _prefix_inverse(act_norm, permutation, x):
   """Image -> latent through ActNorm and the permutation; `(y, ildj)`."""
-  pixels = _pixels(x)
-  h = act_norm._inverse(x)
-  y = permutation._inverse(h)
-  ildj = pixels * (_per_pixel_ildj(act_norm, x) +
-                   _per_pixel_ildj(permutation, h))
-  return y, ildj
+  h, act_norm_ildj = act_norm.inverse_and_log_det(x, event_ndims=3)
+  y, permutation_ildj = permutation.inverse_and_log_det(h, event_ndims=3)
+  return y, act_norm_ildj + permutation_ildj
 
 
 def _prefix_forward(act_norm, permutation, y):
   """Latent -> image through the permutation and ActNorm (the rebuild)."""
-  return act_norm._forward(permutation._forward(y))
-
-
-def _coupling_terms(coupling, y_a, y_b):
-  """`z_b` and the per-example log-det of the coupling, from its halves."""
-  shift, scale, log_scale = coupling._shift_and_log_scale(y_a)
-  z_b = y_b + shift if scale is None else (y_b + shift) * scale
-  return z_b, coupling._event_log_det(log_scale, y_b), (shift, scale)
-
-
-def _steps_inverse(parts_list, h):
-  """Image -> latent through the steps, without a tape; `(z, ildj)`."""
-  ildj = 0.
-  for act_norm, permutation, coupling in parts_list:
-    y, prefix_ildj = _prefix_inverse(act_norm, permutation, h)
-    y_a, y_b = coupling._halves(y)
-    z_b, coupling_ildj, _ = _coupling_terms(coupling, y_a, y_b)
-    h = tf.concat([y_a, z_b], axis=-1)
-    ildj += prefix_ildj + coupling_ildj
-  return h, ildj
+  return act_norm.forward(permutation.forward(y))
 
 
 def _weighted_sum(tensors_and_weights):
@@ -134,17 +99,15 @@ def _step_backward(parts, z, dz, dildj, variables):
   # is known, so steps are recomputed one at a time, not all at once.
   with tf.control_dependencies([dz]):
     z = tf.identity(z)
-  z_a, z_b = coupling._halves(z)
-  dz_a, dz_b = coupling._halves(dz)
+  z_a, z_b = coupling.split(z)
+  dz_a, dz_b = coupling.split(dz)
   with tf.GradientTape(watch_accessed_variables=False) as tape:
     tape.watch(variables)
     tape.watch(z_a)
-    shift, scale, log_scale = coupling._shift_and_log_scale(z_a)
-    y_b = tf.stop_gradient(z_b - shift if scale is None else
-                           z_b / scale - shift)
+    shift, log_scale = coupling.shift_and_log_scale(z_a)  # NN, once
+    y_b = tf.stop_gradient(coupling.forward_half(z_b, shift, log_scale)[0])
     tape.watch(y_b)
-    z_b_again = y_b + shift if scale is None else (y_b + shift) * scale
-    coupling_ildj = coupling._event_log_det(log_scale, y_b)
+    z_b_again, coupling_ildj = coupling.inverse_half(y_b, shift, log_scale)
     target = _weighted_sum([(z_b_again, dz_b), (coupling_ildj, dildj)])
   grads = tape.gradient(target, [z_a, y_b] + variables)
   dy = tf.concat([dz_a + grads[0], grads[1]], axis=-1)
@@ -179,12 +142,19 @@ def reversible_steps(steps, h):
     whose gradient rebuilds every step's input from the output (see the
     module docstring) instead of keeping the activations.
   """
-  parts_list = [_parts(step) for step in getattr(steps, 'bijectors', [steps])]
+  parts_list = [_parts(step) for step in chain_parts(steps) or [steps]]
+
+  # The forward pass runs under `tf.recompute_grad` only so that an
+  # enclosing GradientTape records the call and not its activations
+  # (recompute_grad stops recording while its function runs). Its own
+  # gradient, a recomputation from `h`, never runs: the custom gradient
+  # below replaces it.
+  unrecorded_steps = tf.recompute_grad(
+      lambda h: inverse_and_log_det(steps, h, event_ndims=3))
 
   @tf.custom_gradient
   def level(h):
-    with record.stop_recording():
-      z, ildj = _steps_inverse(parts_list, h)
+    z, ildj = unrecorded_steps(h)
     ildj = ildj + tf.zeros(tf.shape(h)[:-3], h.dtype)  # per example
 
     def grad(dz, dildj, variables=None):
@@ -222,8 +192,6 @@ def memory_saving_log_prob(glow, x, labels=None):
   Returns:
     `[N]` log-densities.
   """
-  x = glow._check_images(x)
-  flow = glow.bijector
-  latents, ildj = flow._encode_with_log_det(x, labels=labels,
-                                            level_inverse=reversible_steps)
-  return glow.distribution.log_prob(flow.pack_latents(latents)) + ildj
+  eps, ildj = glow.bijector.inverse_and_log_det(
+      glow.check_images(x), labels=labels, level_inverse=reversible_steps)
+  return glow.distribution.log_prob(eps) + ildj

@@ -25,12 +25,13 @@ the convolutions' outputs.
 import numpy as np
 import tensorflow as tf
 
-from glow_tf.bijectors import _checks
-from glow_tf.bijectors.act_norm import ActNorm
+from glow_tf import _checks
 
-__all__ = ['Conv2D', 'ZeroConv2D', 'CouplingNetwork']
+__all__ = ['ActNormLayer', 'Conv2D', 'CouplingNetwork', 'ZeroConv2D',
+           'act_norm_variables', 'initialize_act_norm']
 
 _WEIGHT_STDDEV = 0.05  # the reference code's initialiser
+_ACT_NORM_EPSILON = 1e-6
 
 # Offsets (di, dj) of the 3x3 taps, in the order of a [3, 3, ...] kernel.
 _TAPS = tuple((i - 1, j - 1) for i in range(3) for j in range(3))
@@ -159,8 +160,90 @@ def conv_as_matmul(x, kernel):
   return tf.nn.conv2d(x, k, strides=1, padding='SAME')
 
 
+def act_norm_variables(num_channels, dtype):
+  """`(log_scale, bias, initialized)` of an ActNorm: zeros, zeros and False.
+
+  Their aggregation is `ONLY_FIRST_REPLICA`, so that `initialize_act_norm`
+  may assign them inside a replica context (the values it assigns are
+  all-reduced, hence equal on every replica).
+  """
+  aggregation = tf.VariableAggregation.ONLY_FIRST_REPLICA
+  log_scale = tf.Variable(tf.zeros([num_channels], dtype), name='log_scale',
+                          aggregation=aggregation)
+  bias = tf.Variable(tf.zeros([num_channels], dtype), name='bias',
+                     aggregation=aggregation)
+  initialized = tf.Variable(False, trainable=False, name='initialized',
+                            aggregation=aggregation)
+  return log_scale, bias, initialized
+
+
+def initialize_act_norm(x, log_scale, bias, initialized):
+  """ActNorm's data-dependent initialisation, once (Glow, section 3.1).
+
+  Unless `initialized` is already True, sets, per channel (the last axis) and
+  over every other axis of the batch `x`,
+
+  ```
+  bias = -mean(x),   log_scale = -log(std(x) + 1e-6)
+  ```
+
+  so that `(x + bias) * exp(log_scale)` has zero mean and unit variance; then
+  sets `initialized`. Inside a `tf.distribute` replica context the
+  statistics are all-reduced over every replica, so all copies agree. Both
+  `glow_tf.bijectors.ActNorm` and the networks' `ActNormLayer` use it.
+
+  Args:
+    x: `[..., C]` batch.
+    log_scale, bias: `[C]` float variables.
+    initialized: scalar bool variable.
+  """
+  num_channels = x.shape[-1]
+  axes = list(range(x.shape.rank - 1))
+  count = tf.cast(tf.size(x) // num_channels, x.dtype)
+  total = tf.reduce_sum(x, axis=axes)
+  context = tf.distribute.get_replica_context()
+  replicated = context is not None and context.num_replicas_in_sync > 1
+  if replicated:
+    total, count = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                      [total, count])
+  mean = total / count
+  squares = tf.reduce_sum(tf.square(x - mean), axis=axes)
+  if replicated:
+    squares = context.all_reduce(tf.distribute.ReduceOp.SUM, squares)
+  std = tf.sqrt(squares / count)
+  done = initialized
+  bias.assign(tf.where(done, bias, -mean))
+  log_scale.assign(
+      tf.where(done, log_scale, -tf.math.log(std + _ACT_NORM_EPSILON)))
+  initialized.assign(True)
+
+
+class ActNormLayer(tf.Module):
+  """Per-channel `y = (x + bias) * exp(log_scale)`, initialised from data.
+
+  The ActNorm of the coupling networks' hidden layers: the image -> latent
+  map of `glow_tf.bijectors.ActNorm`, with the same variables and the same
+  `initialize` (`initialize_act_norm`), as a plain layer. It starts as the
+  identity.
+  """
+
+  def __init__(self, num_channels, dtype=tf.float32, name='act_norm'):
+    super().__init__(name=name)
+    with self.name_scope:
+      self.log_scale, self.bias, self.initialized = act_norm_variables(
+          _checks.positive_int(num_channels, 'num_channels'), dtype)
+
+  def __call__(self, x):
+    return (x + self.bias) * tf.exp(self.log_scale)
+
+  def initialize(self, x):
+    """Sets the statistics from the batch `x` (once); returns `self(x)`."""
+    initialize_act_norm(x, self.log_scale, self.bias, self.initialized)
+    return self(x)
+
+
 def _folded(kernel, norm):
-  """Kernel and bias of `norm.inverse(conv(x, kernel))` as one conv + bias."""
+  """Kernel and bias of `norm(conv(x, kernel))` as one conv + bias."""
   scale = tf.exp(norm.log_scale)
   return kernel * scale, norm.bias * scale
 
@@ -263,12 +346,13 @@ class CouplingNetwork(tf.Module):
     with self.name_scope:
       self.conv_in = Conv2D(in_channels, hidden_channels, 3, use_bias=False,
                             seed=int(seeds[0]), dtype=dtype, name='conv_in')
-      self.norm_in = ActNorm(hidden_channels, dtype=dtype, name='norm_in')
+      self.norm_in = ActNormLayer(hidden_channels, dtype=dtype,
+                                  name='norm_in')
       self.conv_hidden = Conv2D(hidden_channels, hidden_channels, 1,
                                 use_bias=False, seed=int(seeds[1]),
                                 dtype=dtype, name='conv_hidden')
-      self.norm_hidden = ActNorm(hidden_channels, dtype=dtype,
-                                 name='norm_hidden')
+      self.norm_hidden = ActNormLayer(hidden_channels, dtype=dtype,
+                                      name='norm_hidden')
       self.conv_out = ZeroConv2D(hidden_channels, out_channels, 3,
                                  dtype=dtype, name='conv_out')
 
@@ -278,7 +362,7 @@ class CouplingNetwork(tf.Module):
     Args:
       x: the conditioning half of the channels.
       initialize: run the data-dependent initialisation of the ActNorms on
-        this batch (once; see `ActNorm.initialize`).
+        this batch (once; see `initialize_act_norm`).
     """
     if initialize:
       h = tf.nn.relu(self.norm_in.initialize(self.conv_in(x)))

@@ -7,9 +7,11 @@
   (b) both round trips, `forward(inverse(x)) == x` and
       `inverse(forward(z)) == z` (1e-10 in float64, 1e-4 in float32), on
       fresh tensors so that TFP's bijector cache cannot answer them;
-  (c) `fldj(z) == -ildj(forward(z))` and `ildj(x) == -fldj(inverse(x))`, and
-      the cached log-dets (computed together with the output) equal the ones
-      recomputed from scratch;
+  (c) `fldj(z) == -ildj(forward(z))` and `ildj(x) == -fldj(inverse(x))`;
+      the log-dets TFP caches equal the ones recomputed from scratch; and
+      the one-pass `glow_tf.bijectors.inverse_and_log_det` and
+      `forward_and_log_det` (a `GlowBijector`'s methods, or a walk through a
+      `tfb.Chain` of them) equal TFP's outputs and log-dets;
   (d) both log-dets equal `slogdet` of the autodiff Jacobian of the map
       flattened to `[B, D] -> [B, D]` (1e-8 in float64);
   (e) every output is finite;
@@ -24,6 +26,8 @@
 `event_shape` is the image-side event shape, the one `inverse` takes; the
 latent side is `bijector.inverse_event_shape(event_shape)`, so bijectors that
 change the shape (Squeeze, a multi-scale flow) are checked the same way.
+`bijector_kwargs` (e.g. the `labels` of a class-conditional prior) are passed
+to every call.
 """
 
 import os
@@ -32,6 +36,9 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+
+from glow_tf.bijectors import forward_and_log_det
+from glow_tf.bijectors import inverse_and_log_det
 
 __all__ = ['check_bijector', 'check_checkpoint_round_trip',
            'check_rejects_input', 'perturb_variables']
@@ -100,29 +107,38 @@ def _flat_jacobian_log_det(function, inputs, batch_ndims):
   return tf.reshape(tf.linalg.slogdet(jacobian)[1], batch_shape)
 
 
-def _evaluate(bijector, x, z, event_ndims, latent_event_shape, jacobian):
+def _evaluate(bijector, x, z, event_ndims, latent_event_shape, jacobian,
+              kwargs):
   """Everything the checks compare, as a dict of tensors (eager or graph)."""
   r = {}
   # Image -> latent, then back on a fresh tensor (no cache hit).
-  r['latent'] = bijector.inverse(x)
-  r['image_again'] = bijector.forward(tf.identity(r['latent']))
-  r['ildj_cached'] = bijector.inverse_log_det_jacobian(x, event_ndims)
-  r['ildj'] = bijector.inverse_log_det_jacobian(tf.identity(x), event_ndims)
+  r['latent'] = bijector.inverse(x, **kwargs)
+  r['image_again'] = bijector.forward(tf.identity(r['latent']), **kwargs)
+  r['ildj_cached'] = bijector.inverse_log_det_jacobian(x, event_ndims,
+                                                       **kwargs)
+  r['ildj'] = bijector.inverse_log_det_jacobian(tf.identity(x), event_ndims,
+                                                **kwargs)
   r['fldj_at_latent'] = bijector.forward_log_det_jacobian(
-      tf.identity(r['latent']), event_ndims)
+      tf.identity(r['latent']), event_ndims, **kwargs)
+  r['latent_one_pass'], r['ildj_one_pass'] = inverse_and_log_det(
+      bijector, tf.identity(x), event_ndims, **kwargs)
   # Latent -> image, then back.
-  r['image'] = bijector.forward(z)
-  r['latent_again'] = bijector.inverse(tf.identity(r['image']))
-  r['fldj_cached'] = bijector.forward_log_det_jacobian(z, event_ndims)
-  r['fldj'] = bijector.forward_log_det_jacobian(tf.identity(z), event_ndims)
+  r['image'] = bijector.forward(z, **kwargs)
+  r['latent_again'] = bijector.inverse(tf.identity(r['image']), **kwargs)
+  r['fldj_cached'] = bijector.forward_log_det_jacobian(z, event_ndims,
+                                                       **kwargs)
+  r['fldj'] = bijector.forward_log_det_jacobian(tf.identity(z), event_ndims,
+                                                **kwargs)
   r['ildj_at_image'] = bijector.inverse_log_det_jacobian(
-      tf.identity(r['image']), event_ndims)
+      tf.identity(r['image']), event_ndims, **kwargs)
+  r['image_one_pass'], r['fldj_one_pass'] = forward_and_log_det(
+      bijector, tf.identity(z), event_ndims, **kwargs)
   if jacobian:
     batch_ndims = x.shape.rank - event_ndims
     r['inverse_jacobian_log_det'] = _flat_jacobian_log_det(
-        bijector.inverse, x, batch_ndims)
+        lambda x: bijector.inverse(x, **kwargs), x, batch_ndims)
     r['forward_jacobian_log_det'] = _flat_jacobian_log_det(
-        bijector.forward, z, batch_ndims)
+        lambda z: bijector.forward(z, **kwargs), z, batch_ndims)
   # Gradients of the log-likelihood.
   zero = tf.zeros([], x.dtype)
   distribution = tfd.TransformedDistribution(
@@ -131,12 +147,14 @@ def _evaluate(bijector, x, z, event_ndims, latent_event_shape, jacobian):
   x_fresh = tf.identity(x)
   with tf.GradientTape() as tape:
     tape.watch(x_fresh)
-    log_prob = distribution.log_prob(x_fresh)
+    log_prob = distribution.log_prob(x_fresh, bijector_kwargs=kwargs)
     loss = -tf.reduce_mean(log_prob)
   gradients = tape.gradient(loss, [x_fresh] + list(variables))
   r['log_prob'] = log_prob
   r['input_gradient'] = gradients[0]
-  r['variable_gradients'] = gradients[1:]
+  # Dense, also where a gather gives IndexedSlices (a class-conditional prior).
+  r['variable_gradients'] = [None if g is None else tf.convert_to_tensor(g)
+                             for g in gradients[1:]]
   return r
 
 
@@ -177,7 +195,7 @@ def _assert_results(test_case, results, x, z, bijector, batch_ndims, mode):
   # (c) Log-dets agree with each other (cached vs fresh, fldj vs -ildj).
   batch_shape = x.shape[:batch_ndims]
   for key in ('ildj', 'ildj_cached', 'fldj', 'fldj_cached', 'fldj_at_latent',
-              'ildj_at_image'):
+              'ildj_at_image', 'ildj_one_pass', 'fldj_one_pass'):
     # A constant Jacobian may give a log-det that only broadcasts (a scalar).
     test_case.assertEqual(
         np.broadcast_shapes(results[key].shape, batch_shape), batch_shape,
@@ -192,6 +210,15 @@ def _assert_results(test_case, results, x, z, bijector, batch_ndims, mode):
                            **close, msg=f'{msg} fldj(z) != -ildj(forward(z))')
   test_case.assertAllClose(results['ildj'], -results['fldj_at_latent'],
                            **close, msg=f'{msg} ildj(x) != -fldj(inverse(x))')
+  test_case.assertAllClose(results['ildj_one_pass'], results['ildj'], **close,
+                           msg=f'{msg} inverse_and_log_det: ildj')
+  test_case.assertAllClose(results['fldj_one_pass'], results['fldj'], **close,
+                           msg=f'{msg} forward_and_log_det: fldj')
+  test_case.assertAllClose(results['latent_one_pass'], latent, rtol=0,
+                           atol=trip, msg=f'{msg} inverse_and_log_det: output')
+  test_case.assertAllClose(results['image_one_pass'], results['image'],
+                           rtol=0, atol=trip,
+                           msg=f'{msg} forward_and_log_det: output')
 
   # (d) Log-dets equal slogdet of the autodiff Jacobian.
   if 'inverse_jacobian_log_det' in results:
@@ -267,7 +294,8 @@ def check_checkpoint_round_trip(test_case, bijector, seed=0):
 
 def check_bijector(test_case, bijector, event_shape, dtype=None,
                    batch_shape=(2,), seed=0, perturb=True, scale=0.3,
-                   jacobian=True, graph=True, num_trainable=None):
+                   jacobian=True, graph=True, num_trainable=None,
+                   bijector_kwargs=None):
   """Runs the whole battery on `bijector` (see the module docstring).
 
   #### Examples
@@ -300,7 +328,10 @@ def check_bijector(test_case, bijector, event_shape, dtype=None,
       (the log-dets there are compared with the eager Jacobian, and the
       outputs with the eager ones).
     num_trainable: if given, the expected `len(bijector.trainable_variables)`.
+    bijector_kwargs: keyword arguments of every call (for example
+      `{'labels': labels}`, labels of `batch_shape`).
   """
+  bijector_kwargs = dict(bijector_kwargs or {})
   # A tfb.Chain has no dtype of its own: then `dtype` says which to use.
   if dtype is None:
     test_case.assertIsNotNone(bijector.dtype, 'pass `dtype` for this bijector')
@@ -333,7 +364,7 @@ def check_bijector(test_case, bijector, event_shape, dtype=None,
 
   def evaluate(x, z, with_jacobian):
     return _evaluate(bijector, x, z, event_ndims, latent_event_shape,
-                     with_jacobian)
+                     with_jacobian, bijector_kwargs)
 
   x_np, z_np = x.numpy(), z.numpy()
   eager = _to_numpy(evaluate(x, z, jacobian))

@@ -94,9 +94,9 @@ class FastCouplingNetworkTest(tf.test.TestCase, parameterized.TestCase):
   def _unfolded(self, net, x):
     """The network as written in the paper: conv -> ActNorm -> ReLU ..."""
     h = tf.nn.conv2d(x, net.conv_in.kernel, 1, 'SAME')
-    h = tf.nn.relu(net.norm_in._inverse(h))  # pylint: disable=protected-access
+    h = tf.nn.relu(net.norm_in(h))
     h = tf.nn.conv2d(h, net.conv_hidden.kernel, 1, 'SAME')
-    h = tf.nn.relu(net.norm_hidden._inverse(h))  # pylint: disable=protected-access
+    h = tf.nn.relu(net.norm_hidden(h))
     out = net.conv_out
     h = tf.nn.conv2d(h, out.kernel, 1, 'SAME') + out.bias
     return h * tf.exp(3.0 * out.log_scale)

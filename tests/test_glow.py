@@ -10,6 +10,7 @@ import tensorflow_probability as tfp
 import glow_tf
 from glow_tf.bijectors.affine_coupling import AffineCoupling
 from glow_tf.bijectors.act_norm import ActNorm
+from glow_tf.networks import ActNormLayer
 from glow_tf.networks import CouplingNetwork
 from tests.bijector_checks import perturb_variables
 
@@ -120,10 +121,11 @@ class ParameterCountTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLen(set(id(v) for v in glow.trainable_variables), len(names))
     self.assertEqual(count_params(glow),
                      expected_param_count(glow.config))
-    num_act_norms = sum(isinstance(m, ActNorm)
-                        for m in glow.bijector.submodules)
-    # Per step: the step's ActNorm and two in the coupling network.
-    self.assertEqual(num_act_norms, 3 * 2 * 2)
+    modules = glow.bijector.submodules
+    # Per step (2 levels of 2): the step's ActNorm and two in the network.
+    self.assertEqual(sum(isinstance(m, ActNorm) for m in modules), 2 * 2)
+    self.assertEqual(sum(isinstance(m, ActNormLayer) for m in modules),
+                     2 * 2 * 2)
     ckpt = tf.train.Checkpoint(model=glow)
     path = ckpt.write(self.get_temp_dir() + "/ckpt")
     saved = {name for name, _ in tf.train.list_variables(path)}
@@ -283,8 +285,13 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       calls.clear()
       glow.sample(2, seed=[1, 2])
       self.assertLen(calls, len(couplings))
+      calls.clear()
+      x, log_prob = glow.experimental_sample_and_log_prob(2, seed=[1, 2])
+      self.assertLen(calls, len(couplings))
     finally:
       CouplingNetwork.__call__ = original
+    self.assertAllClose(log_prob, glow.log_prob(tf.identity(x)), atol=1e-8)
+    self.assertAllClose(x, glow.sample(2, seed=[1, 2]), atol=1e-12)
 
   def test_initialize_normalises_first_batch_in_order(self):
     glow = glow_tf.Glow(tiny_config(image_shape=(8, 8, 1), hidden_channels=8))

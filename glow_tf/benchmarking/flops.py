@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from glow_tf.bijectors import multi_scale
 from glow_tf.config import GlowConfig
 
 __all__ = ['count_parameters', 'forward_flops_per_image',
@@ -17,10 +18,9 @@ def forward_flops_per_image(config):
   """
   if not isinstance(config, GlowConfig):
     raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
-  h, w, c = config.image_shape
   width, total = config.hidden_channels, 0
-  for level in range(config.num_levels):
-    h, w, c = h // 2, w // 2, c * 4
+  shapes = multi_scale.level_shapes(config.image_shape, config.num_levels)
+  for level, (h, w, c) in enumerate(shapes):
     half, rest = c // 2, c - c // 2
     out = rest if config.coupling == 'additive' else 2 * rest
     per_pixel = 9 * half * width + width * width + 9 * width * out
@@ -29,7 +29,6 @@ def forward_flops_per_image(config):
     total += config.num_steps * 2 * h * w * per_pixel
     if level < config.num_levels - 1:
       total += 2 * h * w * 9 * half * 2 * rest
-      c = half
   return total
 
 

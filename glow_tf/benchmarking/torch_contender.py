@@ -117,7 +117,7 @@ def copy_glow_tf_weights(glow, model):
       _copy_zero_conv(net.conv_out, torch_net.conv_out)
   for split, torch_split in zip(flow.split_priors, model.split_priors):
     _copy_zero_conv(split.conditioner, torch_split)
-  if flow.top_prior._learn:  # pylint: disable=protected-access
+  if flow.top_prior.learn:
     _assign(model.top_loc, flow.top_prior.loc)
     _assign(model.top_log_scale, flow.top_prior.log_scale)
   return model

@@ -1,16 +1,15 @@
 """ActNorm: a per-channel affine map initialised from data (Glow, section 3.1)."""
 
 import tensorflow as tf
-from tensorflow_probability import bijectors as tfb
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
+from glow_tf import networks
+from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['ActNorm']
 
-_EPSILON = 1e-6
 
-
-class ActNorm(tfb.Bijector):
+class ActNorm(GlowBijector):
   """Per-channel scale and bias, initialised so a batch is normalised.
 
   With TFP's direction convention (forward = latent -> image):
@@ -61,16 +60,8 @@ class ActNorm(tfb.Bijector):
     self._num_channels = _checks.positive_int(num_channels, 'num_channels')
     dtype = _checks.float_dtype(dtype)
     with tf.name_scope(name) as scope_name:
-      # ONLY_FIRST_REPLICA lets `initialize` assign inside a replica context;
-      # the values assigned are all-reduced, hence equal on every replica.
-      aggregation = tf.VariableAggregation.ONLY_FIRST_REPLICA
-      self.log_scale = tf.Variable(tf.zeros([num_channels], dtype),
-                                   name='log_scale', aggregation=aggregation)
-      self.bias = tf.Variable(tf.zeros([num_channels], dtype), name='bias',
-                              aggregation=aggregation)
-      self.initialized = tf.Variable(False, trainable=False,
-                                     name='initialized',
-                                     aggregation=aggregation)
+      self.log_scale, self.bias, self.initialized = (
+          networks.act_norm_variables(num_channels, dtype))
       super().__init__(forward_min_event_ndims=1, is_constant_jacobian=True,
                        validate_args=validate_args, dtype=dtype,
                        parameters=parameters, name=scope_name.rstrip('/'))
@@ -91,24 +82,8 @@ class ActNorm(tfb.Bijector):
     """
     x = _checks.check_event(tf.convert_to_tensor(x, self.dtype), self,
                             self._num_channels, min_rank=1)
-    axes = list(range(x.shape.rank - 1))
-    count = tf.cast(tf.size(x) // self._num_channels, self.dtype)
-    total = tf.reduce_sum(x, axis=axes)
-    context = tf.distribute.get_replica_context()
-    replicated = context is not None and context.num_replicas_in_sync > 1
-    if replicated:
-      total, count = context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                        [total, count])
-    mean = total / count
-    squares = tf.reduce_sum(tf.square(x - mean), axis=axes)
-    if replicated:
-      squares = context.all_reduce(tf.distribute.ReduceOp.SUM, squares)
-    std = tf.sqrt(squares / count)
-    done = self.initialized
-    self.bias.assign(tf.where(done, self.bias, -mean))
-    self.log_scale.assign(
-        tf.where(done, self.log_scale, -tf.math.log(std + _EPSILON)))
-    self.initialized.assign(True)
+    networks.initialize_act_norm(x, self.log_scale, self.bias,
+                                 self.initialized)
     return self._inverse(x)
 
   def _check(self, x):

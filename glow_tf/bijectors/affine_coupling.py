@@ -1,15 +1,15 @@
 """Glow's affine (or additive) coupling layer."""
 
 import tensorflow as tf
-from tensorflow_probability import bijectors as tfb
 
+from glow_tf import _checks
 from glow_tf import networks
-from glow_tf.bijectors import _checks
+from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['AffineCoupling']
 
 
-class AffineCoupling(tfb.Bijector):
+class AffineCoupling(GlowBijector):
   """Half the channels pass through and set a scale and shift of the rest.
 
   With `x = [x_a, x_b]` split on channels (`x_a` the first `C // 2`) and
@@ -28,8 +28,11 @@ class AffineCoupling(tfb.Bijector):
   With `additive=True`, `scale = 1` (NICE's additive coupling, log-det 0) and
   `NN` outputs only the shift. `NN` is `glow_tf.networks.CouplingNetwork`
   whose last convolution is zero-initialised, so the layer starts as the
-  identity. Computing the output also computes the log-det; it is stored in
-  the bijector cache, so `log_prob` runs `NN` once per coupling.
+  identity. The log-det comes out of the same `NN(x_a)` as the output:
+  `inverse_and_log_det(x)` returns both from one run of `NN` (TFP's
+  `inverse` and `inverse_log_det_jacobian` run it once each). The pieces,
+  `split`, `shift_and_log_scale`, `inverse_half` and `forward_half`, are
+  public for code that reuses one run of `NN`, such as `glow_tf.memory`.
 
   Acts on events `[H, W, C]` with any batch shape.
 
@@ -39,7 +42,7 @@ class AffineCoupling(tfb.Bijector):
   coupling = glow_tf.bijectors.AffineCoupling(num_channels=12,
                                               hidden_channels=512)
   coupling.initialize(x)      # data-dependent init of NN's ActNorms
-  z = coupling.inverse(x)     # x: [N, H, W, 12]
+  z, ildj = coupling.inverse_and_log_det(x, event_ndims=3)  # x: [N, H, W, 12]
   ```
 
   #### References
@@ -88,54 +91,68 @@ class AffineCoupling(tfb.Bijector):
   def additive(self):
     return self._additive
 
-  def _shift_and_log_scale(self, x_a, initialize=False):
-    """Returns `(shift, scale, log_scale)`; scale terms are None if additive."""
-    flat, undo = _checks.to_rank4(x_a)
-    h = undo(self.network(flat, initialize=initialize))
-    if self._additive:
-      return h, None, None
-    shift, raw = tf.split(h, 2, axis=-1)
-    log_scale = (tf.math.log_sigmoid(raw + 2.0) -
-                 tf.math.log_sigmoid(tf.constant(2.0, raw.dtype)))
-    return shift, tf.exp(log_scale), log_scale
-
-  def _halves(self, x):
+  def split(self, x):
+    """`(x_a, x_b)`: the first `C // 2` channels (`NN`'s input), the rest."""
     _checks.check_event(x, self, self._num_channels, min_rank=3)
     return x[..., :self._split], x[..., self._split:]
 
-  def _event_log_det(self, log_scale, like):
-    if log_scale is None:
-      return tf.zeros(tf.shape(like)[:-3], self.dtype)
-    return tf.reduce_sum(log_scale, axis=[-3, -2, -1])
+  def shift_and_log_scale(self, x_a):
+    """`NN(x_a)` as the coupling uses it: `(shift, log_scale)`.
 
-  def _latent(self, x, initialize=False):
-    x_a, x_b = self._halves(x)
-    shift, scale, log_scale = self._shift_and_log_scale(x_a, initialize)
-    z_b = x_b + shift if scale is None else (x_b + shift) * scale
-    return tf.concat([x_a, z_b], axis=-1), self._event_log_det(log_scale, x)
+    `log_scale = log(scale)`; it is None for an additive coupling.
+    """
+    return self._shift_and_log_scale(x_a)
+
+  def inverse_half(self, x_b, shift, log_scale):
+    """Image -> latent on `x_b` given `NN(x_a)`: `(z_b, ildj)`."""
+    if log_scale is None:
+      return x_b + shift, tf.zeros(tf.shape(x_b)[:-3], self.dtype)
+    return ((x_b + shift) * tf.exp(log_scale),
+            tf.reduce_sum(log_scale, axis=[-3, -2, -1]))
+
+  def forward_half(self, z_b, shift, log_scale):
+    """Latent -> image on `z_b` given `NN(z_a)`: `(x_b, fldj)`."""
+    if log_scale is None:
+      return z_b - shift, tf.zeros(tf.shape(z_b)[:-3], self.dtype)
+    return (z_b / tf.exp(log_scale) - shift,
+            -tf.reduce_sum(log_scale, axis=[-3, -2, -1]))
 
   def initialize(self, x):
     """Initialises `NN`'s ActNorms on the batch `x`; returns `inverse(x)`."""
     x = tf.convert_to_tensor(x, self.dtype)
-    return self._latent(x, initialize=True)[0]
+    x_a, x_b = self.split(x)
+    shift, log_scale = self._shift_and_log_scale(x_a, initialize=True)
+    return tf.concat([x_a, self.inverse_half(x_b, shift, log_scale)[0]],
+                     axis=-1)
+
+  def _shift_and_log_scale(self, x_a, initialize=False):
+    flat, undo = _checks.to_rank4(x_a)
+    h = undo(self.network(flat, initialize=initialize))
+    if self._additive:
+      return h, None
+    shift, raw = tf.split(h, 2, axis=-1)
+    log_scale = (tf.math.log_sigmoid(raw + 2.0) -
+                 tf.math.log_sigmoid(tf.constant(2.0, raw.dtype)))
+    return shift, log_scale
+
+  def _inverse_and_log_det(self, x):
+    x_a, x_b = self.split(x)
+    z_b, ildj = self.inverse_half(x_b, *self.shift_and_log_scale(x_a))
+    return tf.concat([x_a, z_b], axis=-1), ildj
+
+  def _forward_and_log_det(self, z):
+    z_a, z_b = self.split(z)
+    x_b, fldj = self.forward_half(z_b, *self.shift_and_log_scale(z_a))
+    return tf.concat([z_a, x_b], axis=-1), fldj
 
   def _inverse(self, x):
-    z, ildj = self._latent(x)
-    self._cache.inverse_attributes(x)['ildj'] = ildj
-    return z
+    return self._inverse_and_log_det(x)[0]
 
   def _inverse_log_det_jacobian(self, x):
-    return self._latent(x)[1]
+    return self._inverse_and_log_det(x)[1]
 
   def _forward(self, z):
-    z_a, z_b = self._halves(z)
-    shift, scale, log_scale = self._shift_and_log_scale(z_a)
-    x_b = z_b - shift if scale is None else z_b / scale - shift
-    self._cache.forward_attributes(z)['ildj'] = self._event_log_det(
-        log_scale, z)
-    return tf.concat([z_a, x_b], axis=-1)
+    return self._forward_and_log_det(z)[0]
 
   def _forward_log_det_jacobian(self, z):
-    z_a, _ = self._halves(z)
-    _, _, log_scale = self._shift_and_log_scale(z_a)
-    return -self._event_log_det(log_scale, z)
+    return self._forward_and_log_det(z)[1]

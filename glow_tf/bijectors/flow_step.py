@@ -1,20 +1,24 @@
-"""One step of flow: ActNorm -> permutation -> coupling, as a `tfb.Chain`."""
+"""One step of flow: ActNorm -> permutation -> coupling, as a `tfb.Chain`.
+
+Also the functions that walk chains of steps in the image -> latent order:
+`initialize` (data-dependent initialisation), and `inverse_and_log_det` and
+`forward_and_log_det`, which give a chain's output and log-det in one pass
+through its parts (`GlowBijector.inverse_and_log_det` of each).
+"""
 
 import numpy as np
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
-from tensorflow_probability.python.bijectors import chain as chain_lib
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
 from glow_tf.bijectors.act_norm import ActNorm
 from glow_tf.bijectors.affine_coupling import AffineCoupling
+from glow_tf.bijectors.glow_bijector import GlowBijector
 from glow_tf.bijectors.invertible_conv import InvertibleConv1x1
 from glow_tf.bijectors.permutation import ChannelPermutation
 
-__all__ = ['flow_step', 'initialize', 'PERMUTATIONS', 'COUPLINGS']
-
-# `tfb.Chain(...)` builds a `_Chain` when its parts are not composite tensors.
-_CHAINS = (tfb.Chain, chain_lib._Chain)  # pylint: disable=protected-access
+__all__ = ['COUPLINGS', 'PERMUTATIONS', 'chain_parts', 'flow_step',
+           'forward_and_log_det', 'initialize', 'inverse_and_log_det']
 
 PERMUTATIONS = ('lu_conv', 'conv', 'shuffle', 'reverse')
 COUPLINGS = ('affine', 'additive')
@@ -70,6 +74,71 @@ def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
     ], name=scope_name.rstrip('/'))
 
 
+def chain_parts(bijector):
+  """The parts of a `tfb.Chain` in the order its inverse applies them, or None.
+
+  `tfb.Chain([b0, b1, b2]).inverse` applies `b0` first, so image -> latent
+  walks `bijectors` in list order. `tfb.Chain` of parts that are not
+  composite tensors (such as glow_tf's) is a `tfb.Composition` but not a
+  `tfb.Chain` instance; the other compositions (`tfb.Blockwise`,
+  `tfb.JointMap`) are not sequences and give None.
+  """
+  if (isinstance(bijector, tfb.Composition) and
+      not isinstance(bijector, (tfb.Blockwise, tfb.JointMap))):
+    return list(bijector.bijectors)
+  return None
+
+
+def inverse_and_log_det(bijector, x, event_ndims=3, **kwargs):
+  """`(bijector.inverse(x), its inverse log-det)`, each part run once.
+
+  A `GlowBijector` answers itself (`GlowBijector.inverse_and_log_det`); a
+  `tfb.Chain` is walked part by part in the image -> latent order, each part
+  taking the previous one's output; any other bijector is asked for
+  `inverse` and then `inverse_log_det_jacobian`.
+
+  Args:
+    bijector: a bijector, or a `tfb.Chain` of them (chains may nest: a level
+      of `MultiScaleFlow` is a chain of `flow_step` chains).
+    x: image-side tensor.
+    event_ndims: rank of its events (3 for `[..., H, W, C]` images).
+    **kwargs: passed to every part (a chain's parts take none).
+
+  Returns:
+    `(z, ildj)`, `ildj` shaped like the batch of `x`.
+  """
+  parts = chain_parts(bijector)
+  if parts is not None:
+    ildj = 0.
+    for part in parts:
+      x, part_ildj = inverse_and_log_det(part, x, event_ndims, **kwargs)
+      ildj += part_ildj
+    return x, ildj
+  if isinstance(bijector, GlowBijector):
+    return bijector.inverse_and_log_det(x, event_ndims, **kwargs)
+  return (bijector.inverse(x, **kwargs),
+          bijector.inverse_log_det_jacobian(x, event_ndims, **kwargs))
+
+
+def forward_and_log_det(bijector, z, event_ndims=3, **kwargs):
+  """`(bijector.forward(z), its forward log-det)`, each part run once.
+
+  The latent -> image counterpart of `inverse_and_log_det`: a `tfb.Chain`
+  is walked in reverse list order.
+  """
+  parts = chain_parts(bijector)
+  if parts is not None:
+    fldj = 0.
+    for part in reversed(parts):
+      z, part_fldj = forward_and_log_det(part, z, event_ndims, **kwargs)
+      fldj += part_fldj
+    return z, fldj
+  if isinstance(bijector, GlowBijector):
+    return bijector.forward_and_log_det(z, event_ndims, **kwargs)
+  return (bijector.forward(z, **kwargs),
+          bijector.forward_log_det_jacobian(z, event_ndims, **kwargs))
+
+
 def initialize(bijector, x):
   """Data-dependent initialisation of every ActNorm in `bijector`, in order.
 
@@ -85,10 +154,11 @@ def initialize(bijector, x):
   Returns:
     `bijector.inverse(x)`, computed with the initialised parameters.
   """
-  if isinstance(bijector, _CHAINS):
-    for part in bijector.bijectors:
+  parts = chain_parts(bijector)
+  if parts is not None:
+    for part in parts:
       x = initialize(part, x)
     return x
   if hasattr(bijector, 'initialize'):
     return bijector.initialize(x)
-  return bijector._inverse(x)  # pylint: disable=protected-access
+  return bijector.inverse(x)

@@ -2,9 +2,9 @@
 
 import numpy as np
 import tensorflow as tf
-from tensorflow_probability import bijectors as tfb
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
+from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['InvertibleConv1x1']
 
@@ -19,7 +19,7 @@ def _random_rotation(num_channels, seed):
   return q
 
 
-class InvertibleConv1x1(tfb.Bijector):
+class InvertibleConv1x1(GlowBijector):
   """A learned channel-mixing matrix `W` applied to every pixel.
 
   ```

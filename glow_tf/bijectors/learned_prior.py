@@ -1,14 +1,14 @@
 """The learned (optionally class-conditional) Gaussian prior of the top latent."""
 
 import tensorflow as tf
-from tensorflow_probability import bijectors as tfb
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
+from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['LearnedPrior']
 
 
-def check_labels(labels, num_classes, batch_shape=None):
+def check_labels(labels, num_classes):
   """Validates class labels: present, integer, in `[0, num_classes)`."""
   if labels is None:
     raise ValueError(
@@ -30,15 +30,10 @@ def check_labels(labels, num_classes, batch_shape=None):
             labels, tf.cast(num_classes, labels.dtype),
             message=f'`labels` must be < num_classes={num_classes}')]):
       labels = tf.identity(labels)
-  if batch_shape is not None:
-    if (labels.shape.rank is not None and batch_shape.rank is not None and
-        labels.shape.rank != batch_shape.rank):
-      raise ValueError(f'`labels` must have the batch shape {batch_shape} of '
-                       f'the images, got shape {labels.shape}.')
   return labels
 
 
-class LearnedPrior(tfb.Bijector):
+class LearnedPrior(GlowBijector):
   """A per-channel Gaussian `N(mean, exp(log_scale))`, as a bijector from N(0, 1).
 
   ```
@@ -82,6 +77,11 @@ class LearnedPrior(tfb.Bijector):
                        name=scope_name.rstrip('/'))
 
   @property
+  def learn(self):
+    """Whether the class-independent mean and log-scale are learned."""
+    return self._learn
+
+  @property
   def num_classes(self):
     return self._num_classes
 
@@ -103,23 +103,32 @@ class LearnedPrior(tfb.Bijector):
   def _check(self, x):
     return _checks.check_event(x, self, self._num_channels, min_rank=3)
 
-  def _event_log_det(self, log_scale, x):
+  def _event_log_det(self, log_scale, x, labels):
+    """`H * W * sum(log_scale)` per example of `x` (per-channel log_scale)."""
     spatial = tf.cast(tf.reduce_prod(tf.shape(x)[-3:-1]), self.dtype)
-    return spatial * tf.reduce_sum(log_scale, axis=[-3, -2, -1]
-                                   if log_scale.shape.rank > 1 else [-1])
+    if labels is None:  # log_scale [C], the same for every example
+      return tf.broadcast_to(spatial * tf.reduce_sum(log_scale),
+                             tf.shape(x)[:-3])
+    return spatial * tf.reduce_sum(log_scale, axis=[-3, -2, -1])
 
-  def _forward(self, eps, labels=None):
+  def _inverse_and_log_det(self, z, labels=None):
     mean, log_scale = self.mean_and_log_scale(labels)
-    return mean + tf.exp(log_scale) * self._check(eps)
+    eps = (self._check(z) - mean) * tf.exp(-log_scale)
+    return eps, -self._event_log_det(log_scale, z, labels)
+
+  def _forward_and_log_det(self, eps, labels=None):
+    mean, log_scale = self.mean_and_log_scale(labels)
+    z = mean + tf.exp(log_scale) * self._check(eps)
+    return z, self._event_log_det(log_scale, eps, labels)
 
   def _inverse(self, z, labels=None):
-    mean, log_scale = self.mean_and_log_scale(labels)
-    return (self._check(z) - mean) * tf.exp(-log_scale)
-
-  def _forward_log_det_jacobian(self, eps, labels=None):
-    _, log_scale = self.mean_and_log_scale(labels)
-    ldj = self._event_log_det(log_scale, eps)
-    return tf.broadcast_to(ldj, tf.shape(eps)[:-3]) if labels is None else ldj
+    return self._inverse_and_log_det(z, labels=labels)[0]
 
   def _inverse_log_det_jacobian(self, z, labels=None):
-    return -self._forward_log_det_jacobian(z, labels=labels)
+    return self._inverse_and_log_det(z, labels=labels)[1]
+
+  def _forward(self, eps, labels=None):
+    return self._forward_and_log_det(eps, labels=labels)[0]
+
+  def _forward_log_det_jacobian(self, eps, labels=None):
+    return self._forward_and_log_det(eps, labels=labels)[1]

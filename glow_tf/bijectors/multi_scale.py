@@ -1,35 +1,45 @@
 """Glow's multi-scale architecture as one bijector over image-shaped latents."""
 
 import tensorflow as tf
-from tensorflow_probability import bijectors as tfb
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
+from glow_tf.bijectors.flow_step import forward_and_log_det
 from glow_tf.bijectors.flow_step import initialize as initialize_chain
-from glow_tf.bijectors.learned_prior import LearnedPrior
-from glow_tf.bijectors.split_prior import SplitPrior
+from glow_tf.bijectors.flow_step import inverse_and_log_det
+from glow_tf.bijectors.glow_bijector import GlowBijector
 from glow_tf.bijectors.squeeze import Squeeze
 
-__all__ = ['MultiScaleFlow', 'latent_shapes']
+__all__ = ['MultiScaleFlow', 'latent_shapes', 'level_shapes']
+
+
+def level_shapes(image_shape, num_levels):
+  """Event shapes `(h, w, c)` at which the flow steps of each level act.
+
+  Level l squeezes (`h, w, c -> h/2, w/2, 4c`) and runs its steps at that
+  shape; every level but the last then keeps the first `c // 2` channels for
+  the next level and sends the other `c - c // 2` out as a latent.
+  """
+  h, w, c = image_shape
+  shapes = []
+  for level in range(num_levels):
+    if level:
+      c //= 2
+    h, w, c = h // 2, w // 2, c * 4
+    shapes.append((h, w, c))
+  return shapes
 
 
 def latent_shapes(image_shape, num_levels):
   """Shapes `(h, w, c)` of the per-level latents `eps_0 .. eps_{L-2}, eps_top`.
 
-  Each level squeezes (`h, w, c -> h/2, w/2, 4c`); every level but the last
-  then sends the second half of its channels out as a latent.
+  The split-off channels of every level but the last (see `level_shapes`),
+  then the whole output of the last level.
   """
-  h, w, c = image_shape
-  shapes = []
-  for level in range(num_levels):
-    h, w, c = h // 2, w // 2, c * 4
-    if level < num_levels - 1:
-      shapes.append((h, w, c - c // 2))
-      c //= 2
-  shapes.append((h, w, c))
-  return shapes
+  shapes = level_shapes(image_shape, num_levels)
+  return [(h, w, c - c // 2) for h, w, c in shapes[:-1]] + [shapes[-1]]
 
 
-class MultiScaleFlow(tfb.Bijector):
+class MultiScaleFlow(GlowBijector):
   """L levels of squeeze -> K steps -> split, and a learned top prior.
 
   The image -> latent direction (`inverse`), per level `l = 0 .. L-1`:
@@ -54,15 +64,18 @@ class MultiScaleFlow(tfb.Bijector):
   ```
 
   `forward(eps, labels=None)` runs the levels backwards (sampling). `labels`
-  reaches only the top prior, for class-conditional models. The log-det is
-  computed together with the output and kept in TFP's bijector cache, so
-  `log_prob` makes one pass through the networks.
+  reaches only the top prior, for class-conditional models.
+  `inverse_and_log_det(x)` computes the latent and the log-det in one pass
+  through the networks (`Glow.log_prob` uses it); TFP's `inverse` and
+  `inverse_log_det_jacobian` make one pass each.
 
   #### Examples
 
   ```python
-  flow = MultiScaleFlow(image_shape=(32, 32, 3), steps=[...], top_prior=...)
-  latents = flow.encode(x)       # [eps_0, ..., eps_top]
+  flow = MultiScaleFlow(image_shape=(32, 32, 3), steps=[...],
+                        split_priors=[...], top_prior=...)
+  eps, ildj = flow.inverse_and_log_det(x)   # eps: [N, 32, 32, 3]
+  latents = flow.encode(x)                  # [eps_0, ..., eps_top]
   x_again = flow.decode(latents)
   ```
   """
@@ -74,8 +87,7 @@ class MultiScaleFlow(tfb.Bijector):
     Args:
       image_shape: `(H, W, C)`.
       steps: list of L bijectors (each a `tfb.Chain` of flow steps); level l
-        acts on `[H / 2**(l+1), W / 2**(l+1), C * 2**(l+2) / 2**l]`... see
-        `level_shapes`.
+        acts on events of shape `level_shapes(image_shape, L)[l]`.
       split_priors: list of L - 1 `SplitPrior`s.
       top_prior: a `LearnedPrior` over the last level's output.
       validate_args: passed to `tfb.Bijector`.
@@ -123,24 +135,33 @@ class MultiScaleFlow(tfb.Bijector):
       self.top_prior.mean_and_log_scale(None)  # raises the clear error
     return {} if labels is None else {'labels': labels}
 
-  @staticmethod
-  def _level_inverse(steps, h):
-    """One level's K steps, image -> latent: `(output, inverse log-det)`."""
-    # Output first, then log-det: the log-det comes from the cache.
-    out = steps.inverse(h)
-    return out, steps.inverse_log_det_jacobian(h, event_ndims=3)
-
-  def _encode_with_log_det(self, x, labels=None, level_inverse=None):
-    """Returns (`[eps_0, ..., eps_top]`, inverse log-det per example).
+  def inverse_and_log_det(self, x, event_ndims=None, labels=None,
+                          level_inverse=None, name='inverse_and_log_det'):
+    """Images -> `(eps, inverse log-det)` in one pass through the networks.
 
     Args:
-      x: images.
-      labels: for class-conditional top priors.
-      level_inverse: `(steps, h) -> (steps.inverse(h), its inverse log-det)`
-        for each level's K steps; by default the bijectors themselves.
-        `glow_tf.memory` passes one whose gradient rebuilds the activations.
+      x: images `[..., H, W, C]`.
+      event_ndims: 3 (the default) or more.
+      labels: integer labels of the batch, for class-conditional models.
+      level_inverse: how each level's K steps are run image -> latent,
+        `(steps, h) -> (steps.inverse(h), their inverse log-det)`; by default
+        `glow_tf.bijectors.inverse_and_log_det`, one pass through each step.
+        `glow_tf.memory.reversible_steps` computes the same with a gradient
+        that rebuilds the steps' activations instead of keeping them.
+      name: name scope.
+
+    Returns:
+      `(eps, ildj)`: the image-shaped latent (`pack_latents` of `encode(x)`)
+      and `inverse_log_det_jacobian(x, event_ndims)`.
     """
-    level_inverse = level_inverse or self._level_inverse
+    kwargs = self._require_labels(labels)
+    if level_inverse is not None:
+      kwargs['level_inverse'] = level_inverse
+    return super().inverse_and_log_det(x, event_ndims, name=name, **kwargs)
+
+  def _latents_and_log_det(self, x, labels=None, level_inverse=None):
+    """The levels, image -> latent: `([eps_0, ..., eps_top], ildj)`."""
+    level_inverse = level_inverse or inverse_and_log_det
     kwargs = self._require_labels(labels)
     h = self._check_image(x)
     ildj = 0.
@@ -150,13 +171,27 @@ class MultiScaleFlow(tfb.Bijector):
       ildj += level_ildj
       if level < self.num_levels - 1:
         split = self.split_priors[level]
-        out = split.inverse(h)
-        ildj += split.inverse_log_det_jacobian(h, event_ndims=3)
+        out, split_ildj = split.inverse_and_log_det(h)
+        ildj += split_ildj
         h, eps = out[..., :split.kept_channels], out[..., split.kept_channels:]
         latents.append(eps)
-    latents.append(self.top_prior.inverse(h, **kwargs))
-    ildj += self.top_prior.inverse_log_det_jacobian(h, event_ndims=3, **kwargs)
-    return latents, ildj
+    top, top_ildj = self.top_prior.inverse_and_log_det(h, **kwargs)
+    latents.append(top)
+    return latents, ildj + top_ildj
+
+  def _images_and_log_det(self, latents, labels=None):
+    """The levels, latent -> image: `(x, fldj)` from `[eps_0, ..., eps_top]`."""
+    kwargs = self._require_labels(labels)
+    h, fldj = self.top_prior.forward_and_log_det(latents[-1], **kwargs)
+    for level in reversed(range(self.num_levels)):
+      if level < self.num_levels - 1:
+        h, split_fldj = self.split_priors[level].forward_and_log_det(
+            tf.concat([h, latents[level]], axis=-1))
+        fldj += split_fldj
+      h, steps_fldj = forward_and_log_det(self.steps[level], h)
+      fldj += steps_fldj
+      h = self._squeeze.inverse(h)
+    return h, fldj
 
   def pack_latents(self, latents):
     """Packs `[eps_0, ..., eps_top]` into one image-shaped tensor."""
@@ -183,48 +218,31 @@ class MultiScaleFlow(tfb.Bijector):
     latents.append(h)
     return latents
 
+  def _inverse_and_log_det(self, x, labels=None, level_inverse=None):
+    latents, ildj = self._latents_and_log_det(x, labels, level_inverse)
+    return self.pack_latents(latents), ildj
+
+  def _forward_and_log_det(self, eps, labels=None):
+    return self._images_and_log_det(self.unpack_latents(eps), labels)
+
   def _inverse(self, x, **kwargs):
-    latents, ildj = self._encode_with_log_det(x, **kwargs)
-    self._cache.inverse_attributes(x, **kwargs)['ildj'] = ildj
-    return self.pack_latents(latents)
+    return self._inverse_and_log_det(x, **kwargs)[0]
 
   def _inverse_log_det_jacobian(self, x, **kwargs):
-    return self._encode_with_log_det(x, **kwargs)[1]
-
-  # latent -> image
-
-  def _decode_with_log_det(self, latents, labels=None):
-    kwargs = self._require_labels(labels)
-    top = latents[-1]
-    h = self.top_prior.forward(top, **kwargs)
-    fldj = self.top_prior.forward_log_det_jacobian(top, event_ndims=3,
-                                                   **kwargs)
-    for level in reversed(range(self.num_levels)):
-      if level < self.num_levels - 1:
-        split = self.split_priors[level]
-        joined = tf.concat([h, latents[level]], axis=-1)
-        h = split.forward(joined)
-        fldj += split.forward_log_det_jacobian(joined, event_ndims=3)
-      steps = self.steps[level]
-      h_out = steps.forward(h)
-      fldj += steps.forward_log_det_jacobian(h, event_ndims=3)
-      h = self._squeeze.inverse(h_out)
-    return h, fldj
+    return self._inverse_and_log_det(x, **kwargs)[1]
 
   def _forward(self, eps, **kwargs):
-    x, fldj = self._decode_with_log_det(self.unpack_latents(eps), **kwargs)
-    self._cache.forward_attributes(eps, **kwargs)['ildj'] = -fldj
-    return x
+    return self._forward_and_log_det(eps, **kwargs)[0]
 
   def _forward_log_det_jacobian(self, eps, **kwargs):
-    return self._decode_with_log_det(self.unpack_latents(eps), **kwargs)[1]
+    return self._forward_and_log_det(eps, **kwargs)[1]
 
   # public helpers
 
   def encode(self, x, labels=None):
     """Image -> `[eps_0, ..., eps_{L-2}, eps_top]`, each standard normal."""
     x = tf.convert_to_tensor(x, self.dtype)
-    return self._encode_with_log_det(x, labels=labels)[0]
+    return self._latents_and_log_det(x, labels=labels)[0]
 
   def decode(self, latents, labels=None):
     """`[eps_0, ..., eps_top]` -> image; the exact inverse of `encode`."""
@@ -237,7 +255,7 @@ class MultiScaleFlow(tfb.Bijector):
         if z.shape[-3:].is_fully_defined():
           raise ValueError(f'Latent {level} must have event shape '
                            f'{list(shape)}, got shape {z.shape}.')
-    return self._decode_with_log_det(latents, labels=labels)[0]
+    return self._images_and_log_det(latents, labels=labels)[0]
 
   def initialize(self, x):
     """Data-dependent init of every ActNorm, in order, on the batch `x`."""

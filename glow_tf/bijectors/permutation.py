@@ -2,16 +2,16 @@
 
 import numpy as np
 import tensorflow as tf
-from tensorflow_probability import bijectors as tfb
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
+from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['ChannelPermutation']
 
 _KINDS = ('shuffle', 'reverse')
 
 
-class ChannelPermutation(tfb.Bijector):
+class ChannelPermutation(GlowBijector):
   """Permutes channels: a fixed random shuffle or a reversal (log-det 0).
 
   ```

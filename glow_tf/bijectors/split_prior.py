@@ -1,15 +1,15 @@
 """The multi-scale split: half the channels leave under a learned Gaussian prior."""
 
 import tensorflow as tf
-from tensorflow_probability import bijectors as tfb
 
+from glow_tf import _checks
 from glow_tf import networks
-from glow_tf.bijectors import _checks
+from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['SplitPrior']
 
 
-class SplitPrior(tfb.Bijector):
+class SplitPrior(GlowBijector):
   """Standardises the split-off channels by a prior conditioned on the rest.
 
   With `x = [x_a, x_b]` split on channels (`x_a`, the first `C // 2`, stay in
@@ -25,13 +25,14 @@ class SplitPrior(tfb.Bijector):
   `x_b ~ N(mean(x_a), exp(log_scale(x_a)))`: `log N(eps; 0, 1) + ildj` equals
   `log N(x_b; mean, exp(log_scale))`. Scaling `eps` by a temperature `T`
   scales the prior's standard deviation by `T`. The convolution is
-  zero-initialised, so the prior starts as N(0, 1).
+  zero-initialised, so the prior starts as N(0, 1). `inverse_and_log_det`
+  runs the convolution once for both the output and the log-det.
 
   #### Examples
 
   ```python
   split = SplitPrior(num_channels=12)
-  out = split.inverse(x)          # [..., :6] = x_a, [..., 6:] = eps
+  out, ildj = split.inverse_and_log_det(x)   # [..., :6] = x_a, [..., 6:] = eps
   ```
   """
 
@@ -68,25 +69,27 @@ class SplitPrior(tfb.Bijector):
     _checks.check_event(x, self, self._num_channels, min_rank=3)
     return x[..., :self._keep], x[..., self._keep:]
 
-  def _inverse(self, x):
+  def _inverse_and_log_det(self, x):
     kept, split = self._halves(x)
     mean, log_scale = self.mean_and_log_scale(kept)
     eps = (split - mean) * tf.exp(-log_scale)
-    self._cache.inverse_attributes(x)['ildj'] = -tf.reduce_sum(
-        log_scale, axis=[-3, -2, -1])
-    return tf.concat([kept, eps], axis=-1)
+    return (tf.concat([kept, eps], axis=-1),
+            -tf.reduce_sum(log_scale, axis=[-3, -2, -1]))
 
-  def _forward(self, z):
+  def _forward_and_log_det(self, z):
     kept, eps = self._halves(z)
     mean, log_scale = self.mean_and_log_scale(kept)
-    self._cache.forward_attributes(z)['ildj'] = -tf.reduce_sum(
-        log_scale, axis=[-3, -2, -1])
-    return tf.concat([kept, mean + tf.exp(log_scale) * eps], axis=-1)
+    return (tf.concat([kept, mean + tf.exp(log_scale) * eps], axis=-1),
+            tf.reduce_sum(log_scale, axis=[-3, -2, -1]))
+
+  def _inverse(self, x):
+    return self._inverse_and_log_det(x)[0]
 
   def _inverse_log_det_jacobian(self, x):
-    kept, _ = self._halves(x)
-    return -tf.reduce_sum(self.mean_and_log_scale(kept)[1], axis=[-3, -2, -1])
+    return self._inverse_and_log_det(x)[1]
+
+  def _forward(self, z):
+    return self._forward_and_log_det(z)[0]
 
   def _forward_log_det_jacobian(self, z):
-    kept, _ = self._halves(z)
-    return tf.reduce_sum(self.mean_and_log_scale(kept)[1], axis=[-3, -2, -1])
+    return self._forward_and_log_det(z)[1]

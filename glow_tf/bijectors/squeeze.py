@@ -1,14 +1,14 @@
 """Squeeze: space-to-depth as a volume-preserving bijector."""
 
 import tensorflow as tf
-from tensorflow_probability import bijectors as tfb
 
-from glow_tf.bijectors import _checks
+from glow_tf import _checks
+from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['Squeeze']
 
 
-class Squeeze(tfb.Bijector):
+class Squeeze(GlowBijector):
   """Moves `factor x factor` spatial blocks into channels (log-det 0).
 
   ```

@@ -48,7 +48,7 @@ class GlowModel(tf_keras.Model):
   #### Examples
 
   ```python
-  model = glow_tf.GlowModel(glow_tf.preset('fashion_mnist'))
+  model = glow_tf.training.GlowModel(glow_tf.preset('fashion_mnist'))
   model.compile(optimizer=tf_keras.optimizers.Adamax(1e-3))
   train = glow_tf.data.make_pipeline(
       glow_tf.data.load_dataset('fashion_mnist', 'train'), 64, n_bits=8)

@@ -5,13 +5,10 @@ from unittest import mock
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from glow_tf.bijectors import AffineCoupling
 from glow_tf.networks import CouplingNetwork
 from tests import bijector_checks
-
-tfd = tfp.distributions
 
 _HIDDEN = 8
 
@@ -93,12 +90,12 @@ class AffineCouplingTest(tf.test.TestCase, parameterized.TestCase):
     self.assertTrue(network.norm_hidden.initialized.numpy())
     self.assertAllClose(returned, coupling.inverse(tf.identity(x)))
     # Unit std up to ActNorm's epsilon: std / (std + 1e-6), std ~ 0.1 here.
-    h = network.norm_in.inverse(network.conv_in(x[..., :3]))
+    h = network.norm_in(network.conv_in(x[..., :3]))
     self.assertAllClose(np.mean(h, axis=(0, 1, 2)), np.zeros(_HIDDEN),
                         atol=1e-6)
     self.assertAllClose(np.std(h, axis=(0, 1, 2)), np.ones(_HIDDEN),
                         atol=1e-4)
-    h = network.norm_hidden.inverse(network.conv_hidden(tf.nn.relu(h)))
+    h = network.norm_hidden(network.conv_hidden(tf.nn.relu(h)))
     self.assertAllClose(np.mean(h, axis=(0, 1, 2)), np.zeros(_HIDDEN),
                         atol=1e-6)
     self.assertAllClose(np.std(h, axis=(0, 1, 2)), np.ones(_HIDDEN),
@@ -128,41 +125,58 @@ class AffineCouplingTest(tf.test.TestCase, parameterized.TestCase):
                         ildj, atol=1e-12)
 
   @parameterized.parameters(False, True)
-  def test_network_runs_once_per_log_prob(self, additive):
+  def test_network_runs_once_per_output_and_log_det(self, additive):
     coupling = _coupling(additive=additive)
     coupling.initialize(_images([4, 4, 4, 4]))
     bijector_checks.perturb_variables(coupling)
-    distribution = tfd.TransformedDistribution(
-        tfd.Sample(tfd.Normal(tf.constant(0., tf.float64), 1.), [4, 4, 4]),
-        coupling)
     x = _images([2, 4, 4, 4], seed=1)
     counter = _CountCalls()
     with counter.patch():
-      log_prob = distribution.log_prob(x)
+      z, ildj = coupling.inverse_and_log_det(x, event_ndims=3)
       self.assertEqual(counter.count, 1)
-      # inverse then ildj of the same tensor: served from the cache.
-      z = coupling.inverse(x)
-      ildj = coupling.inverse_log_det_jacobian(x, event_ndims=3)
+      x_again, fldj = coupling.forward_and_log_det(z, event_ndims=3)
       self.assertEqual(counter.count, 2)
-      # forward(z) of the z just computed is a cache hit: no call.
-      self.assertIs(coupling.forward(z), x)
-      self.assertEqual(counter.count, 2)
-      # forward then fldj of a fresh tensor: one call.
-      z_fresh = tf.identity(z)
-      coupling.forward(z_fresh)
-      coupling.forward_log_det_jacobian(z_fresh, event_ndims=3)
-      self.assertEqual(counter.count, 3)
-      # A fresh tensor is not in the cache: the counter does count.
-      fresh_ildj = coupling.inverse_log_det_jacobian(tf.identity(x),
-                                                     event_ndims=3)
-      self.assertEqual(counter.count, 4)
       # The same in a tf.function.
-      tf.function(distribution.log_prob)(tf.identity(x))
+      in_graph = tf.function(coupling.inverse_and_log_det)(tf.identity(x), 3)
+      self.assertEqual(counter.count, 3)
+      # TFP's methods run NN once each; forward(z) of the z that inverse
+      # has just computed is a hit of TFP's cache.
+      z_tfp = coupling.inverse(x)
+      self.assertIs(coupling.forward(z_tfp), x)
+      ildj_tfp = coupling.inverse_log_det_jacobian(x, event_ndims=3)
       self.assertEqual(counter.count, 5)
-    self.assertAllClose(ildj, fresh_ildj, atol=1e-12)
+    self.assertAllClose(z, z_tfp, atol=1e-12)
+    self.assertAllClose(ildj, ildj_tfp, atol=1e-12)
+    self.assertAllClose(in_graph, (z, ildj), atol=1e-12)
+    self.assertAllClose(x_again, x, atol=1e-12)
+    self.assertAllClose(fldj, -ildj, atol=1e-12)
+    if not additive:
+      self.assertGreater(np.max(np.abs(ildj)), 0.1)
+    # A larger event sums the log-det over the extra axis.
+    z4, ildj4 = coupling.inverse_and_log_det(x, event_ndims=4)
+    self.assertAllClose(z4, z, atol=1e-12)
+    self.assertAllClose(ildj4, np.sum(ildj), atol=1e-12)
+    with self.assertRaisesRegex(ValueError, r'`event_ndims` must be an int '
+                                r'>= 3, got 2'):
+      coupling.inverse_and_log_det(x, event_ndims=2)
+
+  def test_pieces_compose_to_the_coupling(self):
+    coupling = _coupling(num_channels=5)
+    coupling.initialize(_images([4, 4, 4, 5]))
+    bijector_checks.perturb_variables(coupling, seed=2)
+    x = _images([2, 4, 4, 5], seed=4)
+    x_a, x_b = coupling.split(x)
+    self.assertEqual((x_a.shape[-1], x_b.shape[-1]), (2, 3))
+    shift, log_scale = coupling.shift_and_log_scale(x_a)
+    z_b, ildj = coupling.inverse_half(x_b, shift, log_scale)
+    self.assertAllClose(tf.concat([x_a, z_b], -1), coupling.inverse(x),
+                        atol=1e-12)
     self.assertAllClose(
-        log_prob, tfd.Sample(tfd.Normal(tf.constant(0., tf.float64), 1.),
-                             [4, 4, 4]).log_prob(z) + fresh_ildj, atol=1e-10)
+        ildj, coupling.inverse_log_det_jacobian(x, event_ndims=3), atol=1e-12)
+    x_b_again, fldj = coupling.forward_half(z_b, shift, log_scale)
+    self.assertAllClose(x_b_again, x_b, atol=1e-12)
+    self.assertAllClose(fldj, -ildj, atol=1e-12)
+    self.assertGreater(np.max(np.abs(ildj)), 0.1)
 
   def test_additive_is_volume_preserving(self):
     coupling = _coupling(additive=True)

@@ -6,10 +6,11 @@ import tempfile
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
-from tensorflow_probability.python.bijectors import chain as chain_lib
+from tensorflow_probability import bijectors as tfb
 
 from glow_tf.bijectors import ActNorm
 from glow_tf.bijectors import AffineCoupling
+from glow_tf.bijectors import chain_parts
 from glow_tf.bijectors import ChannelPermutation
 from glow_tf.bijectors import COUPLINGS
 from glow_tf.bijectors import flow_step
@@ -60,8 +61,9 @@ class FlowStepTest(tf.test.TestCase, parameterized.TestCase):
   @parameterized.parameters(*PERMUTATIONS)
   def test_structure_and_order(self, permutation):
     step = _step(permutation, 'affine')
-    # tfb.Chain(...) builds a _Chain, Chain's base, for non-composite parts.
-    self.assertIsInstance(step, chain_lib._Chain)  # pylint: disable=protected-access
+    # tfb.Chain(...) of non-composite parts is a Composition, not a tfb.Chain.
+    self.assertIsInstance(step, tfb.Composition)
+    self.assertEqual(chain_parts(step), step.bijectors)
     act_norm, mixer, coupling = step.bijectors
     self.assertIsInstance(act_norm, ActNorm)
     self.assertIsInstance(
@@ -105,7 +107,7 @@ class FlowStepTest(tf.test.TestCase, parameterized.TestCase):
     # ...and the coupling network's first ActNorm was initialised on the
     # output of the permutation, not on the raw batch.
     network = coupling.network
-    hidden = network.norm_in.inverse(
+    hidden = network.norm_in(
         network.conv_in(mixer.inverse(h)[..., :2]))
     self.assertAllClose(np.mean(hidden, axis=(0, 1, 2)), np.zeros(_HIDDEN),
                         atol=1e-6)

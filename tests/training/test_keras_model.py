@@ -8,6 +8,7 @@ import tf_keras
 import glow_tf
 from glow_tf import data
 from glow_tf import images
+from glow_tf.training import GlowModel
 from glow_tf.training import initialization
 from tests import fixtures
 
@@ -19,7 +20,7 @@ def _pipeline(num=64, seed=0):
 
 
 def test_tracks_every_variable_of_the_glow():
-  model = glow_tf.GlowModel(fixtures.tiny_config())
+  model = GlowModel(fixtures.tiny_config())
   assert isinstance(model, tf_keras.Model)
   assert len(model.trainable_variables) == len(model.glow.trainable_variables)
   assert ({v.ref() for v in model.trainable_variables} ==
@@ -29,7 +30,7 @@ def test_tracks_every_variable_of_the_glow():
 
 
 def test_fit_initialises_on_the_first_batch_and_lowers_bits_per_dim():
-  model = glow_tf.GlowModel(fixtures.tiny_config(n_bits=5))
+  model = GlowModel(fixtures.tiny_config(n_bits=5))
   model.compile(optimizer=tf_keras.optimizers.Adamax(1e-2))
   train = _pipeline()
   assert not initialization.is_initialized(model.glow)
@@ -52,13 +53,13 @@ def test_fit_initialises_on_the_first_batch_and_lowers_bits_per_dim():
 
 def test_fit_on_arrays_and_weights_round_trip(tmp_path):
   x = glow_tf.dequantize(fixtures.blob_images(32), seed=0).numpy()
-  model = glow_tf.GlowModel(fixtures.tiny_config())
+  model = GlowModel(fixtures.tiny_config())
   model.compile()
   assert type(model.optimizer).__name__ == 'Adamax'
   model.fit(x, batch_size=16, epochs=1, verbose=0)
   path = str(tmp_path / 'weights')
   model.save_weights(path)
-  again = glow_tf.GlowModel(fixtures.tiny_config(), seed=1)
+  again = GlowModel(fixtures.tiny_config(), seed=1)
   again.load_weights(path).expect_partial()
   np.testing.assert_allclose(model.predict(x[:4], verbose=0),
                              again.predict(x[:4], verbose=0), rtol=1e-5)
@@ -68,7 +69,7 @@ def test_fit_on_arrays_and_weights_round_trip(tmp_path):
 def test_fit_under_mirrored_strategy():
   strategy = fixtures.mirrored_strategy()
   with strategy.scope():
-    model = glow_tf.GlowModel(fixtures.tiny_config())
+    model = GlowModel(fixtures.tiny_config())
     model.compile(optimizer=tf_keras.optimizers.Adamax(1e-3))
   history = model.fit(_pipeline(32), epochs=1, steps_per_epoch=2, verbose=0)
   assert np.isfinite(history.history['bits_per_dim'][0])
@@ -77,11 +78,11 @@ def test_fit_under_mirrored_strategy():
 
 def test_clear_errors():
   with pytest.raises(ValueError, match='must be a glow_tf.GlowConfig'):
-    glow_tf.GlowModel({'image_shape': (28, 28, 1)})
-  conditional = glow_tf.GlowModel(fixtures.tiny_config(num_classes=10))
+    GlowModel({'image_shape': (28, 28, 1)})
+  conditional = GlowModel(fixtures.tiny_config(num_classes=10))
   with pytest.raises(ValueError, match='class-conditional'):
     conditional(tf.zeros([2, 28, 28, 1]))
   with pytest.raises(ValueError, match='takes no loss'):
     conditional.compile(loss='mse')
   with pytest.raises(ValueError, match='initialisation batch'):
-    glow_tf.GlowModel(fixtures.tiny_config()).fit(lambda: None)
+    GlowModel(fixtures.tiny_config()).fit(lambda: None)

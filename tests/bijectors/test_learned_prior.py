@@ -1,0 +1,84 @@
+"""Tests of LearnedPrior, the (class-conditional) prior of the top latent."""
+
+from absl.testing import parameterized
+import numpy as np
+import tensorflow as tf
+
+from glow_tf.bijectors import LearnedPrior
+from tests import bijector_checks
+
+
+def _latents(shape, seed=0, dtype=tf.float64):
+  return tf.random.stateless_normal(shape, seed=[seed, 9], dtype=dtype)
+
+
+class LearnedPriorTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters(
+      dict(dtype=tf.float64, batch_shape=[2]),
+      dict(dtype=tf.float64, batch_shape=[3, 2]),
+      dict(dtype=tf.float32, batch_shape=[2]),
+  )
+  def test_bijector_checks(self, dtype, batch_shape):
+    prior = LearnedPrior(3, dtype=dtype)
+    bijector_checks.check_bijector(self, prior, [2, 2, 3], dtype=dtype,
+                                   batch_shape=batch_shape, num_trainable=2)
+
+  @parameterized.parameters(True, False)
+  def test_bijector_checks_class_conditional(self, learn):
+    prior = LearnedPrior(3, learn=learn, num_classes=4, dtype=tf.float64)
+    labels = tf.constant([[3, 0], [1, 3], [0, 2]])
+    bijector_checks.check_bijector(
+        self, prior, [2, 2, 3], batch_shape=[3, 2],
+        num_trainable=4 if learn else 2,
+        bijector_kwargs={'labels': labels})
+
+  def test_is_a_per_channel_gaussian(self):
+    prior = LearnedPrior(3, num_classes=2, dtype=tf.float64)
+    bijector_checks.perturb_variables(prior, seed=4)
+    labels = tf.constant([1, 0])
+    z = _latents([2, 2, 2, 3], seed=1)
+    eps, ildj = prior.inverse_and_log_det(z, labels=labels)
+    loc, log_scale = prior.loc.numpy(), prior.log_scale.numpy()
+    mean = loc + prior.class_loc.numpy()[[1, 0]]
+    scale = np.exp(log_scale + prior.class_log_scale.numpy()[[1, 0]])
+    expected = (z.numpy() - mean[:, None, None, :]) / scale[:, None, None, :]
+    self.assertAllClose(eps, expected, atol=1e-12)
+    # Each of the H * W = 4 pixels contributes -sum(log scale).
+    self.assertAllClose(ildj, -4 * np.log(scale).sum(axis=-1), atol=1e-12)
+    self.assertGreater(np.max(np.abs(ildj)), 0.1)
+    # The labels matter.
+    self.assertNotAllClose(prior.inverse(z, labels=labels),
+                           prior.inverse(z, labels=tf.constant([0, 1])))
+
+  def test_fixed_prior_is_the_identity(self):
+    prior = LearnedPrior(3, learn=False, dtype=tf.float64)
+    self.assertEmpty(prior.trainable_variables)
+    z = _latents([2, 2, 2, 3])
+    eps, ildj = prior.inverse_and_log_det(z)
+    self.assertAllEqual(eps, z)
+    self.assertAllEqual(ildj, [0., 0.])
+
+  def test_labels_are_checked(self):
+    conditional = LearnedPrior(3, num_classes=4, dtype=tf.float64)
+    z = _latents([2, 2, 2, 3])
+    with self.assertRaisesRegex(ValueError, 'pass `labels`'):
+      conditional.inverse(z)
+    with self.assertRaisesRegex(ValueError, r'labels` must be in \[0, 4\)'):
+      conditional.forward(z, labels=tf.constant([0, 4]))
+    with self.assertRaisesRegex(ValueError, 'integers'):
+      conditional.inverse(z, labels=tf.constant([0., 1.]))
+    with self.assertRaisesRegex(ValueError, 'num_classes=None'):
+      LearnedPrior(3, dtype=tf.float64).inverse(z, labels=tf.constant([0, 1]))
+
+  @parameterized.named_parameters(
+      ('channels', [2, 2, 2, 4], r'expected 3 channels'),
+      ('rank', [2, 3], r'rank >= 3'))
+  def test_bad_input(self, shape, message):
+    bijector_checks.check_rejects_input(
+        self, LearnedPrior(3, dtype=tf.float64), tf.zeros(shape, tf.float64),
+        message)
+
+
+if __name__ == '__main__':
+  tf.test.main()
