@@ -1,15 +1,32 @@
-"""Argument and shape checks shared by the step bijectors (private)."""
+"""Argument and shape checks shared by the whole package (private).
 
+Each raises a ValueError that names the argument and quotes the bad value.
+"""
+
+import math
+
+import numpy as np
 import tensorflow as tf
 
 _FLOATS = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
 
 
-def positive_int(value, name):
-  """Returns `value` as an int, or raises ValueError unless it is >= 1."""
-  if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-    raise ValueError(f'`{name}` must be a positive integer, got {value!r}.')
-  return value
+def positive_int(value, name, allow_zero=False):
+  """`int(value)` for an integer >= 1 (>= 0 with `allow_zero`); numpy ints pass."""
+  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+      or value < (0 if allow_zero else 1)):
+    kind = 'non-negative' if allow_zero else 'positive'
+    raise ValueError(f'`{name}` must be a {kind} integer, got {value!r}.')
+  return int(value)
+
+
+def positive_float(value, name):
+  """`float(value)` for a finite number > 0."""
+  if (isinstance(value, bool) or
+      not isinstance(value, (int, float, np.integer, np.floating)) or
+      not value > 0 or not math.isfinite(value)):
+    raise ValueError(f'`{name}` must be a positive float, got {value!r}.')
+  return float(value)
 
 
 def float_dtype(dtype):

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from glow_tf import _checks
 from glow_tf.glow import Glow
 
 
@@ -10,13 +11,6 @@ def check_glow(glow):
   if not isinstance(glow, Glow):
     raise ValueError(f'glow must be a glow_tf.Glow, got {type(glow).__name__}.')
   return glow
-
-
-def positive_int(value, name):
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (
-      value <= 0):
-    raise ValueError(f'{name} must be a positive int, got {value!r}.')
-  return int(value)
 
 
 def take_arrays(dataset, max_examples=None):
@@ -31,7 +25,7 @@ def take_arrays(dataset, max_examples=None):
                      f'dicts (glow_tf.data.load_dataset), got '
                      f'{type(dataset).__name__}.')
   if max_examples is not None:
-    dataset = dataset.take(positive_int(max_examples, 'max_examples'))
+    dataset = dataset.take(_checks.positive_int(max_examples, 'max_examples'))
   images, labels = [], []
   for batch in dataset.batch(1024):
     images.append(batch['image'].numpy())

@@ -15,6 +15,7 @@ the two class means.
 import numpy as np
 import tensorflow as tf
 
+from glow_tf import _checks
 from glow_tf import images as images_lib
 from glow_tf.analysis import _inputs
 
@@ -43,7 +44,7 @@ def class_mean_latents(glow, images, labels, classes, batch_size=256,
     ValueError: if a class has no image.
   """
   _inputs.check_glow(glow)
-  batch_size = _inputs.positive_int(batch_size, 'batch_size')
+  batch_size = _checks.positive_int(batch_size, 'batch_size')
   images, labels = np.asarray(images), np.asarray(labels)
   if images.dtype != np.uint8 or images.ndim != 4 or len(labels) != len(
       images):

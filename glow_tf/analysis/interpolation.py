@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from glow_tf import _checks
 from glow_tf import images as images_lib
 from glow_tf.analysis import _inputs
 
@@ -31,7 +32,7 @@ def interpolate(glow, x_start, x_end, num_points, label=None):
     Model-space images `[num_points, H, W, C]`.
   """
   _inputs.check_glow(glow)
-  num_points = _inputs.positive_int(num_points, 'num_points')
+  num_points = _checks.positive_int(num_points, 'num_points')
   if num_points < 2:
     raise ValueError(f'num_points must be >= 2 (the two ends), got '
                      f'{num_points}.')

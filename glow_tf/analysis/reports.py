@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from glow_tf import _checks
 from glow_tf.analysis import _inputs
 from glow_tf.analysis import attributes
 from glow_tf.analysis import baselines
@@ -93,7 +94,7 @@ def write_interpolations(glow, images, output_dir, num_pairs=6, num_points=9,
   The pairs are drawn at random (by `seed`) from `images` without repeats.
   """
   images = np.asarray(images)
-  num_pairs = _inputs.positive_int(num_pairs, 'num_pairs')
+  num_pairs = _checks.positive_int(num_pairs, 'num_pairs')
   if len(images) < 2 * num_pairs:
     raise ValueError(f'{num_pairs} pairs need {2 * num_pairs} images, got '
                      f'{len(images)}.')

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from glow_tf import _checks
 from glow_tf import images as images_lib
 from glow_tf.analysis import _inputs
 
@@ -40,7 +41,7 @@ def temperature_grid(glow, temperatures, num_samples, seed=0, labels=None):
   ```
   """
   _inputs.check_glow(glow)
-  num_samples = _inputs.positive_int(num_samples, 'num_samples')
+  num_samples = _checks.positive_int(num_samples, 'num_samples')
   temperatures = [float(t) for t in temperatures]
   if not temperatures or min(temperatures) < 0:
     raise ValueError('temperatures must be a non-empty sequence of floats '

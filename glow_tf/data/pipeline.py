@@ -19,6 +19,7 @@ All randomness (shuffle order, flips, dequantisation noise) follows from
 import numpy as np
 import tensorflow as tf
 
+from glow_tf import _checks
 from glow_tf import _seeds
 from glow_tf import images as images_lib
 
@@ -26,15 +27,6 @@ __all__ = ['make_pipeline', 'distribute']
 
 _DEFAULT_SHUFFLE_BUFFER = 10_000
 _UNLABELLED = -1
-
-
-def _check_positive_int(value, name, allow_none=False):
-  if allow_none and value is None:
-    return None
-  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-      or value <= 0):
-    raise ValueError(f'{name} must be a positive int, got {value!r}.')
-  return int(value)
 
 
 def _check_seed(seed):
@@ -125,9 +117,9 @@ def make_pipeline(dataset, batch_size, n_bits, training=True,
   ```
   """
   _check_element_spec(dataset)
-  batch_size = _check_positive_int(batch_size, 'batch_size')
+  batch_size = _checks.positive_int(batch_size, 'batch_size')
   n_bits = images_lib.check_n_bits(n_bits)
-  shuffle_buffer = _check_positive_int(shuffle_buffer, 'shuffle_buffer')
+  shuffle_buffer = _checks.positive_int(shuffle_buffer, 'shuffle_buffer')
   seed = _check_seed(seed)
   for flag, name in ((training, 'training'), (random_flip, 'random_flip'),
                      (noise, 'noise')):
@@ -215,8 +207,8 @@ def distribute(strategy, dataset_fn, global_batch_size, n_bits, seed=None,
     strategy.run(train_step, args=(batch,))
   ```
   """
-  global_batch_size = _check_positive_int(global_batch_size,
-                                          'global_batch_size')
+  global_batch_size = _checks.positive_int(global_batch_size,
+                                           'global_batch_size')
   num_replicas = strategy.num_replicas_in_sync
   if global_batch_size % num_replicas:
     raise ValueError(

@@ -9,30 +9,12 @@ import dataclasses
 import math
 from typing import Optional
 
-import numpy as np
+from glow_tf import _checks
 
-__all__ = ['TrainConfig', 'OPTIMIZERS', 'LR_DECAYS', 'steps_for_epochs', 'check_positive_int',
-           'check_positive_float']
+__all__ = ['TrainConfig', 'OPTIMIZERS', 'LR_DECAYS', 'steps_for_epochs']
 
 OPTIMIZERS = ('adamax', 'adam')
 LR_DECAYS = ('none', 'cosine')
-
-
-def check_positive_int(value, name, allow_zero=False):
-  """`int(value)`, or a ValueError naming `name` and quoting the bad value."""
-  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-      or value < (0 if allow_zero else 1)):
-    kind = 'a non-negative' if allow_zero else 'a positive'
-    raise ValueError(f'{name} must be {kind} int, got {value!r}.')
-  return int(value)
-
-
-def check_positive_float(value, name):
-  """`float(value)` for a finite value > 0, or a ValueError naming `name`."""
-  if (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))
-      or not value > 0 or not math.isfinite(value)):
-    raise ValueError(f'{name} must be a positive float, got {value!r}.')
-  return float(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,20 +90,16 @@ class TrainConfig:
     for name in ('batch_size', 'train_steps', 'init_batch_size',
                  'checkpoint_every', 'keep_checkpoints', 'log_every',
                  'num_samples', 'max_consecutive_nonfinite', 'shuffle_buffer'):
-      check_positive_int(getattr(self, name), name)
+      _checks.positive_int(getattr(self, name), name)
     for name in ('warmup_steps', 'summary_every', 'sample_every', 'seed'):
-      check_positive_int(getattr(self, name), name, allow_zero=True)
-    check_positive_float(self.learning_rate, 'learning_rate')
-    if self.optimizer not in OPTIMIZERS:
-      raise ValueError(f'optimizer must be one of {list(OPTIMIZERS)}, got '
-                       f'{self.optimizer!r}.')
+      _checks.positive_int(getattr(self, name), name, allow_zero=True)
+    _checks.positive_float(self.learning_rate, 'learning_rate')
+    _checks.one_of(self.optimizer, 'optimizer', OPTIMIZERS)
     if self.clip_grad_norm is not None:
-      check_positive_float(self.clip_grad_norm, 'clip_grad_norm')
-    if self.lr_decay not in LR_DECAYS:
-      raise ValueError(f'lr_decay must be one of {list(LR_DECAYS)}, got '
-                       f'{self.lr_decay!r}.')
+      _checks.positive_float(self.clip_grad_norm, 'clip_grad_norm')
+    _checks.one_of(self.lr_decay, 'lr_decay', LR_DECAYS)
     if self.time_budget_s is not None:
-      check_positive_float(self.time_budget_s, 'time_budget_s')
+      _checks.positive_float(self.time_budget_s, 'time_budget_s')
     if (isinstance(self.ema_decay, bool) or
         not isinstance(self.ema_decay, (int, float)) or
         not 0.0 <= self.ema_decay < 1.0):
@@ -145,7 +123,7 @@ class TrainConfig:
 
 def steps_for_epochs(epochs, num_examples, batch_size):
   """`ceil(epochs * num_examples / batch_size)`: the steps of `epochs` passes."""
-  check_positive_float(epochs, 'epochs')
-  check_positive_int(num_examples, 'num_examples')
-  check_positive_int(batch_size, 'batch_size')
+  _checks.positive_float(epochs, 'epochs')
+  _checks.positive_int(num_examples, 'num_examples')
+  _checks.positive_int(batch_size, 'batch_size')
   return max(1, math.ceil(epochs * num_examples / batch_size))

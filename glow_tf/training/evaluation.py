@@ -23,11 +23,11 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from glow_tf import _checks
 from glow_tf import data as data_lib
 from glow_tf import images as images_lib
 from glow_tf.training import checkpoints
 from glow_tf.training import distribution
-from glow_tf.training.config import check_positive_int
 from glow_tf.training.trainer import batch_bits_per_dim
 
 __all__ = ['evaluate', 'BitsPerDimScorer', 'EvalPoint', 'CurveEvaluation',
@@ -54,7 +54,7 @@ class BitsPerDimScorer:
     if not hasattr(glow, 'config') or not hasattr(glow, 'log_prob'):
       raise ValueError(f'glow must be a glow_tf.Glow, got {glow!r}.')
     self.glow = glow
-    self.batch_size = check_positive_int(batch_size, 'batch_size')
+    self.batch_size = _checks.positive_int(batch_size, 'batch_size')
     self._bits_per_dim = tf.function(
         lambda x, labels: batch_bits_per_dim(glow, {'image': x,
                                                     'label': labels}),
@@ -136,8 +136,8 @@ class CurveEvaluation:
       raise ValueError('images must be a non-empty uint8 [N, H, W, C] '
                        f'array, got {images.dtype} of shape {images.shape}.')
     self.images = images
-    self.every_steps = check_positive_int(every_steps, 'every_steps')
-    self.batch_size = check_positive_int(batch_size, 'batch_size')
+    self.every_steps = _checks.positive_int(every_steps, 'every_steps')
+    self.batch_size = _checks.positive_int(batch_size, 'batch_size')
     self.seed = int(seed)
     self.history = []
     self._log = log
@@ -222,7 +222,7 @@ def evaluate(model, dataset, batch_size=256, seed=0, max_examples=None,
   ```
   """
   config = model.config
-  check_positive_int(batch_size, 'batch_size')
+  _checks.positive_int(batch_size, 'batch_size')
   image_spec = dataset.element_spec['image'] if isinstance(
       dataset.element_spec, dict) and 'image' in dataset.element_spec else None
   if image_spec is not None and tuple(image_spec.shape) != tuple(
@@ -231,7 +231,7 @@ def evaluate(model, dataset, batch_size=256, seed=0, max_examples=None,
         f'The data set has images of shape {tuple(image_spec.shape)} but the '
         f'model was trained on {tuple(config.image_shape)}.')
   if max_examples is not None:
-    dataset = dataset.take(check_positive_int(max_examples, 'max_examples'))
+    dataset = dataset.take(_checks.positive_int(max_examples, 'max_examples'))
   total = int(dataset.cardinality())
   batches = data_lib.make_pipeline(dataset, batch_size, config.n_bits,
                                    training=False, seed=seed,

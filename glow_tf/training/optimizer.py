@@ -14,8 +14,7 @@ import math
 import tensorflow as tf
 import tf_keras
 
-from glow_tf.training.config import check_positive_float
-from glow_tf.training.config import check_positive_int
+from glow_tf import _checks
 from glow_tf.training.config import LR_DECAYS
 
 __all__ = ['LinearWarmup', 'make_optimizer']
@@ -37,12 +36,10 @@ class LinearWarmup(tf_keras.optimizers.schedules.LearningRateSchedule):
 
   def __init__(self, learning_rate, warmup_steps, decay='none', progress=None):
     super().__init__()
-    self.learning_rate = check_positive_float(learning_rate, 'learning_rate')
-    self.warmup_steps = check_positive_int(warmup_steps, 'warmup_steps',
+    self.learning_rate = _checks.positive_float(learning_rate, 'learning_rate')
+    self.warmup_steps = _checks.positive_int(warmup_steps, 'warmup_steps',
                                            allow_zero=True)
-    if decay not in LR_DECAYS:
-      raise ValueError(f'decay must be one of {list(LR_DECAYS)}, got '
-                       f'{decay!r}.')
+    _checks.one_of(decay, 'decay', LR_DECAYS)
     if decay != 'none' and progress is None:
       raise ValueError(f'decay={decay!r} needs a progress variable.')
     self.decay = decay

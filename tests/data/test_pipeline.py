@@ -100,12 +100,12 @@ def test_missing_label_and_extra_keys():
 
 def test_argument_errors():
   dataset, _ = _images_dataset()
-  with pytest.raises(ValueError, match='batch_size must be a positive int, '
+  with pytest.raises(ValueError, match='`batch_size` must be a positive integer, '
                      'got 0'):
     pipeline.make_pipeline(dataset, 0, n_bits=5)
   with pytest.raises(ValueError, match='n_bits must be in 1..8, got 9'):
     pipeline.make_pipeline(dataset, 4, n_bits=9)
-  with pytest.raises(ValueError, match='shuffle_buffer must be a positive'):
+  with pytest.raises(ValueError, match='`shuffle_buffer` must be a positive'):
     pipeline.make_pipeline(dataset, 4, n_bits=5, shuffle_buffer=-1)
   with pytest.raises(ValueError, match="seed must be an int or None, got '1'"):
     pipeline.make_pipeline(dataset, 4, n_bits=5, seed='1')

@@ -29,5 +29,5 @@ def test_cosine_decay_follows_the_progress_variable():
   assert float(schedule(0)) == pytest.approx(2.5e-4)  # warm-up times decay
   with pytest.raises(ValueError, match='needs a progress variable'):
     training.LinearWarmup(1e-3, 2, decay='cosine')
-  with pytest.raises(ValueError, match="decay must be one of"):
+  with pytest.raises(ValueError, match="`decay` must be one of"):
     training.LinearWarmup(1e-3, 2, decay='step')

@@ -1,0 +1,25 @@
+"""Tests of glow_tf.benchmarking.flops: the analytic FLOP count.
+
+No timing is asserted.
+"""
+
+from absl.testing import parameterized
+import tensorflow as tf
+
+import glow_tf
+from glow_tf import benchmarking
+
+
+class FlopsTest(tf.test.TestCase, parameterized.TestCase):
+  """FLOPs of every matmul of the flow."""
+
+  def test_flops_count_the_coupling_networks(self):
+    config = glow_tf.preset('fashion_mnist', hidden_channels=400)
+    # Level 0: 14x14 pixels, 4 channels; level 1: 7x7 pixels, 8 channels.
+    level0 = 196 * (9 * 2 * 400 + 400 * 400 + 9 * 400 * 4 + 16)
+    level1 = 49 * (9 * 4 * 400 + 400 * 400 + 9 * 400 * 8 + 64)
+    split = 196 * 9 * 2 * 4
+    expected = 2 * (8 * (level0 + level1) + split)
+    self.assertEqual(benchmarking.forward_flops_per_image(config), expected)
+    self.assertEqual(benchmarking.train_flops_per_image(config),
+                     3 * expected)

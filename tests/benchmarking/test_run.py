@@ -1,0 +1,39 @@
+"""Tests of glow_tf.benchmarking.run: the benchmark runs without PyTorch and says so.
+
+No timing is asserted.
+"""
+
+from unittest import mock
+
+from absl.testing import parameterized
+import tensorflow as tf
+
+import glow_tf
+from glow_tf import benchmarking
+from glow_tf.benchmarking import run
+from glow_tf.benchmarking import torch_contender
+
+
+class RunTest(tf.test.TestCase, parameterized.TestCase):
+  """run_benchmark."""
+
+  def test_runs_without_pytorch_and_says_so_once(self):
+    messages = []
+    config = glow_tf.GlowConfig(image_shape=(8, 8, 1), num_levels=2,
+                                num_steps=1, hidden_channels=4)
+    with mock.patch.object(torch_contender, 'import_torch',
+                           return_value=None):
+      results = run.run_benchmark(
+          widths=(4,), base=config, batch_size=2, rounds=1,
+          calls_per_round=1, memory_steps=(), extras=False,
+          log=messages.append)
+    skipped = [m for m in messages if 'PyTorch' in m]
+    self.assertLen(skipped, 1)
+    self.assertIn('skipped', skipped[0])
+    self.assertIn("pip install -e '.[bench]'", skipped[0])
+    self.assertEqual(results['torch'], {'skipped': skipped[0]})
+    row, = results['configs']
+    self.assertGreater(row['train_speedup_vs_tfp'], 0)
+    self.assertNotIn('torch_params', row)
+    self.assertNotIn('train_speedup_vs_torch', row)
+    self.assertIn('PyTorch: not run', benchmarking.format_table(results))

@@ -1,0 +1,62 @@
+"""Tests of glow_tf.benchmarking.tables: the printed tables show what ran.
+
+No timing is asserted.
+"""
+
+from absl.testing import parameterized
+import tensorflow as tf
+
+from glow_tf import benchmarking
+
+
+class TablesTest(tf.test.TestCase, parameterized.TestCase):
+  """The variant tables."""
+
+  def test_table_shows_the_variants_it_has(self):
+    row = {'hidden_channels': 8, 'glow_tf_params': 10, 'tfp_params': 9,
+           'glow_tf_train_images_per_s': 4.0, 'tfp_train_images_per_s': 2.0,
+           'train_speedup_vs_tfp': 2.0, 'glow_tf_sample_images_per_s': 6.0,
+           'tfp_sample_images_per_s': 3.0, 'sample_speedup_vs_tfp': 2.0,
+           'achieved_gflops': 1.0, 'fraction_of_peak': 0.5}
+    results = {'peak_gflops': 2.0, 'configs': [row],
+               'machine': {'cpu_model': 'cpu', 'nproc': 2}}
+    table = benchmarking.format_table(results)
+    self.assertIn('2.00x', table)
+    self.assertNotIn('XLA', table)
+    self.assertNotIn('memory_saving', table)
+    self.assertNotIn('PyTorch', table)
+    row.update({'glow_tf_memory_saving_train_images_per_s': 3.5,
+                'memory_saving_train_speedup_vs_tfp': 1.75})
+    table = benchmarking.format_table(results)
+    self.assertIn('memory_saving', table)
+    self.assertIn('    8          3.5   1.75x', table)
+    self.assertNotIn('XLA', table)
+
+  def test_table_shows_pytorch_where_it_ran(self):
+    row = {'hidden_channels': 8, 'glow_tf_params': 10, 'tfp_params': 9,
+           'glow_tf_train_images_per_s': 4.0, 'tfp_train_images_per_s': 2.0,
+           'train_speedup_vs_tfp': 2.0, 'glow_tf_sample_images_per_s': 6.0,
+           'tfp_sample_images_per_s': 3.0, 'sample_speedup_vs_tfp': 2.0,
+           'achieved_gflops': 1.0, 'fraction_of_peak': 0.5}
+    ran = dict(row, hidden_channels=16, torch_params=10,
+               torch_params_match=True, torch_train_images_per_s=1.6,
+               train_speedup_vs_torch=2.5, torch_sample_images_per_s=2.0,
+               sample_speedup_vs_torch=3.25, torch_fraction_of_peak=0.2)
+    results = {'peak_gflops': 2.0, 'configs': [row, ran],
+               'peak_probes': {'8x8x8': 1.5, '16x16x16': 2.0},
+               'machine': {'cpu_model': 'cpu', 'nproc': 2},
+               'torch': {'version': '9.9', 'threads': 2,
+                         'tensorflow_threads': 2,
+                         'memory_format': 'channels_last'}}
+    table = benchmarking.format_table(results)
+    self.assertIn('PyTorch 9.9: intra-op threads 2', table)
+    self.assertIn('best of 2 matmul probes (16x16x16: 2 GFLOP/s)', table)
+    self.assertIn('2.50x', table)
+    self.assertIn('3.25x', table)
+    self.assertIn('yes', table)
+    width8 = [line for line in table.splitlines() if line.startswith('    8')]
+    self.assertLen(width8, 3)  # parameters, training, sampling
+    for line in width8:
+      self.assertIn(' -', line)
+    results['torch'] = {'skipped': 'not installed'}
+    self.assertIn('PyTorch: not run', benchmarking.format_table(results))

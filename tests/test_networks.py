@@ -1,0 +1,111 @@
+"""Tests of glow_tf.networks: convolutions as matmuls and the folded coupling network equal the plain ops.
+
+No timing is asserted.
+"""
+
+from absl.testing import parameterized
+import numpy as np
+import tensorflow as tf
+
+import glow_tf
+from glow_tf import networks
+from tests.bijector_checks import perturb_variables
+
+
+def _tiny_glow(**overrides):
+  config = glow_tf.GlowConfig(image_shape=(8, 8, 2), num_levels=2,
+                              num_steps=3, hidden_channels=8,
+                              dtype='float64').replace(**overrides)
+  glow = glow_tf.Glow(config, seed=1)
+  glow.initialize(_images(8))
+  perturb_variables(glow.bijector, seed=0, scale=0.1)
+  return glow
+
+
+def _images(n, seed=2, shape=(8, 8, 2)):
+  return tf.random.stateless_uniform([n, *shape], seed=[1, seed],
+                                     dtype=tf.float64) - 0.5
+
+
+def _dense(g):
+  return tf.convert_to_tensor(g)
+
+
+class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
+
+  def test_one_by_one_and_rank_check(self):
+    x = tf.random.stateless_normal([2, 3, 4, 5], seed=[4, 1],
+                                   dtype=tf.float64)
+    kernel = tf.random.stateless_normal([1, 1, 5, 7], seed=[4, 2],
+                                        dtype=tf.float64)
+    self.assertAllClose(networks.conv_as_matmul(x, kernel),
+                        tf.nn.conv2d(x, kernel, 1, 'SAME'), atol=1e-12)
+    with self.assertRaisesRegex(ValueError, 'rank 4'):
+      networks.conv_as_matmul(x[None], kernel)
+
+  @parameterized.parameters((2, 16), (16, 4), (3, 3), (1, 1))
+  def test_equals_conv2d_with_its_gradients(self, c_in, c_out):
+    x = tf.random.stateless_normal([2, 5, 6, c_in], seed=[1, 1],
+                                   dtype=tf.float64)
+    kernel = tf.random.stateless_normal([3, 3, c_in, c_out], seed=[1, 2],
+                                        dtype=tf.float64)
+    weights = tf.random.stateless_normal([2, 5, 6, c_out], seed=[1, 3],
+                                         dtype=tf.float64)
+    results = []
+    for conv in (networks.conv3x3_as_matmul,
+                 lambda x, k: tf.nn.conv2d(x, k, 1, 'SAME')):
+      with tf.GradientTape() as tape:
+        tape.watch([x, kernel])
+        y = conv(x, kernel)
+        loss = tf.reduce_sum(weights * y)
+      results.append([y] + tape.gradient(loss, [x, kernel]))
+    for fast, reference in zip(*results):
+      self.assertAllClose(fast, reference, rtol=1e-12, atol=1e-12)
+
+  def test_gradient_of_the_taps_is_their_adjoint(self):
+    for c_in, c_out in ((2, 5), (5, 2)):
+      x = tf.random.stateless_normal([1, 3, 4, c_in], seed=[2, c_in],
+                                     dtype=tf.float64)
+      kernel = tf.random.stateless_normal([3, 3, c_in, c_out], seed=[2, 9],
+                                          dtype=tf.float64)
+      theoretical, numerical = tf.test.compute_gradient(
+          lambda x, k=kernel: networks.conv3x3_as_matmul(x, k), [x])
+      self.assertAllClose(theoretical[0], numerical[0], atol=1e-6)
+
+
+class FastCouplingNetworkTest(tf.test.TestCase, parameterized.TestCase):
+
+  def _unfolded(self, net, x):
+    """The network as written in the paper: conv -> ActNorm -> ReLU ..."""
+    h = tf.nn.conv2d(x, net.conv_in.kernel, 1, 'SAME')
+    h = tf.nn.relu(net.norm_in(h))
+    h = tf.nn.conv2d(h, net.conv_hidden.kernel, 1, 'SAME')
+    h = tf.nn.relu(net.norm_hidden(h))
+    out = net.conv_out
+    h = tf.nn.conv2d(h, out.kernel, 1, 'SAME') + out.bias
+    return h * tf.exp(3.0 * out.log_scale)
+
+  # (in, out, hidden): patches in and taps on the output (the usual shape);
+  # more inputs than hidden channels (taps on the input conv's output); more
+  # outputs than hidden channels (the output conv as patches).
+  @parameterized.parameters((3, 6, 16), (6, 2, 4), (6, 12, 4), (2, 12, 4))
+  def test_folded_network_equals_the_unfolded_one_with_gradients(
+      self, c_in, c_out, hidden):
+    net = networks.CouplingNetwork(c_in, c_out, hidden_channels=hidden,
+                                   seed=0, dtype=tf.float64)
+    x = tf.random.stateless_normal([4, 6, 6, c_in], seed=[3, 1],
+                                   dtype=tf.float64)
+    net(x, initialize=True)
+    rng = np.random.default_rng(0)
+    for v in net.trainable_variables:
+      v.assign(v + rng.normal(0.0, 0.1, v.shape))
+    results = []
+    for fn in (net, lambda x: self._unfolded(net, x)):
+      with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+        loss = tf.reduce_sum(tf.sin(y))
+      results.append([y] + tape.gradient(loss, [x] + list(
+          net.trainable_variables)))
+    for fast, reference in zip(*results):
+      self.assertAllClose(fast, reference, rtol=1e-10, atol=1e-10)
