@@ -1,4 +1,8 @@
-"""Argument and shape checks shared by the step bijectors (private)."""
+"""Argument and shape checks shared by the package (private).
+
+Below every other module of glow_tf (it imports none of them): the config,
+the networks and the bijectors all use it.
+"""
 
 import tensorflow as tf
 
