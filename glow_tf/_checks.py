@@ -1,8 +1,4 @@
-"""Argument and shape checks shared by the package (private).
-
-Below every other module of glow_tf (it imports none of them): the config,
-the networks and the bijectors all use it.
-"""
+"""Argument and shape checks shared by the step bijectors (private)."""
 
 import tensorflow as tf
 
