@@ -8,12 +8,12 @@ gradient checkpointing for the same end). `memory_saving_log_prob` is
 that keeps only the level's output and, walking the steps backwards,
 
 ```
-z_a, z_b = split(z)                        # the coupling's output
-shift, scale = NN(z_a)                     # once, under a tape
-y = [z_a, z_b / scale - shift]             # the coupling's input, rebuilt
-dy, dθ_NN = vjp of (y -> z, ildj) at y     # through that same NN evaluation
-x = actnorm^-1(conv^-1(y))                 # the step's input, rebuilt
-dx, dθ = vjp of (x -> y, ildj) at x        # cheap, per-pixel ops
+z_a, z_b = coupling.split(z)               # the coupling's output
+shift, log_scale = coupling.shift_and_log_scale(z_a)  # NN once, under a tape
+y_b = coupling.forward_half(z_b, shift, log_scale)    # its input, rebuilt
+dy, dθ_NN = vjp of (y -> z, ildj) at y     # inverse_half, through that NN run
+x = act_norm.forward(permutation.forward(y))          # the step's input
+dx, dθ = vjp of (x -> y, ildj) at x        # inverse_and_log_det: per pixel
 ```
 
 so the coupling network runs once in the forward pass and once in the
@@ -21,6 +21,13 @@ backward pass, exactly as `tf.recompute_grad` would, but no step input is
 stored: activation memory does not grow with K. Each step's recomputation
 waits for the gradient of the step after it (a control dependency), so at
 most one step's activations are alive at a time.
+
+Only public APIs are used. The forward pass of a level is
+`glow_tf.bijectors.inverse_and_log_det` of its steps, run under
+`tf.recompute_grad` so that an enclosing `GradientTape` records the call
+and not the activations (recompute_grad stops recording while its function
+runs); its own gradient, a recomputation from the level's input, never
+runs, as the `tf.custom_gradient` around it replaces it.
 
 The gradients equal the plain path's up to floating-point round-off of the
 reconstruction (tested to 1e-5 relative in float64).
@@ -144,11 +151,8 @@ def reversible_steps(steps, h):
   """
   parts_list = [_parts(step) for step in chain_parts(steps) or [steps]]
 
-  # The forward pass runs under `tf.recompute_grad` only so that an
-  # enclosing GradientTape records the call and not its activations
-  # (recompute_grad stops recording while its function runs). Its own
-  # gradient, a recomputation from `h`, never runs: the custom gradient
-  # below replaces it.
+  # Under `tf.recompute_grad` only so that an enclosing GradientTape records
+  # the call and not the activations (see the module docstring).
   unrecorded_steps = tf.recompute_grad(
       lambda h: inverse_and_log_det(steps, h, event_ndims=3))
 

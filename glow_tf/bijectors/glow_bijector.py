@@ -32,7 +32,15 @@ class GlowBijector(tfb.Bijector):
 
   Either way the log-det is summed over event dimensions beyond the minimum
   (`event_ndims=3` on a per-pixel bijector sums over the `H x W` pixels).
-  These methods do not go through TFP's bijector cache.
+  The one-pass hooks do not use TFP's bijector cache; nothing is written
+  into it.
+
+  #### Examples
+
+  ```python
+  coupling = glow_tf.bijectors.AffineCoupling(num_channels=12)
+  z, ildj = coupling.inverse_and_log_det(x, event_ndims=3)  # NN runs once
+  ```
   """
 
   def inverse_and_log_det(self, x, event_ndims=None,
