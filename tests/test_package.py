@@ -6,7 +6,9 @@
 * `import glow_tf` loads the model, not the training code. (It does load
   tf_keras: TFP imports it on the first use of any of its subpackages, in
   `tensorflow_probability/python/__init__.py`, `_validate_tf_environment`.)
-* the imports between glow_tf's modules form no cycle.
+* the imports between glow_tf's modules form no cycle;
+* the tests mirror the package: each module `glow_tf/<path>/<name>.py` has
+  its tests in `tests/<path>/test_<name>.py` (a leading underscore dropped).
 """
 
 import ast
@@ -19,6 +21,7 @@ import pytest
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PACKAGE = os.path.join(_ROOT, 'glow_tf')
+_TESTS = os.path.join(_ROOT, 'tests')
 
 # Text that marks a private TensorFlow / TFP API, or a protected access.
 _FORBIDDEN = ('tensorflow.python', 'tensorflow_probability.python',
@@ -131,6 +134,25 @@ def find_cycle(graph):
   return None
 
 
+def missing_test_modules(package_dir, tests_dir):
+  """The test modules the package's modules lack, as paths under `tests_dir`.
+
+  Module `<package_dir>/<path>/<name>.py` (not an `__init__.py`) wants
+  `<tests_dir>/<path>/test_<name without leading underscores>.py`.
+  """
+  missing = []
+  for directory, _, files in os.walk(package_dir):
+    relative = os.path.relpath(directory, package_dir)
+    for file in files:
+      if not file.endswith('.py') or file == '__init__.py':
+        continue
+      test = os.path.normpath(os.path.join(relative,
+                                           'test_' + file.lstrip('_')))
+      if not os.path.isfile(os.path.join(tests_dir, test)):
+        missing.append(test)
+  return sorted(missing)
+
+
 def test_the_checks_find_what_they_look_for():
   bad = ('from tensorflow.python.eager import record\n'
          'chain = chain_lib.Chain([a, b])\n'
@@ -191,6 +213,26 @@ def test_import_glow_tf_loads_no_training_code():
   assert after_glow_tf == []
   # The check does see the training code once it is imported.
   assert 'glow_tf.training.keras_model' in after_training
+
+
+def test_the_mirror_check_finds_missing_test_modules(tmp_path):
+  package, tests = tmp_path / 'pkg', tmp_path / 'tests'
+  for path in ('__init__.py', 'a.py', '_b.py', 'sub/__init__.py',
+               'sub/c.py', 'sub/_d.py', 'notes.txt'):
+    (package / path).parent.mkdir(parents=True, exist_ok=True)
+    (package / path).write_text('')
+  for path in ('test_a.py', 'sub/test_d.py', 'test_c.py'):
+    (tests / path).parent.mkdir(parents=True, exist_ok=True)
+    (tests / path).write_text('')
+  assert missing_test_modules(str(package), str(tests)) == [
+      'sub/test_c.py', 'test_b.py']
+
+
+def test_tests_mirror_the_package():
+  missing = missing_test_modules(_PACKAGE, _TESTS)
+  assert not missing, (
+      'These modules of glow_tf have no test module of their own (tests/ '
+      'mirrors glow_tf/):\n' + '\n'.join(f'  tests/{m}' for m in missing))
 
 
 if __name__ == '__main__':

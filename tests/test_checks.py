@@ -1,0 +1,146 @@
+"""Tests of glow_tf._checks: checks whose messages name the argument."""
+
+import re
+
+from absl.testing import parameterized
+import numpy as np
+import tensorflow as tf
+
+from glow_tf import _checks
+
+
+class _Named:
+  """Stands for a bijector: the event checks only read its name."""
+  name = 'my_bijector'
+
+
+class ChecksTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters(1, 7, np.int32(3), np.int64(12), np.uint8(2))
+  def test_positive_int_returns_a_python_int(self, value):
+    result = _checks.positive_int(value, 'num_steps')
+    self.assertIs(type(result), int)
+    self.assertEqual(result, int(value))
+
+  @parameterized.parameters(0, -1, True, False, 2.0, '3', None, np.float32(2))
+  def test_positive_int_rejects(self, value):
+    message = '`num_steps` must be a positive integer, got ' + re.escape(
+        repr(value))
+    with self.assertRaisesRegex(ValueError, message):
+      _checks.positive_int(value, 'num_steps')
+
+  def test_positive_int_allow_zero(self):
+    self.assertEqual(_checks.positive_int(0, 'warmup', allow_zero=True), 0)
+    self.assertEqual(_checks.positive_int(np.int64(0), 'warmup',
+                                          allow_zero=True), 0)
+    with self.assertRaisesRegex(
+        ValueError, '`warmup` must be a non-negative integer, got -1'):
+      _checks.positive_int(-1, 'warmup', allow_zero=True)
+    with self.assertRaisesRegex(ValueError, 'non-negative integer, got True'):
+      _checks.positive_int(True, 'warmup', allow_zero=True)
+
+  @parameterized.parameters(0.5, 3, np.float32(0.25), np.int64(2), 1e-300)
+  def test_positive_float_returns_a_python_float(self, value):
+    result = _checks.positive_float(value, 'learning_rate')
+    self.assertIs(type(result), float)
+    self.assertEqual(result, float(value))
+
+  @parameterized.parameters(0, 0.0, -1, -0.5, float('nan'), float('inf'),
+                            np.float64('inf'), True, '1.0', None)
+  def test_positive_float_rejects(self, value):
+    with self.assertRaisesRegex(
+        ValueError, '`learning_rate` must be a positive float, got '):
+      _checks.positive_float(value, 'learning_rate')
+
+  @parameterized.parameters('float16', 'bfloat16', 'float32', 'float64',
+                            tf.float64, np.float32)
+  def test_float_dtype_returns_the_tf_dtype(self, dtype):
+    self.assertEqual(_checks.float_dtype(dtype), tf.as_dtype(dtype))
+    self.assertIsInstance(_checks.float_dtype(dtype), tf.DType)
+
+  @parameterized.parameters('int32', tf.uint8, 'complex64', tf.bool)
+  def test_float_dtype_rejects(self, dtype):
+    with self.assertRaisesRegex(
+        ValueError, f'`dtype` must be a float dtype, got '
+        f'{tf.as_dtype(dtype).name}'):
+      _checks.float_dtype(dtype)
+
+  def test_one_of(self):
+    choices = ('lu_conv', 'conv', 'shuffle')
+    self.assertEqual(_checks.one_of('conv', 'permutation', choices), 'conv')
+    with self.assertRaisesRegex(
+        ValueError, r"`permutation` must be one of \['lu_conv', 'conv', "
+        r"'shuffle'\], got 'LU'"):
+      _checks.one_of('LU', 'permutation', choices)
+
+  def test_check_event(self):
+    bijector = _Named()
+    x = tf.zeros([2, 4, 4, 3])
+    self.assertIs(_checks.check_event(x, bijector, 3, min_rank=3), x)
+    with self.assertRaisesRegex(
+        ValueError, r'my_bijector: expected 3 channels \(last axis\), got '
+        r'shape \(2, 4, 4, 2\)'):
+      _checks.check_event(tf.zeros([2, 4, 4, 2]), bijector, 3, min_rank=3)
+    with self.assertRaisesRegex(
+        ValueError, r'my_bijector: expected a tensor of rank >= 3 shaped '
+        r'\[\.\.\., H, W, C\]'):
+      _checks.check_event(tf.zeros([4, 3]), bijector, 3, min_rank=3)
+    with self.assertRaisesRegex(ValueError, r'rank >= 1 shaped \[\.\.\., C\]'):
+      _checks.check_event(tf.zeros([]), bijector, 3, min_rank=1)
+
+  def test_check_event_lets_unknown_dimensions_through(self):
+    bijector = _Named()
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)])
+    def unknown_rank(x):
+      return _checks.check_event(x, bijector, 3, min_rank=3)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4, None], tf.float32)])
+    def unknown_channels(x):
+      return _checks.check_event(x, bijector, 3, min_rank=3)
+
+    self.assertAllEqual(unknown_rank(tf.ones([2, 2])), tf.ones([2, 2]))
+    self.assertAllEqual(unknown_channels(tf.ones([1, 4, 5])),
+                        tf.ones([1, 4, 5]))
+
+  def test_to_rank4_round_trip(self):
+    x = tf.reshape(tf.range(2 * 3 * 4 * 2 * 5, dtype=tf.float32),
+                   [2, 3, 4, 2, 5])
+    flat, undo = _checks.to_rank4(x)
+    # The six images in row-major order of the batch.
+    self.assertAllEqual(flat, tf.reshape(x, [6, 4, 2, 5]))
+    self.assertAllEqual(flat[4], x[1, 1])
+    self.assertAllEqual(undo(flat), x)
+    # A map that changes the event shape comes back with the batch shape.
+    halved = undo(flat[:, ::2, :, :3])
+    self.assertAllEqual(halved, x[:, :, ::2, :, :3])
+    self.assertEqual(halved.shape, [2, 3, 2, 2, 3])
+
+  def test_to_rank4_leaves_rank4_and_unknown_batches(self):
+    x = tf.ones([3, 2, 2, 1])
+    flat, undo = _checks.to_rank4(x)
+    self.assertIs(flat, x)
+    self.assertIs(undo(x), x)
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None, 2, 2, 1], tf.float32)])
+    def round_trip(x):
+      flat, undo = _checks.to_rank4(x)
+      self.assertEqual(flat.shape.as_list(), [None, 2, 2, 1])
+      back = undo(flat * 2.0)
+      self.assertEqual(back.shape.as_list(), [None, None, 2, 2, 1])
+      return back
+
+    x = tf.reshape(tf.range(12, dtype=tf.float32), [3, 2, 2, 2, 1])
+    self.assertAllEqual(round_trip(x), 2.0 * x)
+
+  def test_to_rank4_gives_a_single_image_a_batch_of_one(self):
+    x = tf.reshape(tf.range(8, dtype=tf.float32), [2, 2, 2])
+    flat, undo = _checks.to_rank4(x)
+    self.assertAllEqual(flat, x[tf.newaxis])
+    self.assertAllEqual(undo(flat), x)
+    self.assertEqual(undo(flat).shape, [2, 2, 2])
+
+
+if __name__ == '__main__':
+  tf.test.main()

@@ -1,0 +1,111 @@
+"""Tests of GlowConfig and the paper's presets (glow_tf/config.py)."""
+
+import dataclasses
+
+from absl.testing import parameterized
+import numpy as np
+import tensorflow as tf
+
+import glow_tf
+from glow_tf.bijectors.act_norm import ActNorm
+from glow_tf.networks import ActNormLayer
+
+
+def count_params(module):
+  return int(sum(np.prod(v.shape) for v in module.trainable_variables))
+
+
+def expected_param_count(config):
+  """Trainable parameters, counted from the architecture (paper, table 1)."""
+  h, w, c = config.image_shape
+  width, total = config.hidden_channels, 0
+  for level in range(config.num_levels):
+    c *= 4
+    half, rest = c // 2, c - c // 2
+    out = rest if config.coupling == 'additive' else 2 * rest
+    step = 2 * c                                          # ActNorm
+    step += {'lu_conv': 2 * c * c + c, 'conv': c * c}.get(config.permutation,
+                                                          0)
+    step += 9 * half * width + 2 * width                  # conv3x3 + ActNorm
+    step += width * width + 2 * width                     # conv1x1 + ActNorm
+    step += 9 * width * out + 2 * out                     # zero conv3x3
+    total += config.num_steps * step
+    if level < config.num_levels - 1:
+      total += 9 * half * 2 * rest + 2 * 2 * rest         # split prior
+      c = half
+  if config.learn_top_prior:
+    total += 2 * c
+  if config.num_classes:
+    total += 2 * config.num_classes * c
+  return total
+
+
+class GlowConfigTest(parameterized.TestCase):
+
+  def test_presets_are_the_papers(self):
+    cifar = glow_tf.preset('cifar10')
+    self.assertEqual((cifar.num_levels, cifar.num_steps, cifar.hidden_channels,
+                      cifar.coupling, cifar.permutation),
+                     (3, 32, 512, 'affine', 'lu_conv'))
+    self.assertEqual(glow_tf.preset('imagenet32').num_steps, 48)
+    self.assertEqual(glow_tf.preset('imagenet64').num_levels, 4)
+    celeba = glow_tf.preset('celeba_hq_256')
+    self.assertEqual((celeba.num_levels, celeba.coupling, celeba.n_bits),
+                     (6, 'additive', 5))
+
+  def test_frozen(self):
+    with self.assertRaises(dataclasses.FrozenInstanceError):
+      glow_tf.preset('cifar10').num_steps = 3
+
+  @parameterized.parameters(
+      (dict(image_shape=(28, 28, 1), num_levels=3), 'divisible by 2\\*\\*num_levels = 8'),
+      (dict(image_shape=(28, 28)), 'three positive ints'),
+      (dict(image_shape=(8, 8, 1), coupling='rational'), "'affine', 'additive'"),
+      (dict(image_shape=(8, 8, 1), permutation='x'), "'lu_conv', 'conv'"),
+      (dict(image_shape=(8, 8, 1), n_bits=9), 'n_bits must be in 1..8'),
+      (dict(image_shape=(8, 8, 1), num_steps=0), 'num_steps'),
+      (dict(image_shape=(8, 8, 1), num_classes=0), 'num_classes'),
+      (dict(image_shape=(8, 8, 1), dtype='int32'), "'float32', 'float64'"),
+  )
+  def test_bad_config(self, kwargs, message):
+    with self.assertRaisesRegex(ValueError, message):
+      glow_tf.GlowConfig(**kwargs)
+
+  def test_unknown_preset(self):
+    with self.assertRaisesRegex(ValueError, 'cifar10'):
+      glow_tf.preset('mnist64')
+
+
+class ParameterCountTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters(
+      ('fashion_mnist', 438_080),
+      ('cifar10', 44_152_272),
+  )
+  def test_preset_parameter_count(self, name, pinned):
+    config = glow_tf.preset(name)
+    glow = glow_tf.Glow(config)
+    self.assertEqual(count_params(glow), expected_param_count(config))
+    self.assertEqual(count_params(glow), pinned)
+
+  def test_every_variable_is_tracked_and_checkpointed(self):
+    glow = glow_tf.Glow(glow_tf.GlowConfig(
+        image_shape=(4, 4, 2), num_levels=2, num_steps=2, hidden_channels=4,
+        dtype='float64', num_classes=3))
+    names = [v.name for v in glow.trainable_variables]
+    self.assertLen(set(id(v) for v in glow.trainable_variables), len(names))
+    self.assertEqual(count_params(glow),
+                     expected_param_count(glow.config))
+    modules = glow.bijector.submodules
+    # Per step (2 levels of 2): the step's ActNorm and two in the network.
+    self.assertEqual(sum(isinstance(m, ActNorm) for m in modules), 2 * 2)
+    self.assertEqual(sum(isinstance(m, ActNormLayer) for m in modules),
+                     2 * 2 * 2)
+    ckpt = tf.train.Checkpoint(model=glow)
+    path = ckpt.write(self.get_temp_dir() + "/ckpt")
+    saved = {name for name, _ in tf.train.list_variables(path)}
+    self.assertGreaterEqual(len(saved), len(glow.variables))
+
+
+if __name__ == '__main__':
+  tf.test.main()
