@@ -131,7 +131,7 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
       self.assertEqual(back.shape.as_list(), [None, None, 2, 2, 1])
       return back
 
-    x = tf.reshape(tf.range(12, dtype=tf.float32), [3, 2, 2, 2, 1])
+    x = tf.reshape(tf.range(24, dtype=tf.float32), [3, 2, 2, 2, 1])
     self.assertAllEqual(round_trip(x), 2.0 * x)
 
   def test_to_rank4_gives_a_single_image_a_batch_of_one(self):
