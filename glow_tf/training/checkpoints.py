@@ -122,14 +122,14 @@ def checkpoint_candidates(model_dir):
                     'for checkpoint files instead.', model_dir, e)
     state = None
   if state is not None:
+    # get_checkpoint_state already joins relative entries to model_dir.
     for path in list(state.all_model_checkpoint_paths) + [
         state.model_checkpoint_path]:
       if path:
-        prefixes.add(path if os.path.isabs(path)
-                     else os.path.join(model_dir, path))
+        prefixes.add(os.path.normpath(path))
   for index in tf.io.gfile.glob(
       os.path.join(model_dir, f'{CHECKPOINT_NAME}-*.index')):
-    prefixes.add(index[:-len('.index')])
+    prefixes.add(os.path.normpath(index[:-len('.index')]))
   return sorted(prefixes, key=_number, reverse=True)
 
 

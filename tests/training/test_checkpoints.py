@@ -127,3 +127,15 @@ def test_config_files(tmp_path):
     checkpoints.load_config(str(tmp_path / 'elsewhere'))
   with pytest.raises(checkpoints.CheckpointError, match='No checkpoint'):
     checkpoints.latest_checkpoint(str(tmp_path))
+
+
+def test_a_relative_model_dir_has_no_phantom_damaged_checkpoints(
+    trained_dir, tmp_path, monkeypatch, caplog):
+  _copy(trained_dir, tmp_path)
+  monkeypatch.chdir(tmp_path)
+  caplog.set_level(logging.WARNING)
+  assert [os.path.basename(p) for p in checkpoints.checkpoint_candidates(
+      'copy')] == ['ckpt-6', 'ckpt-3']
+  assert checkpoints.find_intact_checkpoint('copy') == os.path.join(
+      'copy', 'ckpt-6')
+  assert not _warnings(caplog)
