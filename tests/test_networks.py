@@ -7,28 +7,12 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-import glow_tf
 from glow_tf import networks
-from tests.bijector_checks import perturb_variables
-
-
-def _tiny_glow(**overrides):
-  config = glow_tf.GlowConfig(image_shape=(8, 8, 2), num_levels=2,
-                              num_steps=3, hidden_channels=8,
-                              dtype='float64').replace(**overrides)
-  glow = glow_tf.Glow(config, seed=1)
-  glow.initialize(_images(8))
-  perturb_variables(glow.bijector, seed=0, scale=0.1)
-  return glow
 
 
 def _images(n, seed=2, shape=(8, 8, 2)):
   return tf.random.stateless_uniform([n, *shape], seed=[1, seed],
                                      dtype=tf.float64) - 0.5
-
-
-def _dense(g):
-  return tf.convert_to_tensor(g)
 
 
 class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
