@@ -2,6 +2,7 @@
 
 ```
 tiny_config()            a 28x28 Glow that trains a step in milliseconds
+float64_config(), float64_images()   8x8x2 float64 model and inputs
 tiny_train_config()      a TrainConfig of a few steps with every feature on
 small_glow()             an initialised 8x8 Glow for the analysis functions
 blob_images(), dataset_fn(), model_batch()   easy-to-learn training data
@@ -44,6 +45,19 @@ def small_glow(seed=0):
   glow = glow_tf.Glow(config, seed=seed)
   glow.initialize(tf.random.stateless_uniform([16, 8, 8, 1], [seed, 1]) - 0.5)
   return glow
+
+
+def float64_config(**overrides):
+  """An 8x8x2 float64 Glow (L=2, K=3, width 8) for Jacobian-sized checks."""
+  return glow_tf.GlowConfig(image_shape=(8, 8, 2), num_levels=2,
+                            num_steps=3, hidden_channels=8,
+                            dtype='float64').replace(**overrides)
+
+
+def float64_images(n, shape=(8, 8, 2), seed=2):
+  """float64 model-space images `[n, *shape]` in [-0.5, 0.5)."""
+  return tf.random.stateless_uniform([n, *shape], seed=[1, seed],
+                                     dtype=tf.float64) - 0.5
 
 
 def random_images(n=12, shape=(8, 8, 1), seed=0):

@@ -8,22 +8,16 @@ import tensorflow as tf
 
 import glow_tf
 from glow_tf import memory
+from tests import fixtures
 from tests.bijector_checks import perturb_variables
 
 
 def _tiny_glow(**overrides):
-  config = glow_tf.GlowConfig(image_shape=(8, 8, 2), num_levels=2,
-                              num_steps=3, hidden_channels=8,
-                              dtype='float64').replace(**overrides)
+  config = fixtures.float64_config(**overrides)
   glow = glow_tf.Glow(config, seed=1)
-  glow.initialize(_images(8))
+  glow.initialize(fixtures.float64_images(8))
   perturb_variables(glow.bijector, seed=0, scale=0.1)
   return glow
-
-
-def _images(n, seed=2, shape=(8, 8, 2)):
-  return tf.random.stateless_uniform([n, *shape], seed=[1, seed],
-                                     dtype=tf.float64) - 0.5
 
 
 def _dense(g):
@@ -41,7 +35,7 @@ class MemorySavingTest(tf.test.TestCase, parameterized.TestCase):
   )
   def test_log_prob_and_gradients_equal_the_plain_path(self, overrides):
     glow = _tiny_glow(**overrides)
-    x = _images(6)
+    x = fixtures.float64_images(6)
     labels = (tf.constant([0, 1, 2, 0, 1, 2])
               if 'num_classes' in overrides else None)
     weights = tf.range(1.0, 7.0, dtype=tf.float64)
@@ -72,7 +66,7 @@ class MemorySavingTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_every_trainable_variable_gets_a_nonzero_gradient(self):
     glow = _tiny_glow()
-    x = _images(4)
+    x = fixtures.float64_images(4)
     with tf.GradientTape() as tape:
       loss = -tf.reduce_mean(memory.memory_saving_log_prob(glow, x))
     grads = tape.gradient(loss, glow.trainable_variables)
@@ -84,4 +78,4 @@ class MemorySavingTest(tf.test.TestCase, parameterized.TestCase):
   def test_rejects_steps_it_cannot_invert(self):
     glow = _tiny_glow()
     with self.assertRaisesRegex(ValueError, 'flow_step'):
-      memory.reversible_steps(glow.bijector.top_prior, _images(2))
+      memory.reversible_steps(glow.bijector.top_prior, fixtures.float64_images(2))

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 import glow_tf
 from glow_tf.benchmarking import torch_contender
+from tests import fixtures
 from tests.bijector_checks import perturb_variables
 
 torch = torch_contender.import_torch()
@@ -21,24 +22,13 @@ _NO_TORCH = ('PyTorch is not installed: '
              f'{torch_contender.INSTALL_HINT} to run these tests.')
 
 
-def _config(**overrides):
-  return glow_tf.GlowConfig(image_shape=(8, 8, 2), num_levels=2,
-                            num_steps=3, hidden_channels=8,
-                            dtype='float64').replace(**overrides)
-
-
-def _images(n, shape=(8, 8, 2), seed=2):
-  return tf.random.stateless_uniform([n, *shape], seed=[1, seed],
-                                     dtype=tf.float64) - 0.5
-
-
 @unittest.skipIf(torch is None, _NO_TORCH)
 class TorchContenderTest(tf.test.TestCase):
 
   def test_log_prob_equals_glow_tf_on_its_weights(self):
-    config = _config()
+    config = fixtures.float64_config()
     glow = glow_tf.Glow(config, seed=1)
-    x = _images(6)
+    x = fixtures.float64_images(6)
     glow.initialize(x)
     perturb_variables(glow.bijector, seed=0, scale=0.1)
     model = torch_contender.copy_glow_tf_weights(
@@ -51,7 +41,7 @@ class TorchContenderTest(tf.test.TestCase):
     self.assertGreater(float(latents[-1].detach().abs().max()), 0.6)
 
   def test_to_torch_images_is_channels_first_in_either_layout(self):
-    x = _images(2, (6, 4, 3))
+    x = fixtures.float64_images(2, (6, 4, 3))
     expected = np.transpose(x.numpy(), (0, 3, 1, 2))
     plain = torch_contender.to_torch_images(x)
     last = torch_contender.to_torch_images(x, channels_last=True)
@@ -62,8 +52,8 @@ class TorchContenderTest(tf.test.TestCase):
     self.assertTrue(last.is_contiguous(memory_format=torch.channels_last))
 
   def test_train_step_and_sampler_run_channels_last(self):
-    config = _config(dtype='float32')
-    x = _images(4, seed=3)
+    config = fixtures.float64_config(dtype='float32')
+    x = fixtures.float64_images(4, seed=3)
     model, calls = torch_contender.contenders(config, tf.cast(x, tf.float32),
                                               batch_size=4)
     before = [p.detach().clone() for p in model.parameters()]

@@ -19,6 +19,7 @@ import tensorflow as tf
 import glow_tf
 from glow_tf.benchmarking import count_parameters
 from glow_tf.benchmarking import torch_contender
+from tests import fixtures
 
 torch = torch_contender.import_torch()
 _NO_TORCH = ('PyTorch is not installed: '
@@ -27,22 +28,11 @@ if torch is not None:
   from glow_tf.benchmarking import torch_glow  # pylint: disable=g-import-not-at-top
 
 
-def _config(**overrides):
-  return glow_tf.GlowConfig(image_shape=(8, 8, 2), num_levels=2,
-                            num_steps=3, hidden_channels=8,
-                            dtype='float64').replace(**overrides)
-
-
-def _images(n, shape=(8, 8, 2), seed=2):
-  return tf.random.stateless_uniform([n, *shape], seed=[1, seed],
-                                     dtype=tf.float64) - 0.5
-
-
 def _perturbed_model(config, seed=0, scale=0.1):
   """A float64 TorchGlow, initialised on data, every parameter moved off it."""
   model = torch_contender.build_torch_glow(config, seed=1)
   model.initialize(torch_contender.to_torch_images(
-      _images(8, config.image_shape)))
+      fixtures.float64_images(8, config.image_shape)))
   generator = torch.Generator().manual_seed(seed)
   with torch.no_grad():
     for p in model.parameters():
@@ -62,15 +52,15 @@ class TorchGlowTest(tf.test.TestCase, parameterized.TestCase):
       ('fashion_mnist', {'image_shape': (28, 28, 1), 'hidden_channels': 16}),
   )
   def test_parameter_count_equals_glow_tf(self, overrides):
-    config = _config(**overrides)
+    config = fixtures.float64_config(**overrides)
     model = torch_contender.build_torch_glow(config)
     self.assertEqual(model.count_parameters(),
                      count_parameters(glow_tf.Glow(config)))
 
   def test_log_det_is_the_jacobian_slogdet(self):
-    config = _config(image_shape=(4, 4, 2), hidden_channels=6)
+    config = fixtures.float64_config(image_shape=(4, 4, 2), hidden_channels=6)
     model = _perturbed_model(config)
-    x = torch_contender.to_torch_images(_images(3, (4, 4, 2), seed=5))
+    x = torch_contender.to_torch_images(fixtures.float64_images(3, (4, 4, 2), seed=5))
     log_det = model.encode(x)[1].detach()
     for n in range(x.shape[0]):
       def latent(flat):
@@ -89,8 +79,8 @@ class TorchGlowTest(tf.test.TestCase, parameterized.TestCase):
                         atol=1e-10)
 
   def test_round_trips(self):
-    model = _perturbed_model(_config())
-    x = torch_contender.to_torch_images(_images(4))
+    model = _perturbed_model(fixtures.float64_config())
+    x = torch_contender.to_torch_images(fixtures.float64_images(4))
     with torch.no_grad():
       latents, _ = model.encode(x)
       self.assertAllClose(model.decode(latents).numpy(), x.numpy(),
@@ -104,15 +94,15 @@ class TorchGlowTest(tf.test.TestCase, parameterized.TestCase):
                      model.latent_shapes)
 
   def test_every_parameter_gets_a_nonzero_gradient(self):
-    model = _perturbed_model(_config())
-    x = torch_contender.to_torch_images(_images(4))
+    model = _perturbed_model(fixtures.float64_config())
+    x = torch_contender.to_torch_images(fixtures.float64_images(4))
     (-model.log_prob(x).mean()).backward()
     for name, p in model.named_parameters():
       self.assertIsNotNone(p.grad, name)
       self.assertGreater(float(p.grad.abs().max()), 0.0, name)
 
   def test_squeeze_is_space_to_depth(self):
-    x = _images(2, (6, 4, 3))
+    x = fixtures.float64_images(2, (6, 4, 3))
     ours = tf.nn.space_to_depth(x, 2)
     theirs = torch_glow.squeeze(torch_contender.to_torch_images(x))
     self.assertAllEqual(theirs.permute(0, 2, 3, 1).numpy(), ours)
@@ -120,7 +110,7 @@ class TorchGlowTest(tf.test.TestCase, parameterized.TestCase):
                         x)
 
   def test_sampling_at_zero_temperature_decodes_the_prior_means(self):
-    model = _perturbed_model(_config())
+    model = _perturbed_model(fixtures.float64_config())
     images = model.sample(3, temperature=0.0)
     self.assertEqual(tuple(images.shape), (3, 2, 8, 8))
     zeros = [torch.zeros((3, *s), dtype=torch.float64)
@@ -135,7 +125,7 @@ class TorchGlowTest(tf.test.TestCase, parameterized.TestCase):
   )
   def test_rejects_what_it_does_not_build(self, overrides, message):
     with self.assertRaisesRegex(ValueError, message):
-      torch_glow.TorchGlow(_config(**overrides))
+      torch_glow.TorchGlow(fixtures.float64_config(**overrides))
 
 
 if __name__ == '__main__':
