@@ -5,7 +5,9 @@ config          TrainConfig (how to train), steps_for_epochs
 optimizer       Adamax/Adam under the warm-up schedule
 trainer         Trainer: model, EMA, optimizer, one compiled train step
 loop            train: the one training loop (resume, init, checkpoints,
-                summaries, progress, time budget, callbacks)
+                summaries, time budget, callbacks)
+progress        the progress line: bits/dim, images/s, time left
+workers         multi-worker faults: lost worker, preemption checkpoints
 evaluation      evaluate a split, BitsPerDimScorer, CurveEvaluation callback
 checkpoints     the model_dir layout, intact-checkpoint search, restore_model
 initialization  data-dependent init under a strategy, replicas checked

@@ -16,7 +16,6 @@ runs all go through it; a curve measured during training is a callback
 """
 
 import os
-import re
 import time
 
 from absl import logging
@@ -28,18 +27,17 @@ from glow_tf import images as images_lib
 from glow_tf.training import checkpoints
 from glow_tf.training import distribution
 from glow_tf.training import initialization
+from glow_tf.training import progress as progress_lib
 from glow_tf.training import summaries
+from glow_tf.training import workers
 from glow_tf.training.trainer import NonFiniteLossError
 from glow_tf.training.trainer import Trainer
+from glow_tf.training.workers import WorkerLostError
 
 __all__ = ['train', 'Callback', 'WorkerLostError', 'SUMMARY_DIR']
 
 SUMMARY_DIR = 'train'
 _INIT_DATA_TAG = 2**31 - 1  # Seeds the initialisation batch's pipeline.
-
-
-class WorkerLostError(RuntimeError):
-  """A worker of a multi-worker cluster stopped answering."""
 
 
 class Callback:
@@ -59,92 +57,6 @@ class Callback:
 
   def on_train_end(self, trainer, step):
     pass
-
-
-class _Progress:
-  """Running means between two progress lines, and the line itself."""
-
-  def __init__(self, step, train_steps, batch_size, budget_end):
-    self._train_steps, self._batch_size = train_steps, batch_size
-    self._budget_end = budget_end
-    self.reset(step)
-
-  def reset(self, step):
-    self.start_step, self.start_time = step, time.monotonic()
-    self.total, self.count = 0.0, 0
-
-  def add(self, loss):
-    self.total += loss
-    self.count += 1
-
-  def mean(self):
-    return self.total / self.count if self.count else None
-
-  def images_per_sec(self, step):
-    elapsed = time.monotonic() - self.start_time
-    if step <= self.start_step or elapsed <= 0:
-      return None
-    return (step - self.start_step) * self._batch_size / elapsed
-
-  def line(self, step, learning_rate, skipped):
-    parts = [f'step {step}/{self._train_steps}']
-    mean, rate = self.mean(), self.images_per_sec(step)
-    if mean is not None:
-      parts.append(f'bits/dim {mean:.4f}')
-    if rate:
-      parts.append(f'{rate:.1f} images/s')
-      left = (self._train_steps - step) * self._batch_size / rate
-      if self._budget_end is not None:
-        left = min(left, max(0.0, self._budget_end - time.monotonic()))
-      parts.append(f'{_duration(left)} left')
-    parts.append(f'lr {learning_rate:.3g}')
-    if skipped:
-      parts.append(f'{skipped} skipped')
-    return '  '.join(parts)
-
-
-def _duration(seconds):
-  minutes, seconds = divmod(int(round(seconds)), 60)
-  hours, minutes = divmod(minutes, 60)
-  return f'{hours}:{minutes:02d}:{seconds:02d}' if hours else (
-      f'{minutes}:{seconds:02d}')
-
-
-def _is_lost_worker(error):
-  """Whether a collective op failed because a peer went away."""
-  if isinstance(error, (tf.errors.UnavailableError, tf.errors.CancelledError,
-                        tf.errors.AbortedError, tf.errors.DeadlineExceededError)):
-    return True
-  text = str(error).lower()
-  return any(word in text for word in ('connection reset', 'socket closed',
-                                       'connection refused', 'peer'))
-
-
-def _worker_lost(error, model_dir):
-  tasks = sorted(set(re.findall(r'/job:\w+/replica:\d+/task:\d+', str(error))))
-  who = ', '.join(tasks) if tasks else 'a worker'
-  return WorkerLostError(
-      f'Lost contact with {who} of the cluster ({type(error).__name__}). '
-      'Restart every worker with the same command: training resumes from '
-      f'the newest checkpoint in {model_dir!r}.')
-
-
-def _preemption_handler(strategy, checkpointer, trainer, model_dir, log):
-  """TensorFlow's handler that saves a checkpoint when any worker gets SIGTERM.
-
-  It restores the newest checkpoint named in the index when it is made, so
-  it is left out (with a warning) when that one was found damaged.
-  """
-  named = tf.train.latest_checkpoint(model_dir)
-  if named is not None and named != trainer.restored_from:
-    logging.warning('The newest checkpoint %s is damaged: preemption '
-                    'checkpoints are off until the next one is saved.', named)
-    return None
-  handler = tf.distribute.experimental.PreemptionCheckpointHandler(
-      strategy.cluster_resolver, checkpointer.manager)
-  log('Preemption checkpoints on: a SIGTERM on any worker saves a checkpoint '
-      'before the cluster exits.')
-  return handler
 
 
 def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
@@ -266,8 +178,9 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
       temperature=train_config.sample_temperature, labels=sample_labels),
                                                       glow_config.n_bits))
   multi_worker = distribution.num_workers(strategy) > 1
-  preemption = _preemption_handler(strategy, checkpointer, trainer, model_dir,
-                                   log) if multi_worker else None
+  preemption = workers.preemption_handler(
+      strategy, checkpointer.manager, trainer.restored_from, model_dir,
+      log) if multi_worker else None
   # Workers must agree on when to stop: any worker over budget stops all.
   any_worker = tf.function(lambda flag: strategy.reduce(
       tf.distribute.ReduceOp.SUM, strategy.run(lambda: flag), axis=None) > 0)
@@ -293,7 +206,7 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
     return checkpointer.save(step)
 
   step, consecutive, skipped = start_step, 0, 0
-  progress = _Progress(step, train_config.train_steps,
+  progress = progress_lib.ProgressMeter(step, train_config.train_steps,
                        train_config.batch_size, budget_end)
   rate_start = None  # (step, time) after the first, compiling, step.
   step_seconds = 0.0
@@ -367,8 +280,8 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
     if checkpointer.last_saved_step != step:
       metrics['checkpoint'] = save(step)
   except tf.errors.OpError as e:
-    if multi_worker and _is_lost_worker(e):
-      raise _worker_lost(e, model_dir) from e
+    if multi_worker and workers.is_lost_worker(e):
+      raise workers.worker_lost_error(e, model_dir) from e
     raise
   finally:
     writer.flush()
