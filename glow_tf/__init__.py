@@ -6,7 +6,8 @@ image -> latent; `log_prob` of a distribution uses the inverse.
 Images live in "model space": dequantised floats in [-0.5, 0.5]
 (see `glow_tf.dequantize`).
 
-`import glow_tf` loads the model (bijectors, `Glow`, images); training,
+`import glow_tf` loads the model (bijectors, `Glow`, images, the shipped
+weights: `glow_tf.pretrained('fashion_mnist')`); training,
 export and analysis are separate imports (`glow_tf.training`, which holds
 the Keras `GlowModel`, `glow_tf.export`, `glow_tf.analysis`).
 """
@@ -20,8 +21,12 @@ from glow_tf.glow import Glow
 from glow_tf.images import bits_per_dim
 from glow_tf.images import dequantize
 from glow_tf.images import to_uint8
+from glow_tf.pretrained_models import available_pretrained
+from glow_tf.pretrained_models import pretrained
+from glow_tf.pretrained_models import pretrained_info
 
 __all__ = [
-    'bijectors', 'bits_per_dim', 'build_flow', 'dequantize', 'Glow',
-    'GlowConfig', 'preset', 'PRESETS', 'to_uint8',
+    'available_pretrained', 'bijectors', 'bits_per_dim', 'build_flow',
+    'dequantize', 'Glow', 'GlowConfig', 'preset', 'PRESETS', 'pretrained',
+    'pretrained_info', 'to_uint8',
 ]

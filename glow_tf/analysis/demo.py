@@ -155,6 +155,7 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None, idx_dir=None,
         'train_step_seconds': run['train_step_seconds'],
         'images_per_sec': run['images_per_sec'],
         'stop_reason': run['stop_reason'],
+        'curve_evaluation_seconds': round(curve.seconds, 1),
         'history': [dataclasses.asdict(p) for p in curve.history]})
     metrics['files']['model_dir'] = 'model'
 

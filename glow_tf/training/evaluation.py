@@ -111,6 +111,12 @@ def read_history(model_dir):
           for p in points]
 
 
+def _read_seconds(model_dir):
+  """The evaluation seconds of the curve in `model_dir` (0 if unrecorded)."""
+  with tf.io.gfile.GFile(os.path.join(model_dir, HISTORY_FILE)) as f:
+    return float(json.load(f).get('evaluation_seconds', 0.0))
+
+
 class CurveEvaluation:
   """A `train` callback: test bits/dim of fixed images every `every_steps`.
 
@@ -140,6 +146,7 @@ class CurveEvaluation:
     self.batch_size = _checks.positive_int(batch_size, 'batch_size')
     self.seed = int(seed)
     self.history = []
+    self.seconds = 0.0  # Spent evaluating, over every run in the model_dir.
     self._log = log
     self._losses = []
 
@@ -154,6 +161,7 @@ class CurveEvaluation:
     self._scorer = BitsPerDimScorer(trainer.ema_model or trainer.model,
                                     self.batch_size)
     self.history = [p for p in read_history(model_dir) if p.step <= step]
+    self.seconds = _read_seconds(model_dir) if self.history else 0.0
     self._offset = self.history[-1].seconds if self.history else 0.0
     self._start = time.monotonic()
     self._losses = []
@@ -173,7 +181,9 @@ class CurveEvaluation:
       self._evaluate(step)
 
   def _evaluate(self, step):
+    tick = time.monotonic()
     test = float(np.mean(self._scorer(self.images, seed=self.seed)))
+    self.seconds += time.monotonic() - tick
     train = float(np.mean(self._losses)) if self._losses else None
     self._losses = []
     point = EvalPoint(step, self._offset + time.monotonic() - self._start,
@@ -182,7 +192,8 @@ class CurveEvaluation:
     if self._chief:
       checkpoints.write_json(
           os.path.join(self._model_dir, HISTORY_FILE),
-          {'history': [dataclasses.asdict(p) for p in self.history]})
+          {'history': [dataclasses.asdict(p) for p in self.history],
+           'evaluation_seconds': self.seconds})
     if self._log:
       train_text = f', train {train:.4f}' if train is not None else ''
       self._log(f'step {step}: test {test:.4f} bits/dim{train_text}')

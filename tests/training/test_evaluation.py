@@ -25,3 +25,47 @@ def test_evaluate_bits_per_dim(trained_dir):
   with pytest.raises(ValueError, match=r'shape \(32, 32, 3\)'):
     training.evaluate(glow, tf.data.Dataset.from_tensor_slices(
         {'image': np.zeros([2, 32, 32, 3], np.uint8)}))
+
+
+class _Losses(training.Callback):
+  """Keeps every step's loss, to check the curve's training means."""
+
+  def __init__(self):
+    self.losses = {}
+
+  def on_step_end(self, trainer, step, loss, finite):
+    self.losses[step] = loss
+
+
+def test_curve_scores_every_n_steps_resumes_and_counts_its_time(tmp_path):
+  model_dir = str(tmp_path / 'model')
+  images = fixtures.blob_images(12, seed=5)
+  curve, losses = training.CurveEvaluation(images, every_steps=2,
+                                           batch_size=5), _Losses()
+  training.train(fixtures.tiny_config(),
+                 fixtures.tiny_train_config(train_steps=4), model_dir,
+                 fixtures.dataset_fn(), callbacks=[curve, losses])
+  assert [p.step for p in curve.history] == [0, 2, 4]
+  assert curve.history[0].train_bits_per_dim is None
+  assert curve.history[1].train_bits_per_dim == pytest.approx(
+      np.mean([losses.losses[1], losses.losses[2]]))
+  assert curve.history[2].train_bits_per_dim == pytest.approx(
+      np.mean([losses.losses[3], losses.losses[4]]))
+  # The last point is the averaged model's bits/dim of the curve's images.
+  glow, _ = checkpoints.restore_model(model_dir)
+  scores = training.BitsPerDimScorer(glow, batch_size=5)(images)
+  assert curve.history[-1].test_bits_per_dim == pytest.approx(
+      float(np.mean(scores)), abs=1e-5)
+  assert curve.seconds > 0
+  assert training.read_history(model_dir) == curve.history
+  first_seconds = curve.seconds
+
+  resumed = training.CurveEvaluation(images, every_steps=2, batch_size=5)
+  training.train(fixtures.tiny_config(),
+                 fixtures.tiny_train_config(train_steps=6), model_dir,
+                 fixtures.dataset_fn(), callbacks=[resumed])
+  assert [p.step for p in resumed.history] == [0, 2, 4, 6]
+  assert resumed.history[:3] == curve.history
+  assert resumed.seconds > first_seconds
+  assert [p.seconds for p in resumed.history] == sorted(
+      p.seconds for p in resumed.history)
