@@ -33,3 +33,9 @@ def test_demo_writes_its_folder(tmp_path):
   assert run['name'] == 'demo' and run['steps'] == 6
   assert '--train_steps=6' in run['commands'][0]
   assert run['test_bits_per_dim'] == round(metrics['test_bits_per_dim'], 4)
+  # The machine's speed and the curve's cost go with the result.
+  assert metrics['matmul_peak_gflops'] > 1
+  assert run['matmul_peak_gflops'] == metrics['matmul_peak_gflops']
+  assert 0 < metrics['curve_evaluation_seconds'] < (
+      metrics['training_wall_clock_seconds'])
+  assert run['curve_evaluation_seconds'] == metrics['curve_evaluation_seconds']
