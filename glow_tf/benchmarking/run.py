@@ -1,5 +1,6 @@
 """`run_benchmark`: every contender timed in interleaved rounds, as one dict."""
 
+import contextlib
 import functools
 
 import numpy as np
@@ -7,6 +8,7 @@ import tensorflow as tf
 
 from glow_tf import memory
 from glow_tf.benchmarking import torch_contender
+from glow_tf.benchmarking import torch_process
 from glow_tf.benchmarking.contenders import build_tfp_glow
 from glow_tf.benchmarking.contenders import make_sampler
 from glow_tf.benchmarking.contenders import make_train_step
@@ -37,7 +39,7 @@ def _ratios(result, times, task, batch_size, contender):
 
 def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
                      xla=True, peak_gflops=None, extras=True,
-                     with_torch=False):
+                     with_torch=False, torch_threads=1):
   """Training and sampling images/s of glow_tf, tfp.bijectors.Glow and PyTorch.
 
   Two phases of interleaved rounds. The first times only the headline
@@ -47,7 +49,9 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
   them. The second (`extras`) times the variants against tfp again: glow_tf
   compiled with XLA (`xla`) and glow_tf training with
   `glow_tf.memory.memory_saving_log_prob`; each variant's speed-up is
-  against the tfp rounds of the same phase.
+  against the tfp rounds of the same phase. PyTorch runs in a process of
+  its own (`torch_process.TorchProcess`, with `torch_threads` threads), so
+  the two libraries' thread pools never share one process.
 
   Returns:
     A dict of every figure of this configuration (see `run_benchmark`).
@@ -70,11 +74,15 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
               'train/tfp': tfp_train}
   samplers = {'sample/glow_tf': make_sampler(glow, batch_size),
               'sample/tfp': tfp_sample}
-  if with_torch:
-    model, calls = torch_contender.contenders(config, x, batch_size)
-    headline['train/torch'] = calls['train']
-    samplers['sample/torch'] = calls['sample']
-  times = time_interleaved({**headline, **samplers}, rounds, calls_per_round)
+  with contextlib.ExitStack() as stack:
+    if with_torch:
+      theirs_torch = stack.enter_context(torch_process.TorchProcess(
+          config, x, batch_size, torch_threads))
+      headline['train/torch'] = functools.partial(theirs_torch.call, 'train')
+      samplers['sample/torch'] = functools.partial(theirs_torch.call,
+                                                   'sample')
+    times = time_interleaved({**headline, **samplers}, rounds,
+                             calls_per_round)
 
   ours = count_parameters(glow)
   result = {
@@ -88,7 +96,7 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
   }
   contenders = ('tfp', 'torch') if with_torch else ('tfp',)
   if with_torch:
-    result['torch_params'] = model.count_parameters()
+    result['torch_params'] = theirs_torch.facts['params']
     result['torch_params_match'] = bool(
         abs(result['torch_params'] - ours) <= _MATCH_TOLERANCE * ours)
   for task in ('train', 'sample'):
@@ -195,8 +203,8 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     if with_torch:
       log(f"PyTorch {facts['version']}: intra-op threads {facts['threads']} "
           f"(TensorFlow's: {facts['tensorflow_threads']}), "
-          f"{facts['memory_format']}.")
-      results['torch'] = facts
+          f"{facts['memory_format']}, in a process of its own.")
+      results['torch'] = dict(facts, process='own (torch_process)')
     else:
       log(facts)
       results['torch'] = {'skipped': facts}
@@ -208,9 +216,10 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
   rows = []
   for config in configs:
     log(f'Timing width {config.hidden_channels} ...')
-    rows.append(benchmark_config(config, batch_size, rounds, calls_per_round,
-                                 xla and extras, extras=extras,
-                                 with_torch=with_torch))
+    rows.append(benchmark_config(
+        config, batch_size, rounds, calls_per_round, xla and extras,
+        extras=extras, with_torch=with_torch,
+        torch_threads=results['torch'].get('threads', 1)))
   # The peak again, right after, to bracket drift of a shared machine.
   for name, gflops in matmul_probes(shapes).items():
     probes[name] = max(probes[name], gflops)

@@ -19,6 +19,7 @@ if torch is not None:
 import importlib
 import os
 
+import numpy as np
 import tensorflow as tf
 
 __all__ = ['INSTALL_HINT', 'build_torch_glow', 'contenders',
@@ -75,7 +76,8 @@ def to_torch_images(x, channels_last=False):
   bytes as `x`, PyTorch's fast layout for CPU convolutions) if asked.
   """
   torch = importlib.import_module('torch')
-  images = torch.from_numpy(tf.transpose(x, [0, 3, 1, 2]).numpy().copy())
+  images = torch.from_numpy(
+      np.ascontiguousarray(np.transpose(np.asarray(x), [0, 3, 1, 2])))
   if channels_last:
     images = images.contiguous(memory_format=torch.channels_last)
   return images
