@@ -5,12 +5,16 @@ different purposes (`salts`) are independent and stable across runs:
 
 ```
 derive_seed(seed, salt...) = SeedSequence([seed, salt...]).state[0] & 0x7FFFFFFF
+split_seed(seed, n)        = SeedSequence(seed).generate_state(n)  (n seeds)
 ```
+`derive_seed` names a purpose (the data of a run resumed at a step);
+`split_seed` hands one seed to each of `n` parts (the steps of a level, the
+layers of a network), which is how every initial weight is seeded.
 """
 
 import numpy as np
 
-__all__ = ['derive_seed']
+__all__ = ['derive_seed', 'split_seed']
 
 
 def derive_seed(seed, *salts):
@@ -24,3 +28,17 @@ def derive_seed(seed, *salts):
   """
   state = np.random.SeedSequence([int(seed), *map(int, salts)]).generate_state(1)
   return int(state[0] & 0x7FFFFFFF)
+
+
+def split_seed(seed, n):
+  """`n` independent int seeds for the `n` parts of something seeded `seed`.
+
+  `seed=None` draws fresh entropy (a different result every call).
+
+  #### Examples
+
+  ```python
+  conv_seed, coupling_seed = split_seed(7, 2)
+  ```
+  """
+  return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]

@@ -1,9 +1,9 @@
 """`Glow`: the multi-scale Glow model as a `tfp.distributions.TransformedDistribution`."""
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from glow_tf import _seeds
 from glow_tf.bijectors.flow_step import flow_step
 from glow_tf.bijectors.learned_prior import LearnedPrior
 from glow_tf.bijectors.multi_scale import level_shapes
@@ -27,8 +27,7 @@ def build_flow(config, seed=0):
   if not isinstance(config, GlowConfig):
     raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
   dtype = tf.as_dtype(config.dtype)
-  seeds = iter(np.random.SeedSequence(seed).generate_state(
-      config.num_levels * config.num_steps))
+  seeds = iter(_seeds.split_seed(seed, config.num_levels * config.num_steps))
   levels, splits = [], []
   shapes = level_shapes(config.image_shape, config.num_levels)
   for level, (_, _, c) in enumerate(shapes):

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from glow_tf import _checks
+from glow_tf import _seeds
 
 __all__ = ['ActNormLayer', 'Conv2D', 'CouplingNetwork', 'ZeroConv2D',
            'act_norm_variables', 'initialize_act_norm']
@@ -342,7 +343,7 @@ class CouplingNetwork(tf.Module):
                seed=None, dtype=tf.float32, name='coupling_network'):
     super().__init__(name=name)
     _checks.positive_int(hidden_channels, 'hidden_channels')
-    seeds = np.random.SeedSequence(seed).generate_state(2)
+    seeds = _seeds.split_seed(seed, 2)
     with self.name_scope:
       self.conv_in = Conv2D(in_channels, hidden_channels, 3, use_bias=False,
                             seed=int(seeds[0]), dtype=dtype, name='conv_in')

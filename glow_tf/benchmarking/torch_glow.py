@@ -46,10 +46,10 @@ images = model.sample(16, temperature=0.7)    # [16, 1, 28, 28]
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
+from glow_tf import _seeds
 from glow_tf.benchmarking.torch_layers import FlowStep
 from glow_tf.benchmarking.torch_layers import per_channel
 from glow_tf.benchmarking.torch_layers import ZeroConv2d
@@ -104,8 +104,7 @@ class TorchGlow(nn.Module):
                        f'{config.num_classes!r}.')
     self.config = config
     generator = torch.Generator().manual_seed(seed)
-    seeds = iter(np.random.SeedSequence(seed).generate_state(
-        config.num_levels * config.num_steps))
+    seeds = iter(_seeds.split_seed(seed, config.num_levels * config.num_steps))
     h, w, c = config.image_shape
     self.levels, self.split_priors = nn.ModuleList(), nn.ModuleList()
     self.latent_shapes = []

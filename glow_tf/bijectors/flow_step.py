@@ -6,11 +6,11 @@ Also the functions that walk chains of steps in the image -> latent order:
 through its parts (`GlowBijector.inverse_and_log_det` of each).
 """
 
-import numpy as np
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
 from glow_tf import _checks
+from glow_tf import _seeds
 from glow_tf.bijectors.act_norm import ActNorm
 from glow_tf.bijectors.affine_coupling import AffineCoupling
 from glow_tf.bijectors.glow_bijector import GlowBijector
@@ -63,7 +63,7 @@ def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
   """
   _checks.one_of(permutation, 'permutation', PERMUTATIONS)
   _checks.one_of(coupling, 'coupling', COUPLINGS)
-  seeds = np.random.SeedSequence(seed).generate_state(2)
+  seeds = _seeds.split_seed(seed, 2)
   with tf.name_scope(name) as scope_name:
     return tfb.Chain([
         ActNorm(num_channels, dtype=dtype),
