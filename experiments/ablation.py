@@ -1,20 +1,22 @@
 r"""The paper's figure 3: permutation x coupling on Fashion-MNIST.
 
 Trains reverse / shuffle / 1x1 convolution, each with additive and affine
-coupling, from the same seed for the same wall-clock budget, and writes to
+coupling, from each of `--seeds` for the same number of steps, and writes to
 `--output_dir`:
 
 ```
-ablation.png    test bits/dim against training step, all six runs
-ablation.json   the curves and the final test bits/dim of each run
-ablation.md     the table of final test bits/dim
-runs/<name>/    each run's model_dir (resumable: a finished run is skipped)
+ablation.png          mean test bits/dim against step, shaded over seeds
+ablation.json         every run's curve and final figure, each variant's mean
+ablation.md           the table: mean, std, lowest-highest, ahead of next
+runs/<name>/seed_<k>/ each run's model_dir (resumable: finished runs skipped)
 ```
 
 ```
-python -m experiments.ablation --output_dir=/tmp/ablation \
-    --train_seconds=600 --record_to=docs/results.json
+python -m experiments.ablation --output_dir=outputs/ablation \
+    --train_steps=2000 --seeds=0,1,2 --record_to=docs/results.json
 ```
+Equal steps, not equal seconds: on a shared machine the same budget gives
+runs different numbers of steps (`--train_seconds` still caps a run).
 """
 
 import os
@@ -39,12 +41,14 @@ from glow_tf.analysis import ablation
 
 _OUTPUT_DIR = _flags.define_output_dir(
     'Folder of the figure, the table and the runs.')
-_TRAIN_SECONDS = flags.DEFINE_float(
-    'train_seconds', 600.0, 'Wall-clock budget of each run (training and '
-    'its evaluations).')
 _TRAIN_STEPS = flags.DEFINE_integer(
-    'train_steps', 1_000_000, 'Step limit of each run (the time budget '
-    'usually stops it first).')
+    'train_steps', 2000, 'Training steps of every run (the comparison is at '
+    'equal steps).')
+_TRAIN_SECONDS = flags.DEFINE_float(
+    'train_seconds', None, 'Optional wall-clock cap of each run (training '
+    'and its evaluations); runs it stops are no longer at equal steps.')
+_SEEDS = flags.DEFINE_list('seeds', ['0', '1', '2'],
+                           'Seeds each variant is trained from.')
 _PERMUTATIONS = flags.DEFINE_list(
     'permutations', list(ablation.ABLATION_PERMUTATIONS),
     'Permutations to compare (reverse, shuffle, lu_conv, conv).')
@@ -58,7 +62,6 @@ _NUM_STEPS = flags.DEFINE_integer(
 _HIDDEN_CHANNELS = flags.DEFINE_integer(
     'hidden_channels', None, 'Override of the preset\'s coupling width.')
 _BATCH_SIZE, _LEARNING_RATE, _WARMUP_STEPS = _flags.define_short_run_flags()
-_SEED = flags.DEFINE_integer('seed', 0, 'Seed shared by every run.')
 _EVAL_EVERY_STEPS = flags.DEFINE_integer(
     'eval_every_steps', 100, 'Steps between the points of the curves.')
 _CURVE_EXAMPLES = flags.DEFINE_integer(
@@ -82,7 +85,7 @@ def main(argv):
   train_config = training.TrainConfig(
       batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
-      seed=_SEED.value, summary_every=0, sample_every=0,
+      summary_every=0, sample_every=0,
       init_batch_size=min(512, 8 * _BATCH_SIZE.value))
   test_images, _ = analysis.load_arrays(
       _DATASET.value, 'test', data_dir=_DATA_DIR.value,
@@ -94,20 +97,34 @@ def main(argv):
       train_config, dataset_fn, test_images[:_CURVE_EXAMPLES.value],
       test_images, _TRAIN_SECONDS.value,
       eval_every_steps=_EVAL_EVERY_STEPS.value, log=_main.progress)
-  results = analysis.run_ablation(
-      variants, train_fn, _OUTPUT_DIR.value, log=_main.progress,
-      title=f'Permutation x coupling, {_TRAIN_SECONDS.value:g} s per run')
-  print(analysis.ablation_table(variants, results))
+  seeds = [_seed(text) for text in _SEEDS.value]
+  summaries = analysis.run_ablation(
+      variants, train_fn, _OUTPUT_DIR.value, seeds=seeds, log=_main.progress,
+      title=f'Permutation x coupling, {_TRAIN_STEPS.value} steps, '
+            f'{len(seeds)} seed(s)')
+  print(analysis.ablation_table(summaries))
   if _RECORD_TO.value:
     command = analysis.command_line(module='experiments.ablation')
     analysis.record_runs(_RECORD_TO.value, [
         analysis.run_record(
-            f'ablation/{v.name}', command, r.wall_clock_seconds,
-            r.final_test_bits_per_dim, v.config, steps=r.steps,
+            f'ablation/{s.variant.name}', command,
+            sum(r.wall_clock_seconds for r in s.results), s.mean,
+            s.variant.config, steps=[r.steps for r in s.results],
+            seeds=list(s.seeds),
+            per_seed_test_bits_per_dim=[round(float(b), 4) for b in s.finals],
+            test_bits_per_dim_std=round(s.std, 4),
             train_seconds_budget=_TRAIN_SECONDS.value,
             batch_size=_BATCH_SIZE.value,
-            num_test_images=len(test_images), dataset=_DATASET.value)
-        for v, r in zip(variants, results)])
+            num_test_images=len(test_images), dataset=_DATASET.value,
+            note='test_bits_per_dim is the mean over the seeds')
+        for s in summaries])
+
+
+def _seed(text):
+  try:
+    return int(text)
+  except ValueError:
+    raise app.UsageError(f'--seeds must be integers, got {text!r}.') from None
 
 
 if __name__ == '__main__':

@@ -22,6 +22,7 @@ from glow_tf.analysis.ablation import ABLATION_PERMUTATIONS
 from glow_tf.analysis.ablation import ablation_table
 from glow_tf.analysis.ablation import ablation_variants
 from glow_tf.analysis.ablation import AblationResult
+from glow_tf.analysis.ablation import AblationSummary
 from glow_tf.analysis.ablation import AblationVariant
 from glow_tf.analysis.ablation import run_ablation
 from glow_tf.analysis.attributes import attribute_direction
@@ -57,7 +58,8 @@ from glow_tf.analysis.samples import temperature_grid
 
 __all__ = [
     'ABLATION_COUPLINGS', 'ABLATION_PERMUTATIONS', 'ablation_table',
-    'ablation_variants', 'AblationResult', 'AblationVariant',
+    'ablation_variants', 'AblationResult', 'AblationSummary',
+    'AblationVariant',
     'attribute_direction', 'auroc', 'class_mean_latents', 'command_line',
     'dataset_bits_per_dim', 'DEFAULT_STRENGTHS', 'DEMO_TEMPERATURES',
     'histogram_baseline_bits_per_dim', 'image_mosaic', 'interpolate',

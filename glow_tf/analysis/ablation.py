@@ -1,4 +1,4 @@
-"""The paper's figure 3: permutation x coupling, same budget and seed.
+"""The paper's figure 3: permutation x coupling, several seeds, equal steps.
 
 Kingma & Dhariwal (2018, section 5.1) compare three ways of mixing the
 channels between couplings (reversing them, a fixed random shuffle, and the
@@ -8,22 +8,30 @@ grid with any training function and draws it:
 
 ```
 variants = ablation_variants(glow_tf.preset('fashion_mnist'))   # 6 configs
-results = run_ablation(variants, train_fn, output_dir)
-  -> output_dir/runs/<name>/            one model_dir per variant
-     output_dir/ablation.png            test bits/dim against step, all six
-     output_dir/ablation.json           the table and the curves
-     output_dir/ablation.md             the table, in Markdown
+summaries = run_ablation(variants, train_fn, output_dir, seeds=(0, 1, 2))
+  -> output_dir/runs/<name>/seed_<k>/   one model_dir per variant and seed
+     output_dir/ablation.png            mean test bits/dim against step,
+                                        shaded from the lowest to the
+                                        highest seed
+     output_dir/ablation.json           every run, and each variant's mean
+     output_dir/ablation.md             the table: mean, spread, and whether
+                                        a variant is clearly ahead of the next
 ```
-`train_fn(variant, model_dir)` trains one variant and returns an
-`AblationResult`; a variant whose `model_dir` already holds `result.json` is
-not trained again, so an interrupted ablation resumes where it stopped.
+`train_fn(variant, model_dir, seed)` trains one variant from one seed and
+returns an `AblationResult`; a run whose `model_dir` already holds
+`result.json` is not trained again, so an interrupted ablation resumes where
+it stopped. Compare at an equal number of steps (`budgeted_train_fn` with
+`time_budget_s=None`): on a shared machine equal seconds give the runs
+different numbers of steps.
 """
 
 import dataclasses
 import itertools
 import os
 import time
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
+
+import numpy as np
 
 from glow_tf import training
 from glow_tf.analysis import figures
@@ -31,8 +39,9 @@ from glow_tf.analysis import ood
 from glow_tf.config import GlowConfig
 
 __all__ = ['ABLATION_PERMUTATIONS', 'ABLATION_COUPLINGS', 'AblationVariant',
-           'AblationResult', 'ablation_variants', 'run_ablation',
-           'ablation_table', 'PERMUTATION_NAMES', 'budgeted_train_fn']
+           'AblationResult', 'AblationSummary', 'ablation_variants',
+           'run_ablation', 'ablation_table', 'PERMUTATION_NAMES',
+           'budgeted_train_fn']
 
 # The 1x1 convolution is the LU-decomposed one (the paper's fast variant).
 ABLATION_PERMUTATIONS = ('reverse', 'shuffle', 'lu_conv')
@@ -86,6 +95,52 @@ class AblationResult:
                steps=int(value['steps']), extra=value.get('extra') or None)
 
 
+@dataclasses.dataclass(frozen=True)
+class AblationSummary:
+  """One variant over its seeds.
+
+  Attributes:
+    variant: the `AblationVariant`.
+    seeds: the seeds, in run order.
+    results: one `AblationResult` per seed.
+  """
+  variant: AblationVariant
+  seeds: Tuple[int, ...]
+  results: Tuple[AblationResult, ...]
+
+  @property
+  def finals(self):
+    """Final test bits/dim of each seed, as a float array."""
+    return np.asarray([r.final_test_bits_per_dim for r in self.results])
+
+  @property
+  def mean(self):
+    return float(self.finals.mean())
+
+  @property
+  def std(self):
+    """Sample standard deviation over the seeds (0 for one seed)."""
+    finals = self.finals
+    return float(finals.std(ddof=1)) if len(finals) > 1 else 0.0
+
+  @property
+  def low(self):
+    return float(self.finals.min())
+
+  @property
+  def high(self):
+    return float(self.finals.max())
+
+  def mean_curve(self):
+    """`(steps, mean, lowest, highest)` over the steps every seed measured."""
+    common = sorted(set.intersection(
+        *[{s for s, _ in r.history} for r in self.results]))
+    values = np.asarray([[dict(r.history)[s] for s in common]
+                         for r in self.results])
+    return (np.asarray(common), values.mean(axis=0), values.min(axis=0),
+            values.max(axis=0))
+
+
 def ablation_variants(base_config, permutations=ABLATION_PERMUTATIONS,
                       couplings=ABLATION_COUPLINGS):
   """The grid `permutations x couplings` over `base_config`.
@@ -114,91 +169,119 @@ def ablation_variants(base_config, permutations=ABLATION_PERMUTATIONS,
           for p, c in itertools.product(permutations, couplings)]
 
 
-def ablation_table(variants, results):
-  """Markdown table of final test bits/dim, best first."""
-  rows = sorted(zip(variants, results),
-                key=lambda vr: vr[1].final_test_bits_per_dim)
-  lines = ['| permutation | coupling | test bits/dim | steps | wall-clock (s) |',
-           '|---|---|---|---|---|']
-  for variant, result in rows:
+def ablation_table(summaries):
+  """Markdown table of the variants, best mean first.
+
+  `ahead of the next` says whether a variant's worst seed is still better
+  than the next row's best seed: only then does the table claim an order.
+  """
+  rows = sorted(summaries, key=lambda summary: summary.mean)
+  lines = ['| permutation | coupling | test bits/dim, mean | std | '
+           'lowest - highest | seeds | steps | ahead of the next |',
+           '|---|---|---|---|---|---|---|---|']
+  for i, summary in enumerate(rows):
+    config = summary.variant.config
+    steps = sorted({r.steps for r in summary.results})
+    following = rows[i + 1] if i + 1 < len(rows) else None
+    ahead = ('-' if following is None else
+             'yes' if summary.high < following.low else 'no')
     lines.append(
-        f'| {PERMUTATION_NAMES.get(variant.config.permutation, variant.config.permutation)} '
-        f'| {variant.config.coupling} | {result.final_test_bits_per_dim:.3f} '
-        f'| {result.steps} | {result.wall_clock_seconds:.0f} |')
+        f'| {PERMUTATION_NAMES.get(config.permutation, config.permutation)} '
+        f'| {config.coupling} | {summary.mean:.3f} | {summary.std:.3f} '
+        f'| {summary.low:.3f} - {summary.high:.3f} | {len(summary.seeds)} '
+        f'| {"/".join(map(str, steps))} | {ahead} |')
   return '\n'.join(lines) + '\n'
 
 
-def run_ablation(variants, train_fn, output_dir, log=print,
+def run_ablation(variants, train_fn, output_dir, seeds=(0,), log=print,
                  references=None, title=None):
-  """Trains every variant with `train_fn` and writes the figure and table.
+  """Trains every variant from every seed with `train_fn`; writes the outputs.
 
   Args:
     variants: list of `AblationVariant` (`ablation_variants`).
-    train_fn: callable `(variant, model_dir) -> AblationResult`.
-    output_dir: folder of the figure, the table and one model_dir per variant
-      (`runs/<name>/`).
+    train_fn: callable `(variant, model_dir, seed) -> AblationResult`.
+    output_dir: folder of the figure, the table and one model_dir per run
+      (`runs/<name>/seed_<seed>/`).
+    seeds: the seeds each variant is trained from.
     log: callable taking a line of progress.
     references: optional dict label -> bits/dim drawn as dashed lines.
     title: title of the figure.
 
   Returns:
-    A list of `AblationResult`, one per variant.
+    A list of `AblationSummary`, one per variant, in the order given.
   """
-  variants = list(variants)
+  variants, seeds = list(variants), [int(s) for s in seeds]
   if not variants:
     raise ValueError('variants must not be empty.')
+  if not seeds or len(set(seeds)) != len(seeds):
+    raise ValueError(f'seeds must be distinct and not empty, got {seeds}.')
   names = [v.name for v in variants]
   if len(set(names)) != len(names):
     raise ValueError(f'variant names must be unique, got {names}.')
-  results: List[AblationResult] = []
-  for i, variant in enumerate(variants):
-    model_dir = os.path.join(output_dir, 'runs', variant.name)
+  runs = [(v, seed) for v in variants for seed in seeds]
+  results = {}
+  for i, (variant, seed) in enumerate(runs):
+    tag = f'[{i + 1}/{len(runs)}] {variant.name}, seed {seed}'
+    model_dir = os.path.join(output_dir, 'runs', variant.name, f'seed_{seed}')
     done = os.path.join(model_dir, RESULT_FILE)
     if os.path.exists(done):
       result = AblationResult.from_json(figures.read_json(done))
-      log(f'[{i + 1}/{len(variants)}] {variant.name}: already trained '
+      log(f'{tag}: already trained '
           f'({result.final_test_bits_per_dim:.3f} bits/dim), skipped.')
     else:
-      log(f'[{i + 1}/{len(variants)}] training {variant.name} ...')
+      log(f'{tag}: training ...')
       start = time.time()
-      result = train_fn(variant, model_dir)
+      result = train_fn(variant, model_dir, seed)
       if not isinstance(result, AblationResult):
         raise ValueError('train_fn must return an AblationResult, got '
                          f'{type(result).__name__}.')
       figures.write_json(done, result.to_json())
-      log(f'[{i + 1}/{len(variants)}] {variant.name}: '
-          f'{result.final_test_bits_per_dim:.3f} test bits/dim after '
+      log(f'{tag}: {result.final_test_bits_per_dim:.3f} test bits/dim after '
           f'{result.steps} steps ({time.time() - start:.0f} s).')
-    results.append(result)
-  _write_outputs(variants, results, output_dir, references, title)
-  return results
+    results[variant.name, seed] = result
+  summaries = [AblationSummary(v, tuple(seeds),
+                               tuple(results[v.name, s] for s in seeds))
+               for v in variants]
+  _write_outputs(summaries, output_dir, references, title)
+  return summaries
 
 
-def _write_outputs(variants, results, output_dir, references, title):
-  curves = {v.label: ([s for s, _ in r.history], [b for _, b in r.history])
-            for v, r in zip(variants, results)}
+def _write_outputs(summaries, output_dir, references, title):
+  curves, bands = {}, {}
+  for summary in summaries:
+    steps, mean, low, high = summary.mean_curve()
+    curves[summary.variant.label] = (steps, mean)
+    if len(summary.seeds) > 1:
+      bands[summary.variant.label] = (low, high)
   figures.save_curves(
       os.path.join(output_dir, 'ablation.png'), curves,
       xlabel='training step', ylabel='test bits/dim',
       title=title or 'Permutation x coupling (Kingma & Dhariwal 2018, fig. 3)',
-      references=references)
-  table = ablation_table(variants, results)
+      references=references, bands=bands)
   with open(os.path.join(output_dir, 'ablation.md'), 'w') as f:
-    f.write(table)
+    f.write(ablation_table(summaries))
   figures.write_json(os.path.join(output_dir, 'ablation.json'), {
       'figure': 'ablation.png',
-      'runs': [dict(name=v.name, permutation=v.config.permutation,
-                    coupling=v.config.coupling, **r.to_json())
-               for v, r in zip(variants, results)],
+      'variants': [dict(name=s.variant.name,
+                        permutation=s.variant.config.permutation,
+                        coupling=s.variant.config.coupling,
+                        seeds=list(s.seeds), mean=s.mean, std=s.std,
+                        lowest=s.low, highest=s.high)
+                   for s in summaries],
+      'runs': [dict(name=s.variant.name, seed=seed,
+                    permutation=s.variant.config.permutation,
+                    coupling=s.variant.config.coupling, **r.to_json())
+               for s in summaries for seed, r in zip(s.seeds, s.results)],
   })
 
 
 def budgeted_train_fn(train_config, dataset_fn, curve_images, test_images,
-                      time_budget_s, eval_every_steps=100, log=print):
-  """A `train_fn` for `run_ablation`: the same budget and seed for every variant.
+                      time_budget_s=None, eval_every_steps=100, log=print):
+  """A `train_fn` for `run_ablation`: the same steps (or budget) for every run.
 
-  Each variant trains with `glow_tf.training.train` for `time_budget_s`
-  seconds (or `train_config.train_steps`), its curve measured on
+  Each run trains with `glow_tf.training.train` for `train_config.train_steps`
+  steps (or until `time_budget_s` seconds, if given), from its seed (the
+  weights, the data order and the noise), its curve measured on
   `curve_images` by a `CurveEvaluation` callback; its final figure is the
   mean bits/dim of `test_images` (e.g. the whole test set) under the
   averaged weights.
@@ -208,7 +291,9 @@ def budgeted_train_fn(train_config, dataset_fn, curve_images, test_images,
     dataset_fn: `input_context -> tf.data.Dataset` of training examples.
     curve_images: uint8 test images scored during training.
     test_images: uint8 test images scored at the end.
-    time_budget_s: training seconds per variant (evaluations included).
+    time_budget_s: training seconds per run (evaluations included), or None
+      to stop at `train_config.train_steps` only (equal steps: the fair
+      comparison on a shared machine).
     eval_every_steps: steps between the points of the curve.
     log: callable taking a progress line.
 
@@ -216,13 +301,14 @@ def budgeted_train_fn(train_config, dataset_fn, curve_images, test_images,
     A callable `(variant, model_dir) -> AblationResult`.
   """
 
-  def train_fn(variant, model_dir):
+  def train_fn(variant, model_dir, seed):
     start = time.time()
-    variant_log = lambda line: log(f'  {variant.name}: {line}')
+    variant_log = lambda line: log(f'  {variant.name}/{seed}: {line}')
     curve = training.CurveEvaluation(curve_images, eval_every_steps,
                                      log=variant_log)
     run = training.train(variant.config,
-                         train_config.replace(time_budget_s=time_budget_s),
+                         train_config.replace(time_budget_s=time_budget_s,
+                                              seed=seed),
                          model_dir, dataset_fn, callbacks=[curve],
                          log=variant_log)
     glow, _ = training.restore_model(model_dir)

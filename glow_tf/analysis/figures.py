@@ -134,7 +134,8 @@ def save_image_grid(path, rows, row_labels=None, column_labels=None,
   return _save(figure, path, tight=True)
 
 
-def save_curves(path, curves, xlabel, ylabel, title=None, references=None):
+def save_curves(path, curves, xlabel, ylabel, title=None, references=None,
+                bands=None):
   """Writes line plots of `y` against `x`, one line per name, as a PNG.
 
   Args:
@@ -145,11 +146,17 @@ def save_curves(path, curves, xlabel, ylabel, title=None, references=None):
     title: optional title.
     references: optional dict label -> y value, drawn as dashed horizontal
       lines (e.g. published figures).
+    bands: optional dict name -> `(low, high)`, each as long as that
+      curve's x: a shaded band around the curve (e.g. the spread of seeds).
 
   Returns:
     `path`.
   """
   path = _check_path(path)
+  bands = bands or {}
+  unknown = sorted(set(bands) - set(curves or {}))
+  if unknown:
+    raise ValueError(f'bands for curves that are not drawn: {unknown}.')
   if not isinstance(curves, dict) or not curves:
     raise ValueError('curves must be a non-empty dict name -> (x, y), got '
                      f'{curves!r}.')
@@ -160,7 +167,14 @@ def save_curves(path, curves, xlabel, ylabel, title=None, references=None):
     if x.shape != y.shape or x.ndim != 1:
       raise ValueError(f'curve {name!r}: x and y must be 1-D of the same '
                        f'length, got shapes {x.shape} and {y.shape}.')
-    axes.plot(x, y, marker='.' if len(x) < 30 else None, label=name)
+    line, = axes.plot(x, y, marker='.' if len(x) < 30 else None, label=name)
+    if name in bands:
+      low, high = (np.asarray(b, float) for b in bands[name])
+      if low.shape != x.shape or high.shape != x.shape:
+        raise ValueError(f'band of {name!r}: low and high must have the '
+                         f'shape of x, {x.shape}.')
+      axes.fill_between(x, low, high, color=line.get_color(), alpha=0.2,
+                        linewidth=0)
   for label, value in (references or {}).items():
     axes.axhline(value, linestyle='--', linewidth=1, color='grey')
     axes.annotate(label, (0.01, value), xycoords=('axes fraction', 'data'),
