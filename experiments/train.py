@@ -75,6 +75,9 @@ _WARMUP_STEPS = flags.DEFINE_integer(
 _OPTIMIZER = flags.DEFINE_enum('optimizer', 'adamax',
                                list(training.OPTIMIZERS),
                                'adamax (the paper\'s) or adam.')
+_BETA_2 = flags.DEFINE_float(
+    'beta_2', 0.999, "Second-moment decay of the optimizer (the official "
+    "Glow code: 1 - 1/steps_per_epoch).")
 _CLIP_GRAD_NORM = flags.DEFINE_float(
     'clip_grad_norm', None, 'Clip the global gradient norm (default: off).')
 _EMA_DECAY = flags.DEFINE_float(
@@ -152,7 +155,8 @@ def main(argv):
   train_config = training.TrainConfig(
       batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value or 10_000,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
-      optimizer=_OPTIMIZER.value, clip_grad_norm=_CLIP_GRAD_NORM.value,
+      optimizer=_OPTIMIZER.value, beta_2=_BETA_2.value,
+      clip_grad_norm=_CLIP_GRAD_NORM.value,
       ema_decay=_EMA_DECAY.value, init_batch_size=_INIT_BATCH_SIZE.value,
       checkpoint_every=_CHECKPOINT_EVERY.value,
       keep_checkpoints=_KEEP_CHECKPOINTS.value, log_every=_LOG_EVERY.value,

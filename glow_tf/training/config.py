@@ -35,6 +35,9 @@ class TrainConfig:
       has taken this many wall-clock seconds, counted across restarts like
       `train_steps` (None: no limit).
     optimizer: 'adamax' (the paper's) or 'adam'.
+    beta_2: decay of the optimizer's second-moment estimate (Keras's 0.999
+      by default; the official Glow code uses `1 - 1 / steps_per_epoch`,
+      0.99893 for Fashion-MNIST at batch 64).
     clip_grad_norm: clip the global gradient norm to this value (None: off).
     ema_decay: decay of the parameter average kept in `ema_model` (0: off).
     init_batch_size: images in the batch of the data-dependent
@@ -70,6 +73,7 @@ class TrainConfig:
   lr_decay: str = 'none'
   time_budget_s: Optional[float] = None
   optimizer: str = 'adamax'
+  beta_2: float = 0.999
   clip_grad_norm: Optional[float] = None
   ema_decay: float = 0.999
   init_batch_size: int = 512
@@ -95,6 +99,10 @@ class TrainConfig:
       _checks.positive_int(getattr(self, name), name, allow_zero=True)
     _checks.positive_float(self.learning_rate, 'learning_rate')
     _checks.one_of(self.optimizer, 'optimizer', OPTIMIZERS)
+    if (isinstance(self.beta_2, bool) or
+        not isinstance(self.beta_2, (int, float)) or
+        not 0.0 < self.beta_2 < 1.0):
+      raise ValueError(f'beta_2 must be in (0, 1), got {self.beta_2!r}.')
     if self.clip_grad_norm is not None:
       _checks.positive_float(self.clip_grad_norm, 'clip_grad_norm')
     _checks.one_of(self.lr_decay, 'lr_decay', LR_DECAYS)

@@ -78,4 +78,4 @@ def make_optimizer(train_config, progress=None):
                           decay=train_config.lr_decay, progress=progress)
   optimizer_cls = {'adamax': tf_keras.optimizers.Adamax,
                    'adam': tf_keras.optimizers.Adam}[train_config.optimizer]
-  return optimizer_cls(learning_rate=schedule)
+  return optimizer_cls(learning_rate=schedule, beta_2=train_config.beta_2)

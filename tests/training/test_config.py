@@ -16,6 +16,8 @@ from glow_tf import training
     ('warmup_steps', -1, '`warmup_steps` must be a non-negative int'),
     ('random_flip', 1, 'random_flip must be True or False'),
     ('memory_saving', 'yes', 'memory_saving must be True or False'),
+    ('beta_2', 1.0, 'beta_2 must be in \\(0, 1\\)'),
+    ('beta_2', 0.0, 'beta_2 must be in \\(0, 1\\)'),
 ])
 def test_train_config_rejects_bad_values(field, value, message):
   with pytest.raises(ValueError, match=message):

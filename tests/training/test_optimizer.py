@@ -15,6 +15,10 @@ def test_linear_warmup_and_the_optimizers():
   for name in ('adamax', 'adam'):
     optimizer = training.make_optimizer(training.TrainConfig(optimizer=name))
     assert type(optimizer).__name__.lower() == name
+    assert optimizer.beta_2 == pytest.approx(0.999)
+    official = training.TrainConfig(optimizer=name, beta_2=1 - 1 / 938)
+    assert training.make_optimizer(official).beta_2 == pytest.approx(
+        1 - 1 / 938)
 
 
 def test_cosine_decay_follows_the_progress_variable():
