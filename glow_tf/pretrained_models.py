@@ -5,7 +5,7 @@ import glow_tf
 
 glow = glow_tf.pretrained('fashion_mnist')       # a ready glow_tf.Glow
 images = glow_tf.to_uint8(glow.sample(16, seed=1, temperature=0.7))
-bits = glow_tf.bits_per_dim(glow.log_prob(x), x.shape[1:])  # x: model space
+bits = glow_tf.bits_per_dim(glow, test_images)  # uint8 [N, 28, 28, 1]
 glow_tf.pretrained_info('fashion_mnist')         # how it was made and scored
 ```
 
