@@ -1,0 +1,106 @@
+"""A/B of glow_tf's sampling speed between two checkouts, same machine.
+
+```
+git worktree add ../old 84e661e
+python -m experiments.ab_sampling --trees=../old,. --widths=128,400 \
+    --rounds=5 --output=docs/benchmarks/<name>.json
+```
+Each round runs one fresh process per tree and width, alternating, and
+times 20 compiled calls of `Glow.sample(64)` (the benchmark's sampler) of
+the fashion_mnist preset at that width; a tree's figure is the median over
+rounds, the ratio the median of the per-round ratios. Only public API that
+both checkouts have is used (`glow_tf.Glow`, `preset`, `initialize`).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+from absl import app
+from absl import flags
+import numpy as np
+
+_TREES = flags.DEFINE_list('trees', None, 'OLD,NEW: two checkouts of glow_tf.',
+                           required=True)
+_WIDTHS = flags.DEFINE_list('widths', ['128', '400'], 'Hidden widths.')
+_ROUNDS = flags.DEFINE_integer('rounds', 5, 'Alternating rounds.')
+_CALLS = flags.DEFINE_integer('calls', 20, 'Timed calls per process.')
+_OUTPUT = flags.DEFINE_string('output', None, 'Write the results as JSON here.')
+
+_CHILD = r'''
+import json, sys, time
+import tensorflow as tf
+import glow_tf
+width, calls = int(sys.argv[1]), int(sys.argv[2])
+config = glow_tf.preset('fashion_mnist', hidden_channels=width)
+glow = glow_tf.Glow(config)
+glow.initialize(tf.random.stateless_uniform([64, 28, 28, 1], [0, 1]) - 0.5)
+seed = tf.Variable([0, 0], dtype=tf.int32, trainable=False)
+
+@tf.function(input_signature=[])
+def sample():
+  seed.assign_add([0, 1])
+  return glow.sample(64, seed=tf.identity(seed))
+
+sample().numpy()
+times = []
+for _ in range(calls):
+  start = time.perf_counter()
+  sample().numpy()
+  times.append(time.perf_counter() - start)
+print('RESULT', json.dumps(times))
+'''
+
+
+def _time(tree, width, calls):
+  env = dict(os.environ, PYTHONPATH=tree, TF_CPP_MIN_LOG_LEVEL='3')
+  out = subprocess.run([sys.executable, '-c', _CHILD, str(width), str(calls)],
+                       env=env, cwd=tree, capture_output=True, text=True,
+                       check=True).stdout
+  line, = [l for l in out.splitlines() if l.startswith('RESULT ')]
+  return float(np.median(json.loads(line[len('RESULT '):])))
+
+
+def _commit(tree):
+  return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=tree,
+                        capture_output=True, text=True,
+                        check=False).stdout.strip() or None
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  if len(_TREES.value) != 2:
+    raise app.UsageError('--trees must be two folders: OLD,NEW.')
+  old, new = [os.path.abspath(t) for t in _TREES.value]
+  for tree in (old, new):
+    if not os.path.isdir(os.path.join(tree, 'glow_tf')):
+      raise app.UsageError(f'{tree} is not a glow_tf checkout.')
+  results = {'commits': {'old': _commit(old), 'new': _commit(new)},
+             'command': ' '.join(['python -m experiments.ab_sampling',
+                                  *sys.argv[1:]]),
+             'widths': {}}
+  for width in [int(w) for w in _WIDTHS.value]:
+    seconds = {'old': [], 'new': []}
+    for r in range(_ROUNDS.value):
+      order = ('old', 'new') if r % 2 == 0 else ('new', 'old')
+      for name in order:
+        seconds[name].append(_time(old if name == 'old' else new, width,
+                                   _CALLS.value))
+    ratio = float(np.median(np.asarray(seconds['old']) /
+                            np.asarray(seconds['new'])))
+    results['widths'][width] = {
+        'old_images_per_s': float(np.median(64 / np.asarray(seconds['old']))),
+        'new_images_per_s': float(np.median(64 / np.asarray(seconds['new']))),
+        'new_speedup_vs_old': ratio, 'seconds_per_call': seconds}
+    print(f'width {width}: old {results["widths"][width]["old_images_per_s"]:.1f}'
+          f' img/s, new {results["widths"][width]["new_images_per_s"]:.1f} '
+          f'img/s, new/old speed {ratio:.3f}x', flush=True)
+  if _OUTPUT.value:
+    with open(_OUTPUT.value, 'w') as f:
+      json.dump(results, f, indent=2)
+
+
+if __name__ == '__main__':
+  app.run(main)
