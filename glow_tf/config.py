@@ -26,6 +26,9 @@ class GlowConfig:
     num_classes: None, or the number of classes of a class-conditional prior.
     n_bits: colour depth the data is reduced to, 1..8.
     dtype: 'float32' or 'float64'.
+    edge_padding: give every 3x3 convolution (coupling networks, split
+      priors) the official code's extra input channel that marks the zero
+      padding (`glow_tf.networks`); off by default, as in the paper's text.
 
   #### Examples
 
@@ -45,6 +48,7 @@ class GlowConfig:
   num_classes: Optional[int] = None
   n_bits: int = 8
   dtype: str = 'float32'
+  edge_padding: bool = False
 
   def __post_init__(self):
     shape = tuple(self.image_shape)
@@ -64,9 +68,10 @@ class GlowConfig:
           f'2**num_levels = {side} (num_levels={self.num_levels}).')
     _checks.one_of(self.coupling, 'coupling', COUPLINGS)
     _checks.one_of(self.permutation, 'permutation', PERMUTATIONS)
-    if not isinstance(self.learn_top_prior, bool):
-      raise ValueError('learn_top_prior must be True or False, got '
-                       f'{self.learn_top_prior!r}.')
+    for name in ('learn_top_prior', 'edge_padding'):
+      if not isinstance(getattr(self, name), bool):
+        raise ValueError(f'{name} must be True or False, got '
+                         f'{getattr(self, name)!r}.')
     if self.num_classes is not None:
       _checks.positive_int(self.num_classes, 'num_classes')
     check_n_bits(self.n_bits)

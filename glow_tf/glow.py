@@ -35,10 +35,11 @@ def build_flow(config, seed=0):
       levels.append(tfb.Chain([
           flow_step(c, config.hidden_channels, config.permutation,
                     config.coupling, seed=int(next(seeds)), dtype=dtype,
-                    name=f'step_{step}')
+                    edge_padding=config.edge_padding, name=f'step_{step}')
           for step in range(config.num_steps)], name=f'level_{level}'))
       if level < config.num_levels - 1:
-        splits.append(SplitPrior(c, dtype=dtype))
+        splits.append(SplitPrior(c, dtype=dtype,
+                                 edge_padding=config.edge_padding))
   top = LearnedPrior(shapes[-1][-1], learn=config.learn_top_prior,
                      num_classes=config.num_classes, dtype=dtype,
                      name='top_prior')

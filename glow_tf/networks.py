@@ -20,6 +20,18 @@ bias it follows, `(conv(x, k) + b) * s = conv(x, k * s) + b * s`, so that a
 hidden layer is a single fused matmul + bias + ReLU. The function computed is
 the same; `initialize=True` takes the unfolded path, where the ActNorms see
 the convolutions' outputs.
+
+Edge padding (`edge_padding=True`, the official code's `edge_bias`): the
+reference implementation pads a 3x3 convolution's input with zeros and adds
+one more input channel that is 1 in the padding and 0 inside, so that the
+network can tell the image's border from dark pixels. That channel is the
+same for every image, so its contribution is a fixed map per pixel,
+
+```
+edge_map[p] = sum_t outside(p, t) * edge[t]      outside: [H*W, 9], edge: [9, Cout]
+```
+added to the convolution's output: one small matmul per call, no wider
+patches.
 """
 
 import numpy as np
@@ -29,7 +41,8 @@ from glow_tf import _checks
 from glow_tf import _seeds
 
 __all__ = ['ActNormLayer', 'Conv2D', 'CouplingNetwork', 'ZeroConv2D',
-           'act_norm_variables', 'initialize_act_norm']
+           'act_norm_variables', 'add_edge_map', 'edge_indicator',
+           'initialize_act_norm']
 
 _WEIGHT_STDDEV = 0.05  # the reference code's initialiser
 _ACT_NORM_EPSILON = 1e-6
@@ -161,6 +174,25 @@ def conv_as_matmul(x, kernel):
   return tf.nn.conv2d(x, k, strides=1, padding='SAME')
 
 
+def edge_indicator(like):
+  """`[H*W, 9]`: 1 where 3x3 tap t of pixel p falls outside the image, else 0.
+
+  The taps are in the order of a `[3, 3, ...]` kernel; `like` is any
+  `[N, H, W, C]` tensor of the image size.
+  """
+  h, w = _spatial(like)
+  inside = _gather_taps_raw(tf.ones([1, h, w, 1], like.dtype), 1)
+  return tf.reshape(1.0 - inside, [-1, len(_TAPS)])
+
+
+def add_edge_map(y, edge):
+  """`y + edge_map` (see the module docstring); `edge` is `[9, Cout]`."""
+  shape = tf.shape(y)
+  edge_map = tf.reshape(tf.matmul(edge_indicator(y), edge),
+                        tf.concat([[1], shape[1:3], [-1]], axis=0))
+  return y + edge_map
+
+
 def act_norm_variables(num_channels, dtype):
   """`(log_scale, bias, initialized)` of an ActNorm: zeros, zeros and False.
 
@@ -249,12 +281,27 @@ def _folded(kernel, norm):
   return kernel * scale, norm.bias * scale
 
 
+def _check_edge_padding(edge_padding, kernel_size):
+  if not isinstance(edge_padding, bool):
+    raise ValueError(f'edge_padding must be True or False, got '
+                     f'{edge_padding!r}.')
+  if edge_padding and kernel_size != 3:
+    raise ValueError('edge_padding needs a 3x3 kernel, got kernel_size '
+                     f'{kernel_size}.')
+  return edge_padding
+
+
 class Conv2D(tf.Module):
-  """A 'SAME' convolution `[N, H, W, Cin] -> [N, H, W, Cout]`, N(0, 0.05) init."""
+  """A 'SAME' convolution `[N, H, W, Cin] -> [N, H, W, Cout]`, N(0, 0.05) init.
+
+  With `edge_padding` (3x3 only) it also has `edge` `[9, Cout]`, the weights
+  of the reference code's padding-indicator input channel (same init).
+  """
 
   def __init__(self, in_channels, out_channels, kernel_size=3, use_bias=True,
-               seed=None, dtype=tf.float32, name='conv'):
+               seed=None, dtype=tf.float32, edge_padding=False, name='conv'):
     super().__init__(name=name)
+    _check_edge_padding(edge_padding, kernel_size)
     rng = np.random.default_rng(seed)
     shape = (kernel_size, kernel_size, in_channels, out_channels)
     with self.name_scope:
@@ -262,9 +309,14 @@ class Conv2D(tf.Module):
                                 dtype=dtype, name='kernel')
       self.bias = (tf.Variable(tf.zeros([out_channels], dtype), name='bias')
                    if use_bias else None)
+      self.edge = (tf.Variable(
+          rng.normal(0.0, _WEIGHT_STDDEV, (len(_TAPS), out_channels)),
+          dtype=dtype, name='edge') if edge_padding else None)
 
   def __call__(self, x):
     y = conv_as_matmul(x, self.kernel)
+    if self.edge is not None:
+      y = add_edge_map(y, self.edge)
     if self.bias is not None:
       y = tf.nn.bias_add(y, self.bias)
     return y
@@ -282,8 +334,10 @@ class ZeroConv2D(tf.Module):
   """
 
   def __init__(self, in_channels, out_channels, kernel_size=3,
-               log_scale_factor=3.0, dtype=tf.float32, name='zero_conv'):
+               log_scale_factor=3.0, dtype=tf.float32, edge_padding=False,
+               name='zero_conv'):
     super().__init__(name=name)
+    _check_edge_padding(edge_padding, kernel_size)
     self._log_scale_factor = log_scale_factor
     shape = (kernel_size, kernel_size, in_channels, out_channels)
     with self.name_scope:
@@ -291,11 +345,19 @@ class ZeroConv2D(tf.Module):
       self.bias = tf.Variable(tf.zeros([out_channels], dtype), name='bias')
       self.log_scale = tf.Variable(tf.zeros([out_channels], dtype),
                                    name='log_scale')
+      self.edge = (tf.Variable(tf.zeros([len(_TAPS), out_channels], dtype),
+                               name='edge') if edge_padding else None)
 
   def _scaled(self):
     # (conv(x, k) + b) * s as conv(x, k * s) + b * s: one pass over the output.
     scale = tf.exp(self.log_scale * self._log_scale_factor)
     return self.kernel * scale, self.bias * scale
+
+  def _with_edge(self, y):
+    if self.edge is None:
+      return y
+    return add_edge_map(
+        y, self.edge * tf.exp(self.log_scale * self._log_scale_factor))
 
   def _taps_on_output(self):
     """3x3 to fewer channels: matmul on the wide input, taps on the output."""
@@ -304,7 +366,7 @@ class ZeroConv2D(tf.Module):
 
   def __call__(self, x):
     kernel, bias = self._scaled()
-    return tf.nn.bias_add(conv_as_matmul(x, kernel), bias)
+    return self._with_edge(tf.nn.bias_add(conv_as_matmul(x, kernel), bias))
 
   def on_pixels(self, pixels, like):
     """The same convolution of an image given as its pixels.
@@ -320,7 +382,7 @@ class ZeroConv2D(tf.Module):
       return self(_to_image(pixels, like))
     kernel, bias = self._scaled()
     y = _sum_taps(_to_image(tf.matmul(pixels, _kernel9(kernel)), like))
-    return tf.nn.bias_add(y, bias)
+    return self._with_edge(tf.nn.bias_add(y, bias))
 
 
 class CouplingNetwork(tf.Module):
@@ -340,13 +402,15 @@ class CouplingNetwork(tf.Module):
   """
 
   def __init__(self, in_channels, out_channels, hidden_channels=512,
-               seed=None, dtype=tf.float32, name='coupling_network'):
+               seed=None, dtype=tf.float32, edge_padding=False,
+               name='coupling_network'):
     super().__init__(name=name)
     _checks.positive_int(hidden_channels, 'hidden_channels')
     seeds = _seeds.split_seed(seed, 2)
     with self.name_scope:
       self.conv_in = Conv2D(in_channels, hidden_channels, 3, use_bias=False,
-                            seed=int(seeds[0]), dtype=dtype, name='conv_in')
+                            seed=int(seeds[0]), dtype=dtype,
+                            edge_padding=edge_padding, name='conv_in')
       self.norm_in = ActNormLayer(hidden_channels, dtype=dtype,
                                   name='norm_in')
       self.conv_hidden = Conv2D(hidden_channels, hidden_channels, 1,
@@ -355,7 +419,8 @@ class CouplingNetwork(tf.Module):
       self.norm_hidden = ActNormLayer(hidden_channels, dtype=dtype,
                                       name='norm_hidden')
       self.conv_out = ZeroConv2D(hidden_channels, out_channels, 3,
-                                 dtype=dtype, name='conv_out')
+                                 dtype=dtype, edge_padding=edge_padding,
+                                 name='conv_out')
 
   def __call__(self, x, initialize=False):
     """Applies the network to `[N, H, W, in_channels]`.
@@ -380,6 +445,9 @@ class CouplingNetwork(tf.Module):
                     tf.reshape(kernel, [9 * c_in, width]))
     else:
       h = _to_pixels(conv3x3_as_matmul(x, kernel))
+    if self.conv_in.edge is not None:  # Its ActNorm folded in, as the kernel.
+      h = _to_pixels(add_edge_map(
+          _to_image(h, x), self.conv_in.edge * tf.exp(self.norm_in.log_scale)))
     h = tf.nn.relu(tf.nn.bias_add(h, bias))
     kernel, bias = _folded(self.conv_hidden.kernel[0, 0], self.norm_hidden)
     h = tf.nn.relu(tf.nn.bias_add(tf.matmul(h, kernel), bias))

@@ -66,6 +66,10 @@ class GlowConfigTest(parameterized.TestCase):
       (dict(image_shape=(8, 8, 1), num_steps=0), 'num_steps'),
       (dict(image_shape=(8, 8, 1), num_classes=0), 'num_classes'),
       (dict(image_shape=(8, 8, 1), dtype='int32'), "'float32', 'float64'"),
+      (dict(image_shape=(8, 8, 1), edge_padding='yes'),
+       'edge_padding must be True or False'),
+      (dict(image_shape=(8, 8, 1), learn_top_prior=0),
+       'learn_top_prior must be True or False'),
   )
   def test_bad_config(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message):

@@ -48,6 +48,7 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       dict(coupling='additive', permutation='shuffle'),
       dict(permutation='conv', learn_top_prior=False),
       dict(num_classes=3),
+      dict(edge_padding=True),
   )
   def test_log_prob_is_the_change_of_variables(self, **overrides):
     glow = tiny_glow(**overrides)
@@ -159,8 +160,12 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
     lp_wrong = glow.log_prob(x, labels=tf.constant([1, 2, 0, 1]))
     self.assertTrue(bool(tf.reduce_all(lp_right > lp_wrong)))
 
-  def test_every_variable_gets_a_gradient(self):
-    glow = tiny_glow(num_classes=3)
+  @parameterized.parameters(False, True)
+  def test_every_variable_gets_a_gradient(self, edge_padding):
+    glow = tiny_glow(num_classes=3, edge_padding=edge_padding)
+    edges = [v for v in glow.trainable_variables if 'edge' in v.name]
+    # One per coupling network's two 3x3 convolutions, one per split prior.
+    self.assertLen(edges, 2 * 2 * 2 + 1 if edge_padding else 0)
     x = images()
     with tf.GradientTape() as tape:
       loss = -tf.reduce_mean(glow.log_prob(x, labels=tf.constant([0, 1, 2])))

@@ -32,6 +32,7 @@ class MemorySavingTest(tf.test.TestCase, parameterized.TestCase):
       ('shuffle', {'permutation': 'shuffle'}),
       ('plain_conv', {'permutation': 'conv'}),
       ('classes', {'num_classes': 3}),
+      ('edge_padding', {'edge_padding': True}),
   )
   def test_log_prob_and_gradients_equal_the_plain_path(self, overrides):
     glow = _tiny_glow(**overrides)

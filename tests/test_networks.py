@@ -93,3 +93,109 @@ class FastCouplingNetworkTest(tf.test.TestCase, parameterized.TestCase):
           net.trainable_variables)))
     for fast, reference in zip(*results):
       self.assertAllClose(fast, reference, rtol=1e-10, atol=1e-10)
+
+
+def _official_conv(x, kernel, edge):
+  """The reference code's 3x3 'SAME' conv with edge bias, written out.
+
+  Pads `x` with zeros, adds a channel that is 1 in the padding and 0
+  inside, and runs a 'VALID' convolution whose kernel has that channel's
+  weights (`edge`, `[9, Cout]`, taps in kernel order) as its last input.
+  """
+  padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+  inside = tf.pad(tf.zeros_like(x[..., :1]), [[0, 0], [1, 1], [1, 1], [0, 0]],
+                  constant_values=1.0)
+  wide = tf.concat([padded, inside], axis=-1)
+  full = tf.concat([kernel, tf.reshape(edge, [3, 3, 1, -1])], axis=2)
+  return tf.nn.conv2d(wide, full, 1, 'VALID')
+
+
+class EdgePaddingTest(tf.test.TestCase, parameterized.TestCase):
+  """The padding-indicator channel equals the reference code's, gradients too."""
+
+  def test_indicator_marks_the_taps_outside_the_image(self):
+    mask = networks.edge_indicator(tf.zeros([2, 3, 4, 5])).numpy()
+    self.assertEqual(mask.shape, (12, 9))
+    self.assertAllEqual(mask[5], np.zeros(9))  # (1, 1): every tap inside.
+    # (0, 0): the taps of row -1 or column -1 are outside.
+    self.assertAllEqual(mask[0], [1, 1, 1, 1, 0, 0, 1, 0, 0])
+    # Taps inside: (2 + 3 + 2) rows x (3 + 4 + 3) columns = 70 of 108.
+    self.assertEqual(int(mask.sum()), 108 - 70)
+
+  @parameterized.parameters((2, 6), (6, 2))
+  def test_conv2d_equals_the_reference_with_gradients(self, c_in, c_out):
+    conv = networks.Conv2D(c_in, c_out, 3, seed=1, dtype=tf.float64,
+                           edge_padding=True)
+    x = _images(3, shape=(5, 6, c_in))
+    results = []
+    for fn in (conv, lambda x: _official_conv(x, conv.kernel, conv.edge) +
+               conv.bias):
+      with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+        loss = tf.reduce_sum(tf.sin(y))
+      results.append([y] + tape.gradient(loss, [x, conv.kernel, conv.edge]))
+    for ours, reference in zip(*results):
+      self.assertAllClose(ours, reference, rtol=1e-10, atol=1e-10)
+    self.assertGreater(float(tf.reduce_max(tf.abs(
+        conv(x) - conv_without_edge(conv, x)))), 0.01)
+
+  @parameterized.parameters((2, 6), (8, 4))  # patches in; taps on output
+  def test_zero_conv_equals_the_reference(self, c_in, c_out):
+    conv = networks.ZeroConv2D(c_in, c_out, dtype=tf.float64,
+                               edge_padding=True)
+    self.assertAllEqual(conv.edge, tf.zeros([9, c_out], tf.float64))
+    rng = np.random.default_rng(2)
+    for v in conv.trainable_variables:
+      v.assign(rng.normal(0.0, 0.2, v.shape))
+    x = _images(2, shape=(4, 6, c_in))
+    reference = (_official_conv(x, conv.kernel, conv.edge) + conv.bias) * (
+        tf.exp(3.0 * conv.log_scale))
+    self.assertAllClose(conv(x), reference, rtol=1e-10, atol=1e-10)
+    pixels = tf.reshape(x, [-1, c_in])
+    self.assertAllClose(conv.on_pixels(pixels, like=x), reference,
+                        rtol=1e-10, atol=1e-10)
+
+  @parameterized.parameters((3, 6, 16), (6, 2, 4), (2, 12, 4))
+  def test_coupling_network_folded_equals_the_reference(self, c_in, c_out,
+                                                        hidden):
+    net = networks.CouplingNetwork(c_in, c_out, hidden_channels=hidden,
+                                   seed=0, dtype=tf.float64,
+                                   edge_padding=True)
+    x = tf.random.stateless_normal([4, 6, 6, c_in], seed=[3, 1],
+                                   dtype=tf.float64)
+    net(x, initialize=True)
+    rng = np.random.default_rng(0)
+    for v in net.trainable_variables:
+      v.assign(v + rng.normal(0.0, 0.1, v.shape))
+
+    def reference(x):
+      h = _official_conv(x, net.conv_in.kernel, net.conv_in.edge)
+      h = tf.nn.relu(net.norm_in(h))
+      h = tf.nn.conv2d(h, net.conv_hidden.kernel, 1, 'SAME')
+      h = tf.nn.relu(net.norm_hidden(h))
+      out = net.conv_out
+      h = _official_conv(h, out.kernel, out.edge) + out.bias
+      return h * tf.exp(3.0 * out.log_scale)
+
+    results = []
+    for fn in (net, reference):
+      with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+        loss = tf.reduce_sum(tf.sin(y))
+      results.append([y] + tape.gradient(loss, [x] + list(
+          net.trainable_variables)))
+    for fast, slow in zip(*results):
+      self.assertAllClose(fast, slow, rtol=1e-10, atol=1e-10)
+    self.assertLen(net.trainable_variables, 11)  # 9 + the two edges
+
+  def test_edge_padding_needs_a_bool_and_a_3x3_kernel(self):
+    with self.assertRaisesRegex(ValueError, 'edge_padding must be True or'):
+      networks.Conv2D(2, 4, 3, edge_padding=1)
+    with self.assertRaisesRegex(ValueError, 'needs a 3x3 kernel'):
+      networks.Conv2D(2, 4, 1, edge_padding=True)
+
+
+def conv_without_edge(conv, x):
+  return networks.conv_as_matmul(x, conv.kernel) + conv.bias

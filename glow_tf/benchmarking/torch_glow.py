@@ -102,6 +102,9 @@ class TorchGlow(nn.Module):
     if config.num_classes is not None:
       raise ValueError('TorchGlow is unconditional; got num_classes='
                        f'{config.num_classes!r}.')
+    if config.edge_padding:
+      raise ValueError('TorchGlow has no edge padding; got '
+                       'edge_padding=True.')
     self.config = config
     generator = torch.Generator().manual_seed(seed)
     seeds = iter(_seeds.split_seed(seed, config.num_levels * config.num_steps))

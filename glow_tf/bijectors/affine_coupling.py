@@ -52,8 +52,8 @@ class AffineCoupling(GlowBijector):
   """
 
   def __init__(self, num_channels, hidden_channels=512, additive=False,
-               seed=None, dtype=tf.float32, validate_args=False,
-               name='affine_coupling'):
+               seed=None, dtype=tf.float32, edge_padding=False,
+               validate_args=False, name='affine_coupling'):
     """Builds an identity coupling.
 
     Args:
@@ -62,6 +62,8 @@ class AffineCoupling(GlowBijector):
       additive: shift only (volume preserving) instead of scale and shift.
       seed: int seed of `NN`'s initial weights.
       dtype: float dtype.
+      edge_padding: give `NN`'s 3x3 convolutions the reference code's
+        padding-indicator channel (`glow_tf.networks`, edge padding).
       validate_args: passed to `tfb.Bijector`.
       name: name scope of the variables.
     """
@@ -78,7 +80,7 @@ class AffineCoupling(GlowBijector):
     with tf.name_scope(name) as scope_name:
       self.network = networks.CouplingNetwork(
           self._split, transformed if additive else 2 * transformed,
-          hidden_channels, seed=seed, dtype=dtype)
+          hidden_channels, seed=seed, dtype=dtype, edge_padding=edge_padding)
       super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
                        dtype=dtype, parameters=parameters,
                        name=scope_name.rstrip('/'))

@@ -36,8 +36,8 @@ class SplitPrior(GlowBijector):
   ```
   """
 
-  def __init__(self, num_channels, dtype=tf.float32, validate_args=False,
-               name='split_prior'):
+  def __init__(self, num_channels, dtype=tf.float32, edge_padding=False,
+               validate_args=False, name='split_prior'):
     parameters = dict(locals())
     c = self._num_channels = _checks.positive_int(num_channels, 'num_channels')
     if c < 2:
@@ -46,7 +46,9 @@ class SplitPrior(GlowBijector):
     dtype = _checks.float_dtype(dtype)
     with tf.name_scope(name) as scope_name:
       self.conditioner = networks.ZeroConv2D(self._keep, 2 * (c - self._keep),
-                                             dtype=dtype, name='prior')
+                                             dtype=dtype,
+                                             edge_padding=edge_padding,
+                                             name='prior')
       super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
                        dtype=dtype, parameters=parameters,
                        name=scope_name.rstrip('/'))
