@@ -29,6 +29,7 @@ import numpy as np
 from experiments import _flags
 from experiments import _main
 from glow_tf import analysis
+from glow_tf import benchmarking
 from glow_tf import data
 from glow_tf import pretrained_models as pretrained_lib
 from glow_tf import training
@@ -66,7 +67,7 @@ def main(argv):
                  'images.')
   bits = float(np.mean(training.BitsPerDimScorer(glow)(images, seed=0)))
   command = records.command_line(module='experiments.save_pretrained')
-  parameters = int(sum(np.prod(v.shape) for v in glow.trainable_variables))
+  parameters = benchmarking.count_parameters(glow)
   info = {'name': _NAME.value, 'step': step, 'weights': 'ema',
           'dataset': 'fashion_mnist', 'split': 'test',
           'num_images': len(images), 'dequantization_seed': 0,

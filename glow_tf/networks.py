@@ -275,10 +275,15 @@ class ActNormLayer(tf.Module):
     return self(x)
 
 
-def _folded(kernel, norm):
-  """Kernel and bias of `norm(conv(x, kernel))` as one conv + bias."""
+def _folded(kernel, norm, edge=None):
+  """Kernel, bias and edge weights of `norm(conv(x, kernel))` as one conv.
+
+  `edge` (the conv's edge-padding weights, or None) is scaled like the
+  kernel; the third result is None without it.
+  """
   scale = tf.exp(norm.log_scale)
-  return kernel * scale, norm.bias * scale
+  return kernel * scale, norm.bias * scale, (
+      None if edge is None else edge * scale)
 
 
 def _check_edge_padding(edge_padding, kernel_size):
@@ -349,15 +354,16 @@ class ZeroConv2D(tf.Module):
                                name='edge') if edge_padding else None)
 
   def _scaled(self):
-    # (conv(x, k) + b) * s as conv(x, k * s) + b * s: one pass over the output.
+    # (conv(x, k) + b + edge_map) * s as conv(x, k * s) + b * s + (edge * s)
+    # map: one pass over the output. The edge weights are None without edge
+    # padding.
     scale = tf.exp(self.log_scale * self._log_scale_factor)
-    return self.kernel * scale, self.bias * scale
+    return self.kernel * scale, self.bias * scale, (
+        None if self.edge is None else self.edge * scale)
 
-  def _with_edge(self, y):
-    if self.edge is None:
-      return y
-    return add_edge_map(
-        y, self.edge * tf.exp(self.log_scale * self._log_scale_factor))
+  @staticmethod
+  def _with_edge(y, edge):
+    return y if edge is None else add_edge_map(y, edge)
 
   def _taps_on_output(self):
     """3x3 to fewer channels: matmul on the wide input, taps on the output."""
@@ -365,8 +371,9 @@ class ZeroConv2D(tf.Module):
             self.kernel.shape[2] > self.kernel.shape[3])
 
   def __call__(self, x):
-    kernel, bias = self._scaled()
-    return self._with_edge(tf.nn.bias_add(conv_as_matmul(x, kernel), bias))
+    kernel, bias, edge = self._scaled()
+    return self._with_edge(tf.nn.bias_add(conv_as_matmul(x, kernel), bias),
+                           edge)
 
   def on_pixels(self, pixels, like):
     """The same convolution of an image given as its pixels.
@@ -380,9 +387,9 @@ class ZeroConv2D(tf.Module):
     """
     if not self._taps_on_output():
       return self(_to_image(pixels, like))
-    kernel, bias = self._scaled()
+    kernel, bias, edge = self._scaled()
     y = _sum_taps(_to_image(tf.matmul(pixels, _kernel9(kernel)), like))
-    return self._with_edge(tf.nn.bias_add(y, bias))
+    return self._with_edge(tf.nn.bias_add(y, bias), edge)
 
 
 class CouplingNetwork(tf.Module):
@@ -438,17 +445,17 @@ class CouplingNetwork(tf.Module):
     # convolution one matmul (see the module docstring), and the hidden
     # layers kept as `[pixels, channels]` matrices so that TensorFlow fuses
     # matmul + bias + ReLU into one op.
-    kernel, bias = _folded(self.conv_in.kernel, self.norm_in)
+    kernel, bias, edge = _folded(self.conv_in.kernel, self.norm_in,
+                                 self.conv_in.edge)
     c_in, width = kernel.shape[2], kernel.shape[3]
     if c_in <= width:
       h = tf.matmul(_to_pixels(_gather_taps(x)),
                     tf.reshape(kernel, [9 * c_in, width]))
     else:
       h = _to_pixels(conv3x3_as_matmul(x, kernel))
-    if self.conv_in.edge is not None:  # Its ActNorm folded in, as the kernel.
-      h = _to_pixels(add_edge_map(
-          _to_image(h, x), self.conv_in.edge * tf.exp(self.norm_in.log_scale)))
+    if edge is not None:
+      h = _to_pixels(add_edge_map(_to_image(h, x), edge))
     h = tf.nn.relu(tf.nn.bias_add(h, bias))
-    kernel, bias = _folded(self.conv_hidden.kernel[0, 0], self.norm_hidden)
+    kernel, bias, _ = _folded(self.conv_hidden.kernel[0, 0], self.norm_hidden)
     h = tf.nn.relu(tf.nn.bias_add(tf.matmul(h, kernel), bias))
     return self.conv_out.on_pixels(h, like=x)

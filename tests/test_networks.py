@@ -57,26 +57,56 @@ class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
       self.assertAllClose(theoretical[0], numerical[0], atol=1e-6)
 
 
+def _official_conv(x, kernel, edge):
+  """The reference code's 3x3 'SAME' conv with edge bias, written out.
+
+  Pads `x` with zeros, adds a channel that is 1 in the padding and 0
+  inside, and runs a 'VALID' convolution whose kernel has that channel's
+  weights (`edge`, `[9, Cout]`, taps in kernel order) as its last input.
+  """
+  padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+  inside = tf.pad(tf.zeros_like(x[..., :1]), [[0, 0], [1, 1], [1, 1], [0, 0]],
+                  constant_values=1.0)
+  wide = tf.concat([padded, inside], axis=-1)
+  full = tf.concat([kernel, tf.reshape(edge, [3, 3, 1, -1])], axis=2)
+  return tf.nn.conv2d(wide, full, 1, 'VALID')
+
+
 class FastCouplingNetworkTest(tf.test.TestCase, parameterized.TestCase):
 
   def _unfolded(self, net, x):
-    """The network as written in the paper: conv -> ActNorm -> ReLU ..."""
-    h = tf.nn.conv2d(x, net.conv_in.kernel, 1, 'SAME')
-    h = tf.nn.relu(net.norm_in(h))
+    """The network as written in the paper: conv -> ActNorm -> ReLU ...
+
+    With edge padding, its 3x3 convolutions are the reference code's.
+    """
+    def conv3x3(x, conv):
+      if conv.edge is None:
+        return tf.nn.conv2d(x, conv.kernel, 1, 'SAME')
+      return _official_conv(x, conv.kernel, conv.edge)
+
+    h = tf.nn.relu(net.norm_in(conv3x3(x, net.conv_in)))
     h = tf.nn.conv2d(h, net.conv_hidden.kernel, 1, 'SAME')
     h = tf.nn.relu(net.norm_hidden(h))
     out = net.conv_out
-    h = tf.nn.conv2d(h, out.kernel, 1, 'SAME') + out.bias
+    h = conv3x3(h, out) + out.bias
     return h * tf.exp(3.0 * out.log_scale)
 
   # (in, out, hidden): patches in and taps on the output (the usual shape);
   # more inputs than hidden channels (taps on the input conv's output); more
-  # outputs than hidden channels (the output conv as patches).
-  @parameterized.parameters((3, 6, 16), (6, 2, 4), (6, 12, 4), (2, 12, 4))
+  # outputs than hidden channels (the output conv as patches); each without
+  # and with edge padding.
+  @parameterized.parameters(
+      (c_in, c_out, hidden, edge_padding)
+      for c_in, c_out, hidden in ((3, 6, 16), (6, 2, 4), (6, 12, 4),
+                                  (2, 12, 4))
+      for edge_padding in (False, True))
   def test_folded_network_equals_the_unfolded_one_with_gradients(
-      self, c_in, c_out, hidden):
+      self, c_in, c_out, hidden, edge_padding):
     net = networks.CouplingNetwork(c_in, c_out, hidden_channels=hidden,
-                                   seed=0, dtype=tf.float64)
+                                   seed=0, dtype=tf.float64,
+                                   edge_padding=edge_padding)
+    # 9 variables, and the two convolutions' edge weights.
+    self.assertLen(net.trainable_variables, 11 if edge_padding else 9)
     x = tf.random.stateless_normal([4, 6, 6, c_in], seed=[3, 1],
                                    dtype=tf.float64)
     net(x, initialize=True)
@@ -93,21 +123,6 @@ class FastCouplingNetworkTest(tf.test.TestCase, parameterized.TestCase):
           net.trainable_variables)))
     for fast, reference in zip(*results):
       self.assertAllClose(fast, reference, rtol=1e-10, atol=1e-10)
-
-
-def _official_conv(x, kernel, edge):
-  """The reference code's 3x3 'SAME' conv with edge bias, written out.
-
-  Pads `x` with zeros, adds a channel that is 1 in the padding and 0
-  inside, and runs a 'VALID' convolution whose kernel has that channel's
-  weights (`edge`, `[9, Cout]`, taps in kernel order) as its last input.
-  """
-  padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
-  inside = tf.pad(tf.zeros_like(x[..., :1]), [[0, 0], [1, 1], [1, 1], [0, 0]],
-                  constant_values=1.0)
-  wide = tf.concat([padded, inside], axis=-1)
-  full = tf.concat([kernel, tf.reshape(edge, [3, 3, 1, -1])], axis=2)
-  return tf.nn.conv2d(wide, full, 1, 'VALID')
 
 
 class EdgePaddingTest(tf.test.TestCase, parameterized.TestCase):
@@ -155,40 +170,6 @@ class EdgePaddingTest(tf.test.TestCase, parameterized.TestCase):
     pixels = tf.reshape(x, [-1, c_in])
     self.assertAllClose(conv.on_pixels(pixels, like=x), reference,
                         rtol=1e-10, atol=1e-10)
-
-  @parameterized.parameters((3, 6, 16), (6, 2, 4), (2, 12, 4))
-  def test_coupling_network_folded_equals_the_reference(self, c_in, c_out,
-                                                        hidden):
-    net = networks.CouplingNetwork(c_in, c_out, hidden_channels=hidden,
-                                   seed=0, dtype=tf.float64,
-                                   edge_padding=True)
-    x = tf.random.stateless_normal([4, 6, 6, c_in], seed=[3, 1],
-                                   dtype=tf.float64)
-    net(x, initialize=True)
-    rng = np.random.default_rng(0)
-    for v in net.trainable_variables:
-      v.assign(v + rng.normal(0.0, 0.1, v.shape))
-
-    def reference(x):
-      h = _official_conv(x, net.conv_in.kernel, net.conv_in.edge)
-      h = tf.nn.relu(net.norm_in(h))
-      h = tf.nn.conv2d(h, net.conv_hidden.kernel, 1, 'SAME')
-      h = tf.nn.relu(net.norm_hidden(h))
-      out = net.conv_out
-      h = _official_conv(h, out.kernel, out.edge) + out.bias
-      return h * tf.exp(3.0 * out.log_scale)
-
-    results = []
-    for fn in (net, reference):
-      with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = fn(x)
-        loss = tf.reduce_sum(tf.sin(y))
-      results.append([y] + tape.gradient(loss, [x] + list(
-          net.trainable_variables)))
-    for fast, slow in zip(*results):
-      self.assertAllClose(fast, slow, rtol=1e-10, atol=1e-10)
-    self.assertLen(net.trainable_variables, 11)  # 9 + the two edges
 
   def test_edge_padding_needs_a_bool_and_a_3x3_kernel(self):
     with self.assertRaisesRegex(ValueError, 'edge_padding must be True or'):

@@ -98,23 +98,23 @@ class EvalPoint:
   test_bits_per_dim: float
 
 
-def read_history(model_dir):
-  """The `EvalPoint`s that `CurveEvaluation` left in `model_dir` ([] if none)."""
+def _read_history_file(model_dir):
+  """`(points, evaluation seconds)` of `model_dir/history.json` ([], 0 if none)."""
   path = os.path.join(model_dir, HISTORY_FILE)
   if not tf.io.gfile.exists(path):
-    return []
+    return [], 0.0
   with tf.io.gfile.GFile(path) as f:
-    points = json.load(f)['history']
-  return [EvalPoint(step=int(p['step']), seconds=float(p['seconds']),
-                    train_bits_per_dim=p['train_bits_per_dim'],
-                    test_bits_per_dim=float(p['test_bits_per_dim']))
-          for p in points]
+    saved = json.load(f)
+  points = [EvalPoint(step=int(p['step']), seconds=float(p['seconds']),
+                      train_bits_per_dim=p['train_bits_per_dim'],
+                      test_bits_per_dim=float(p['test_bits_per_dim']))
+            for p in saved['history']]
+  return points, float(saved.get('evaluation_seconds', 0.0))
 
 
-def _read_seconds(model_dir):
-  """The evaluation seconds of the curve in `model_dir` (0 if unrecorded)."""
-  with tf.io.gfile.GFile(os.path.join(model_dir, HISTORY_FILE)) as f:
-    return float(json.load(f).get('evaluation_seconds', 0.0))
+def read_history(model_dir):
+  """The `EvalPoint`s that `CurveEvaluation` left in `model_dir` ([] if none)."""
+  return _read_history_file(model_dir)[0]
 
 
 class CurveEvaluation:
@@ -160,8 +160,9 @@ class CurveEvaluation:
     self._chief = distribution.is_chief(trainer.strategy)
     self._scorer = BitsPerDimScorer(trainer.ema_model or trainer.model,
                                     self.batch_size)
-    self.history = [p for p in read_history(model_dir) if p.step <= step]
-    self.seconds = _read_seconds(model_dir) if self.history else 0.0
+    points, seconds = _read_history_file(model_dir)
+    self.history = [p for p in points if p.step <= step]
+    self.seconds = seconds if self.history else 0.0
     self._offset = self.history[-1].seconds if self.history else 0.0
     self._start = time.monotonic()
     self._losses = []
