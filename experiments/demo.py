@@ -29,8 +29,6 @@ import glow_tf
 from glow_tf import analysis
 from glow_tf import training
 from glow_tf.analysis import demo
-from glow_tf.analysis import figures
-from glow_tf.benchmarking import peak
 
 
 _OUTPUT_DIR = _flags.define_output_dir(
@@ -92,13 +90,6 @@ def main(argv):
       idx_dir=_IDX_DIR.value, eval_every_steps=_EVAL_EVERY_STEPS.value,
       curve_examples=_CURVE_EXAMPLES.value, export=_EXPORT.value,
       command=command, log=_main.progress)
-  # The machine's speed, recorded with the result: a slower CPU gets fewer
-  # steps in the same minutes (the benchmark's probe, about 10 s).
-  metrics['matmul_peak_gflops'] = round(peak.peak_matmul_gflops(
-      peak.model_matmul_shapes(glow_config)), 1)
-  figures.write_json(os.path.join(_OUTPUT_DIR.value, 'metrics.json'), metrics)
-  _main.progress(f'float32 matmul peak of this machine: '
-                 f'{metrics["matmul_peak_gflops"]:.0f} GFLOP/s.')
   if _RECORD_TO.value:
     analysis.record_runs(_RECORD_TO.value, [analysis.run_record(
         _RECORD_NAME.value, command, metrics['wall_clock_seconds'],

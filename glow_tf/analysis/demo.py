@@ -7,7 +7,8 @@ output_dir/
   samples.png           samples at temperatures 0, 0.5, 0.7, 1.0
   training_curve.png    train and test bits/dim against step, with the
                         published Glow (3.14) and histogram (4.59) figures
-  metrics.json          test bits/dim, steps, times, machine, config
+  metrics.json          test bits/dim, steps, times, machine (with its
+                        float32 matmul peak), config
   model/                the training directory (resumable)
   export/<step>/        the SavedModel for TF Serving (glow_tf.export)
 ```
@@ -25,6 +26,7 @@ from glow_tf.analysis import figures
 from glow_tf.analysis import records
 from glow_tf.analysis import reports
 from glow_tf.analysis import samples
+from glow_tf.benchmarking import peak
 
 __all__ = ['run_demo', 'write_training_curve', 'DemoError']
 
@@ -55,7 +57,8 @@ class DemoError(RuntimeError):
 
 
 def run_demo(output_dir, glow_config, train_config, data_dir=None, idx_dir=None, eval_every_steps=250,
-             curve_examples=1000, export=True, command=None, log=print):
+             curve_examples=1000, export=True, command=None, log=print,
+             measure_peak=True):
   """Trains, evaluates, draws and exports; returns the metrics it wrote.
 
   The stages run in order, and each one's result goes to `metrics.json` as
@@ -67,6 +70,8 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None, idx_dir=None,
   samples   samples.png at temperatures 0, 0.5, 0.7, 1.0
   curve     training_curve.png
   export    export/<step>/, the SavedModel for TF Serving (atomic)
+  peak      the machine's float32 matmul peak (the benchmark's probe, about
+            10 s): a slower CPU gets fewer steps in the same minutes
   ```
   A stage that fails is logged with its reason and recorded under
   `metrics["stages"]`; the stages that do not need it still run, and
@@ -86,6 +91,7 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None, idx_dir=None,
     export: also export the model for TF Serving.
     command: the command line, recorded in metrics.json.
     log: callable taking a progress line.
+    measure_peak: run the `peak` stage (`metrics["matmul_peak_gflops"]`).
 
   Returns:
     The dict written to `metrics.json`.
@@ -202,6 +208,12 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None, idx_dir=None,
     metrics['files']['export'] = os.path.relpath(version_dir, output_dir)
     log(f'Exported the SavedModel to {version_dir}.')
 
+  def measure_machine():
+    metrics['matmul_peak_gflops'] = round(peak.peak_matmul_gflops(
+        peak.model_matmul_shapes(glow_config)), 1)
+    log(f'float32 matmul peak of this machine: '
+        f'{metrics["matmul_peak_gflops"]:.0f} GFLOP/s.')
+
   stage('train', train)
   stage('evaluate', evaluate)
   if 'glow' not in state:  # The figures need a model even if evaluate failed.
@@ -211,6 +223,8 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None, idx_dir=None,
   stage('curve', draw_curve)
   if export:
     stage('export', export_model)
+  if measure_peak:
+    stage('peak', measure_machine)
   failed = [name for name, s in metrics['stages'].items()
             if s['status'] != 'ok']
   if failed:

@@ -35,6 +35,7 @@ def test_demo_writes_its_folder(tmp_path):
   assert run['test_bits_per_dim'] == round(metrics['test_bits_per_dim'], 4)
   # The machine's speed and the curve's cost go with the result.
   assert metrics['matmul_peak_gflops'] > 1
+  assert metrics['stages']['peak']['status'] == 'ok'
   assert run['matmul_peak_gflops'] == metrics['matmul_peak_gflops']
   assert 0 < metrics['curve_evaluation_seconds'] < (
       metrics['training_wall_clock_seconds'])
