@@ -237,3 +237,32 @@ def test_tests_mirror_the_package():
 
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__]))
+
+
+def test_the_wheel_ships_the_pretrained_weights(tmp_path):
+  """A non-editable install has `glow_tf/weights/*/*` (setup.cfg package_data).
+
+  The wheel is built from a copy of the package's sources, so the build
+  leaves nothing in the repository.
+  """
+  import shutil  # pylint: disable=g-import-not-at-top
+  import zipfile  # pylint: disable=g-import-not-at-top
+  source = tmp_path / 'source'
+  source.mkdir()
+  for name in ('setup.cfg', 'pyproject.toml', 'README.md'):
+    shutil.copy(os.path.join(_ROOT, name), source / name)
+  shutil.copytree(_PACKAGE, source / 'glow_tf',
+                  ignore=shutil.ignore_patterns('__pycache__'))
+  subprocess.run(
+      [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
+       '--no-build-isolation', '-w', str(tmp_path / 'dist'), str(source)],
+      check=True, capture_output=True)
+  wheel, = (tmp_path / 'dist').glob('glow_tf-*.whl')
+  names = set(zipfile.ZipFile(wheel).namelist())
+  weights = os.path.join(_PACKAGE, 'weights')
+  shipped = [f'glow_tf/weights/{model}/{file}'
+             for model in sorted(os.listdir(weights))
+             for file in sorted(os.listdir(os.path.join(weights, model)))]
+  assert shipped, 'no pretrained weights in glow_tf/weights'
+  missing = [name for name in shipped if name not in names]
+  assert not missing, f'the wheel lacks {missing}'
