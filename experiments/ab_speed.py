@@ -1,15 +1,22 @@
-"""A/B of glow_tf's sampling speed between two checkouts, same machine.
+"""A/B of glow_tf's training or sampling speed between two checkouts.
 
 ```
 git worktree add ../old 84e661e
-python -m experiments.ab_sampling --trees=../old,. --widths=128,400 \
-    --rounds=5 --output=docs/benchmarks/<name>.json
+python -m experiments.ab_speed --task=train --trees=../old,. \
+    --widths=128,400 --rounds=5 --output=docs/benchmarks/<name>.json
 ```
-Each round runs one fresh process per tree and width, alternating, and
-times 20 compiled calls of `Glow.sample(64)` (the benchmark's sampler) of
-the fashion_mnist preset at that width; a tree's figure is the median over
-rounds, the ratio the median of the per-round ratios. Only public API that
-both checkouts have is used (`glow_tf.Glow`, `preset`, `initialize`).
+Each round runs one fresh process per tree and width, alternating which
+goes first, and times `--calls` compiled calls on a batch of 64 of the
+fashion_mnist preset at that width (`--num_steps` overrides its K):
+
+* `--task=sample`: `Glow.sample(64)` (the benchmark's sampler);
+* `--task=train`: one Adam step on `-mean(log_prob)` (the benchmark's
+  `glow_tf.benchmarking.contenders.make_train_step`).
+
+A tree's figure is the median over rounds, the ratio the median of the
+per-round ratios. Only API that both checkouts have is used (`glow_tf.Glow`,
+`preset`, `initialize`, `contenders.make_train_step`). (Until 2026-12-03
+this was `experiments/ab_sampling.py`, sampling only.)
 """
 
 import json
@@ -21,6 +28,10 @@ from absl import app
 from absl import flags
 import numpy as np
 
+_TASK = flags.DEFINE_enum('task', 'sample', ['sample', 'train'],
+                          'What to time.')
+_NUM_STEPS = flags.DEFINE_integer('num_steps', None,
+                                  "K (default: the preset's).")
 _TREES = flags.DEFINE_list('trees', None, 'OLD,NEW: two checkouts of glow_tf.',
                            required=True)
 _WIDTHS = flags.DEFINE_list('widths', ['128', '400'], 'Hidden widths.')
@@ -32,10 +43,12 @@ _CHILD = r'''
 import json, sys, time
 import tensorflow as tf
 import glow_tf
-width, calls = int(sys.argv[1]), int(sys.argv[2])
-config = glow_tf.preset('fashion_mnist', hidden_channels=width)
+width, calls, task = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+overrides = {'num_steps': int(sys.argv[4])} if len(sys.argv) > 4 else {}
+config = glow_tf.preset('fashion_mnist', hidden_channels=width, **overrides)
 glow = glow_tf.Glow(config)
-glow.initialize(tf.random.stateless_uniform([64, 28, 28, 1], [0, 1]) - 0.5)
+x = tf.random.stateless_uniform([64, 28, 28, 1], [0, 1]) - 0.5
+glow.initialize(x)
 seed = tf.Variable([0, 0], dtype=tf.int32, trainable=False)
 
 @tf.function(input_signature=[])
@@ -43,19 +56,29 @@ def sample():
   seed.assign_add([0, 1])
   return glow.sample(64, seed=tf.identity(seed))
 
-sample().numpy()
+if task == 'train':
+  from glow_tf.benchmarking import contenders
+  train = contenders.make_train_step(glow.log_prob, glow.trainable_variables,
+                                     tf.TensorSpec(x.shape, x.dtype))
+  call = lambda: train(x).numpy()
+else:
+  call = lambda: sample().numpy()
+call()
 times = []
 for _ in range(calls):
   start = time.perf_counter()
-  sample().numpy()
+  call()
   times.append(time.perf_counter() - start)
 print('RESULT', json.dumps(times))
 '''
 
 
-def _time(tree, width, calls):
+def _time(tree, width, calls, task, num_steps):
   env = dict(os.environ, PYTHONPATH=tree, TF_CPP_MIN_LOG_LEVEL='3')
-  out = subprocess.run([sys.executable, '-c', _CHILD, str(width), str(calls)],
+  args = [str(width), str(calls), task]
+  if num_steps is not None:
+    args.append(str(num_steps))
+  out = subprocess.run([sys.executable, '-c', _CHILD, *args],
                        env=env, cwd=tree, capture_output=True, text=True,
                        check=True).stdout
   line, = [l for l in out.splitlines() if l.startswith('RESULT ')]
@@ -78,8 +101,9 @@ def main(argv):
     if not os.path.isdir(os.path.join(tree, 'glow_tf')):
       raise app.UsageError(f'{tree} is not a glow_tf checkout.')
   results = {'commits': {'old': _commit(old), 'new': _commit(new)},
-             'command': ' '.join(['python -m experiments.ab_sampling',
+             'command': ' '.join(['python -m experiments.ab_speed',
                                   *sys.argv[1:]]),
+             'task': _TASK.value, 'num_steps': _NUM_STEPS.value,
              'widths': {}}
   for width in [int(w) for w in _WIDTHS.value]:
     seconds = {'old': [], 'new': []}
@@ -87,14 +111,15 @@ def main(argv):
       order = ('old', 'new') if r % 2 == 0 else ('new', 'old')
       for name in order:
         seconds[name].append(_time(old if name == 'old' else new, width,
-                                   _CALLS.value))
+                                   _CALLS.value, _TASK.value,
+                                   _NUM_STEPS.value))
     ratio = float(np.median(np.asarray(seconds['old']) /
                             np.asarray(seconds['new'])))
     results['widths'][width] = {
         'old_images_per_s': float(np.median(64 / np.asarray(seconds['old']))),
         'new_images_per_s': float(np.median(64 / np.asarray(seconds['new']))),
         'new_speedup_vs_old': ratio, 'seconds_per_call': seconds}
-    print(f'width {width}: old {results["widths"][width]["old_images_per_s"]:.1f}'
+    print(f'{_TASK.value}, width {width}: old {results["widths"][width]["old_images_per_s"]:.1f}'
           f' img/s, new {results["widths"][width]["new_images_per_s"]:.1f} '
           f'img/s, new/old speed {ratio:.3f}x', flush=True)
   if _OUTPUT.value:
