@@ -15,9 +15,7 @@ networks therefore compute every convolution as one matmul over all pixels:
 3x3 conv, few outputs:  sum_taps(x [N*H*W, Cin] @ kernel [Cin, 9 Cout])
 ```
 
-where the 3x3 taps (`patches`, `sum_taps`) are each one depthwise
-convolution with a fixed 0/1 filter (channel-major: tap t of channel c at
-`c*9 + t`), and fold each ActNorm (and the zero conv's output scale) into the kernel and
+and fold each ActNorm (and the zero conv's output scale) into the kernel and
 bias it follows, `(conv(x, k) + b) * s = conv(x, k * s) + b * s`, so that a
 hidden layer is a single fused matmul + bias + ReLU. The function computed is
 the same; `initialize=True` takes the unfolded path, where the ActNorms see
@@ -64,53 +62,56 @@ def _pad1(x):
   return tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
 
 
-def _shift_filter(channels, sign, dtype):
-  """`[3, 3, C, 9]` 0/1 depthwise filter: output `c*9 + t` is input `c` at tap t.
-
-  Depthwise convolution is a correlation, so with `sign=+1` output channel
-  `c*9 + t` (tap t = (i, j)) is `x[p + (i - 1, j - 1), c]`; with `sign=-1`
-  the shift is reversed.
-  """
-  f = np.zeros((3, 3, channels, len(_TAPS)), dtype.as_numpy_dtype)
-  for t, (di, dj) in enumerate(_TAPS):
-    f[1 + sign * di, 1 + sign * dj, :, t] = 1.0
-  return tf.constant(f)
+def _window(padded, di, dj, sign, h, w, channels=None):
+  """`padded[:, 1 + sign*di : ... + h, 1 + sign*dj : ... + w, channels]`."""
+  top, left = 1 + sign * di, 1 + sign * dj
+  if channels is None:
+    return padded[:, top:top + h, left:left + w, :]
+  return padded[:, top:top + h, left:left + w, channels[0]:channels[1]]
 
 
-def _gather_taps(x):
-  """3x3 patches: `[N, H, W, C] -> [N, H, W, C*9]`, channel-major.
-
-  `out[p, c*9 + t] = x[p + (i - 1, j - 1), c]` for tap t = (i, j) ('SAME'
-  zero padding), so a 3x3 'SAME' convolution is
-  `_gather_taps(x) @ _patch_kernel(kernel)`. One depthwise convolution with
-  a fixed 0/1 filter: one op forward and one backward, where pad, nine
-  slices and a concatenation took twenty-two (docs/performance.md).
-  """
-  c = x.shape[-1]
-  out = tf.nn.depthwise_conv2d(
-      x, _shift_filter(c, 1, x.dtype), [1, 1, 1, 1], 'SAME')
-  # The oneDNN kernel returns an empty batch unchanged (C channels): the
-  # reshape (free) gives it its C*9.
-  out = tf.reshape(out, tf.concat([tf.shape(x)[:-1], [c * len(_TAPS)]], 0))
-  out.set_shape(x.shape[:-1].concatenate([c * len(_TAPS)]))
-  return out
+def _gather_taps_raw(x, sign):
+  """Tap t of the output is `x` shifted by `sign * offset_t` (one pad)."""
+  h, w = _spatial(x)
+  padded = _pad1(x)
+  return tf.concat([_window(padded, di, dj, sign, h, w)
+                    for di, dj in _TAPS], axis=-1)
 
 
-def _sum_taps(y):
-  """`[N, H, W, C*9] -> [N, H, W, C]`: `out[p, c] = sum_t y[p + (i-1, j-1), c*9 + t]`.
-
-  With `y = x @ _output_kernel(kernel)` this is the 3x3 'SAME' convolution
-  of `x`: the matmul runs on the wide input and the shifts on the narrow
-  output. It is the adjoint of `_gather_taps` with the opposite shift, one
-  depthwise-convolution backprop op (and its gradient, one depthwise
-  convolution).
-  """
+def _sum_taps_raw(y, sign):
+  """Sum over t of channel block t of `y` shifted by `sign * offset_t`."""
+  h, w = _spatial(y)
   c = y.shape[-1] // len(_TAPS)
-  sizes = tf.concat([tf.shape(y)[:-1], [c]], axis=0)
-  out = tf.reshape(tf.nn.depthwise_conv2d_backprop_input(
-      sizes, _shift_filter(c, -1, y.dtype), y, [1, 1, 1, 1], 'SAME'), sizes)
-  out.set_shape(y.shape[:-1].concatenate([c]))
-  return out
+  padded = _pad1(y)
+  return tf.add_n([_window(padded, di, dj, sign, h, w, (t * c, (t + 1) * c))
+                   for t, (di, dj) in enumerate(_TAPS)])
+
+
+@tf.custom_gradient
+def _gather_taps(x):
+  """3x3 patches: `[N, H, W, C] -> [N, H, W, 9 C]`, tap t = (i, j) at t*C.
+
+  `out[p, t*C + c] = x[p + (i - 1, j - 1), c]` ('SAME' zero padding), so a
+  3x3 'SAME' convolution is `_gather_taps(x) @ reshape(kernel, [9 C, -1])`.
+  Its gradient is the adjoint, `_sum_taps` with the opposite shift: no
+  `StridedSliceGrad`s of the padded tensor.
+  """
+  def grad(dy):
+    return _sum_taps_raw(dy, -1)
+  return _gather_taps_raw(x, 1), grad
+
+
+@tf.custom_gradient
+def _sum_taps(y):
+  """`[N, H, W, 9 C] -> [N, H, W, C]`: `out[p] = sum_t y[p + (i-1, j-1), t]`.
+
+  With `y = x @ kernel9` (`kernel9[c, t*C' + o] = kernel[i, j, c, o]`) this is
+  the 3x3 'SAME' convolution of `x`: the matmul runs on the wide input and
+  the shifts on the narrow output.
+  """
+  def grad(dout):
+    return _gather_taps_raw(dout, -1)
+  return _sum_taps_raw(y, 1), grad
 
 
 def _to_pixels(x):
@@ -131,16 +132,15 @@ def _matmul_pixels(x, matrix):
   return _to_image(tf.matmul(_to_pixels(x), matrix), x)
 
 
-def _patch_kernel(kernel):
-  """`[3, 3, Cin, Cout] -> [Cin*9, Cout]`, row `c*9 + t` (`_gather_taps`)."""
-  c_in, c_out = kernel.shape[2], kernel.shape[3]
-  return tf.reshape(tf.transpose(kernel, [2, 0, 1, 3]), [9 * c_in, c_out])
+def _kernel9(kernel):
+  """`[3, 3, Cin, Cout] -> [Cin, 9 Cout]`, tap t = (i, j) at columns t*Cout.
 
-
-def _output_kernel(kernel):
-  """`[3, 3, Cin, Cout] -> [Cin, Cout*9]`, column `o*9 + t` (`_sum_taps`)."""
+  Built by unstacking the taps and concatenating them on columns, which is
+  cheaper here than a general transpose.
+  """
   c_in, c_out = kernel.shape[2], kernel.shape[3]
-  return tf.reshape(tf.transpose(kernel, [2, 3, 0, 1]), [c_in, 9 * c_out])
+  taps = tf.unstack(tf.reshape(kernel, [9, c_in, c_out]), axis=0)
+  return tf.concat(taps, axis=1)
 
 
 def conv3x3_as_matmul(x, kernel):
@@ -152,8 +152,8 @@ def conv3x3_as_matmul(x, kernel):
   k = tf.convert_to_tensor(kernel)
   c_in, c_out = k.shape[2], k.shape[3]
   if c_in <= c_out:
-    return _matmul_pixels(_gather_taps(x), _patch_kernel(k))
-  return _sum_taps(_matmul_pixels(x, _output_kernel(k)))
+    return _matmul_pixels(_gather_taps(x), tf.reshape(k, [9 * c_in, c_out]))
+  return _sum_taps(_matmul_pixels(x, _kernel9(k)))
 
 
 def conv_as_matmul(x, kernel):
@@ -181,7 +181,7 @@ def edge_indicator(like):
   `[N, H, W, C]` tensor of the image size.
   """
   h, w = _spatial(like)
-  inside = _gather_taps(tf.ones([1, h, w, 1], like.dtype))
+  inside = _gather_taps_raw(tf.ones([1, h, w, 1], like.dtype), 1)
   return tf.reshape(1.0 - inside, [-1, len(_TAPS)])
 
 
@@ -388,7 +388,7 @@ class ZeroConv2D(tf.Module):
     if not self._taps_on_output():
       return self(_to_image(pixels, like))
     kernel, bias, edge = self._scaled()
-    y = _sum_taps(_to_image(tf.matmul(pixels, _output_kernel(kernel)), like))
+    y = _sum_taps(_to_image(tf.matmul(pixels, _kernel9(kernel)), like))
     return self._with_edge(tf.nn.bias_add(y, bias), edge)
 
 
@@ -449,7 +449,8 @@ class CouplingNetwork(tf.Module):
                                  self.conv_in.edge)
     c_in, width = kernel.shape[2], kernel.shape[3]
     if c_in <= width:
-      h = tf.matmul(_to_pixels(_gather_taps(x)), _patch_kernel(kernel))
+      h = tf.matmul(_to_pixels(_gather_taps(x)),
+                    tf.reshape(kernel, [9 * c_in, width]))
     else:
       h = _to_pixels(conv3x3_as_matmul(x, kernel))
     if edge is not None:
