@@ -16,6 +16,7 @@ def test_demo_writes_its_folder(tmp_path):
       f'--data_dir={tmp_path / "tfds"}', '--num_steps=1',
       '--hidden_channels=4', '--batch_size=8', '--train_steps=6',
       '--train_minutes=2', '--eval_every_steps=3', '--curve_examples=8',
+      '--clip_grad_norm=50',
       f'--record_to={results}')
   for name in ('samples.png', 'training_curve.png'):
     fixtures.check_png(os.path.join(out, name))
@@ -24,6 +25,7 @@ def test_demo_writes_its_folder(tmp_path):
       ['test_bits_per_dim', 'step', 'history', 'machine', 'glow_config',
        'wall_clock_seconds', 'files', 'published_reference'])
   assert metrics['step'] == 6
+  assert metrics['train_config']['clip_grad_norm'] == 50
   assert metrics['num_test_images'] == 24
   assert [p['step'] for p in metrics['history']] == [0, 3, 6]
   export = metrics['files']['export']
