@@ -31,7 +31,7 @@ import numpy as np
 _TASK = flags.DEFINE_enum('task', 'sample', ['sample', 'train'],
                           'What to time.')
 _NUM_STEPS = flags.DEFINE_integer('num_steps', None,
-                                  "K (default: the preset's).")
+                                  "K (default: the preset's).", lower_bound=1)
 _TREES = flags.DEFINE_list('trees', None, 'OLD,NEW: two checkouts of glow_tf.',
                            required=True)
 _WIDTHS = flags.DEFINE_list('widths', ['128', '400'], 'Hidden widths.')

@@ -14,8 +14,10 @@
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -235,18 +237,12 @@ def test_tests_mirror_the_package():
       'mirrors glow_tf/):\n' + '\n'.join(f'  tests/{m}' for m in missing))
 
 
-if __name__ == '__main__':
-  sys.exit(pytest.main([__file__]))
-
-
 def test_the_wheel_ships_the_pretrained_weights(tmp_path):
   """A non-editable install has `glow_tf/weights/*/*` (setup.cfg package_data).
 
   The wheel is built from a copy of the package's sources, so the build
   leaves nothing in the repository.
   """
-  import shutil  # pylint: disable=g-import-not-at-top
-  import zipfile  # pylint: disable=g-import-not-at-top
   source = tmp_path / 'source'
   source.mkdir()
   for name in ('setup.cfg', 'pyproject.toml', 'README.md'):
@@ -266,3 +262,7 @@ def test_the_wheel_ships_the_pretrained_weights(tmp_path):
   assert shipped, 'no pretrained weights in glow_tf/weights'
   missing = [name for name in shipped if name not in names]
   assert not missing, f'the wheel lacks {missing}'
+
+
+if __name__ == '__main__':
+  sys.exit(pytest.main([__file__]))
