@@ -3,8 +3,10 @@ r"""The main job: Glow on Fashion-MNIST for a bounded time, then its report.
 Trains the `fashion_mnist` preset for `--train_minutes` (15 by default),
 evaluates the test bits/dim on all 10,000 test images, and writes to
 `--output_dir`: `samples.png` (temperatures 0, 0.5, 0.7, 1.0),
-`training_curve.png`, `metrics.json`, the training directory `model/` and
-the SavedModel `export/<step>/`. Rerunning continues the training.
+`training_curve.png`, `metrics.json`, the training directory `model/` (with
+TensorBoard scalars every 100 steps in `model/train/`: loss, learning rate,
+gradient norm) and the SavedModel `export/<step>/`. Rerunning continues the
+training.
 
 ```
 python -m experiments.demo --output_dir=outputs/demo --train_minutes=15
@@ -85,7 +87,7 @@ def main(argv):
   train_config = training.TrainConfig(
       batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
-      seed=_SEED.value, summary_every=0, sample_every=0,
+      seed=_SEED.value, summary_every=100, sample_every=0,
       init_batch_size=min(512, 8 * _BATCH_SIZE.value),
       time_budget_s=60.0 * _TRAIN_MINUTES.value, lr_decay=_LR_DECAY.value,
       clip_grad_norm=_CLIP_GRAD_NORM.value)
