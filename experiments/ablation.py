@@ -19,6 +19,7 @@ Equal steps, not equal seconds: on a shared machine the same budget gives
 runs different numbers of steps (`--train_seconds` still caps a run).
 """
 
+import dataclasses
 import os
 import sys
 
@@ -98,10 +99,16 @@ def main(argv):
       test_images, _TRAIN_SECONDS.value,
       eval_every_steps=_EVAL_EVERY_STEPS.value, log=_main.progress)
   seeds = [_seed(text) for text in _SEEDS.value]
+  # A finished run of --output_dir is reused only if it matches all this.
+  settings = dict(dataclasses.asdict(train_config),
+                  train_seconds=_TRAIN_SECONDS.value, dataset=_DATASET.value,
+                  eval_every_steps=_EVAL_EVERY_STEPS.value,
+                  curve_examples=_CURVE_EXAMPLES.value,
+                  num_test_images=len(test_images))
   summaries = analysis.run_ablation(
       variants, train_fn, _OUTPUT_DIR.value, seeds=seeds, log=_main.progress,
       title=f'Permutation x coupling, {_TRAIN_STEPS.value} steps, '
-            f'{len(seeds)} seed(s)')
+            f'{len(seeds)} seed(s)', settings=settings)
   print(analysis.ablation_table(summaries))
   if _RECORD_TO.value:
     command = analysis.command_line(module='experiments.ablation')

@@ -163,10 +163,12 @@ def make_model_dir(model_dir, config=None, step=7, seed=0):
   return model_dir
 
 
-def run_binary(name, *args, timeout=300, as_script=False):
+def run_binary(name, *args, timeout=300, as_script=False, check=True):
   """Runs `python -m experiments.<name> args...`; returns its output.
 
-  With `as_script`, as `python experiments/<name>.py args...` instead.
+  With `as_script`, as `python experiments/<name>.py args...` instead. With
+  `check=False` the exit status is not asserted and the
+  `subprocess.CompletedProcess` is returned.
   """
   env = dict(os.environ, PYTHONPATH=REPO_ROOT, CUDA_VISIBLE_DEVICES='')
   if as_script:
@@ -178,6 +180,8 @@ def run_binary(name, *args, timeout=300, as_script=False):
       [*command, *map(str, args)],
       cwd=REPO_ROOT, env=env, capture_output=True, text=True,
       timeout=timeout, check=False)
+  if not check:
+    return result
   assert result.returncode == 0, (
       f'experiments.{name} failed ({result.returncode}):\n'
       f'{result.stdout}\n{result.stderr[-5000:]}')

@@ -27,6 +27,7 @@ different numbers of steps.
 
 import dataclasses
 import itertools
+import json
 import os
 import time
 from typing import Optional, Tuple
@@ -194,8 +195,14 @@ def ablation_table(summaries):
 
 
 def run_ablation(variants, train_fn, output_dir, seeds=(0,), log=print,
-                 references=None, title=None):
+                 references=None, title=None, settings=None):
   """Trains every variant from every seed with `train_fn`; writes the outputs.
+
+  A run whose `runs/<name>/seed_<seed>/result.json` exists is not trained
+  again, but only when it was trained with the same `settings` and the same
+  variant config: a finished run of another length (say 1,000 steps left in
+  the folder by an earlier command, now asked for 2,000) is refused with a
+  `ValueError` instead of entering the comparison.
 
   Args:
     variants: list of `AblationVariant` (`ablation_variants`).
@@ -206,9 +213,25 @@ def run_ablation(variants, train_fn, output_dir, seeds=(0,), log=print,
     log: callable taking a line of progress.
     references: optional dict label -> bits/dim drawn as dashed lines.
     title: title of the figure.
+    settings: JSON-serialisable dict of what every run shares and a reused
+      run must match (e.g. `{'train_steps': 2000, 'batch_size': 64}`);
+      stored in each run's `result.json` with the variant's config.
 
   Returns:
     A list of `AblationSummary`, one per variant, in the order given.
+
+  Raises:
+    ValueError: bad `variants` or `seeds`, or a finished run in
+      `output_dir` that was trained with other settings.
+
+  #### Examples
+
+  ```python
+  summaries = run_ablation(ablation_variants(preset('fashion_mnist')),
+                           train_fn, 'outputs/ablation', seeds=(0, 1, 2),
+                           settings={'train_steps': 2000})
+  print(ablation_table(summaries))
+  ```
   """
   variants, seeds = list(variants), [int(s) for s in seeds]
   if not variants:
@@ -224,8 +247,16 @@ def run_ablation(variants, train_fn, output_dir, seeds=(0,), log=print,
     tag = f'[{i + 1}/{len(runs)}] {variant.name}, seed {seed}'
     model_dir = os.path.join(output_dir, 'runs', variant.name, f'seed_{seed}')
     done = os.path.join(model_dir, RESULT_FILE)
+    expected = _run_settings(settings, variant)
     if os.path.exists(done):
-      result = AblationResult.from_json(figures.read_json(done))
+      stored = figures.read_json(done)
+      if stored.get('settings') != expected:
+        raise ValueError(
+            f'{done} was trained with other settings than this run asks for '
+            f'(stored: {stored.get("settings")}; asked: {expected}). Use '
+            f'another output folder, or delete {model_dir} to train it '
+            'again.')
+      result = AblationResult.from_json(stored)
       log(f'{tag}: already trained '
           f'({result.final_test_bits_per_dim:.3f} bits/dim), skipped.')
     else:
@@ -235,7 +266,7 @@ def run_ablation(variants, train_fn, output_dir, seeds=(0,), log=print,
       if not isinstance(result, AblationResult):
         raise ValueError('train_fn must return an AblationResult, got '
                          f'{type(result).__name__}.')
-      figures.write_json(done, result.to_json())
+      figures.write_json(done, dict(result.to_json(), settings=expected))
       log(f'{tag}: {result.final_test_bits_per_dim:.3f} test bits/dim after '
           f'{result.steps} steps ({time.time() - start:.0f} s).')
     results[variant.name, seed] = result
@@ -244,6 +275,16 @@ def run_ablation(variants, train_fn, output_dir, seeds=(0,), log=print,
                for v in variants]
   _write_outputs(summaries, output_dir, references, title)
   return summaries
+
+
+def _run_settings(settings, variant):
+  """What a stored run must match: `settings` and the variant, as JSON."""
+  value = dict(settings or {}, variant=variant.name,
+               config=dataclasses.asdict(variant.config))
+  try:
+    return json.loads(json.dumps(value))
+  except TypeError as e:
+    raise ValueError(f'settings must be JSON-serialisable: {e}') from e
 
 
 def _write_outputs(summaries, output_dir, references, title):

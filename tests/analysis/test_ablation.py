@@ -89,3 +89,39 @@ def test_bad_seeds_are_refused(tmp_path):
     with pytest.raises(ValueError, match='seeds must be distinct'):
       analysis.run_ablation(variants, _fake_train_fn([], {}), str(tmp_path),
                             seeds=seeds)
+
+
+def test_a_finished_run_of_other_settings_is_refused_not_reused(tmp_path):
+  variants = analysis.ablation_variants(fixtures.tiny_config(),
+                                        permutations=('reverse',),
+                                        couplings=('additive',))
+  finals = {('reverse-additive', 0): 3.4}
+  calls = []
+  train_fn = _fake_train_fn(calls, finals)
+  quiet = lambda line: None
+  analysis.run_ablation(variants, train_fn, str(tmp_path), seeds=(0,),
+                        log=quiet, settings={'train_steps': 1000})
+  # The same settings: reused, not trained again.
+  analysis.run_ablation(variants, train_fn, str(tmp_path), seeds=(0,),
+                        log=quiet, settings={'train_steps': 1000})
+  assert calls == [('reverse-additive', 0)]
+  # Another length: refused, the stale figure does not enter the table.
+  with pytest.raises(ValueError, match='trained with other settings'):
+    analysis.run_ablation(variants, train_fn, str(tmp_path), seeds=(0,),
+                          log=quiet, settings={'train_steps': 2000})
+  # The same name with another architecture: refused too.
+  wider = [analysis.AblationVariant(
+      v.name, v.config.replace(hidden_channels=v.config.hidden_channels + 1))
+           for v in variants]
+  with pytest.raises(ValueError, match='trained with other settings'):
+    analysis.run_ablation(wider, train_fn, str(tmp_path), seeds=(0,),
+                          log=quiet, settings={'train_steps': 1000})
+  # A result written before settings were stored cannot be checked: refused.
+  done = tmp_path / 'runs' / 'reverse-additive' / 'seed_0' / 'result.json'
+  stored = json.loads(done.read_text())
+  del stored['settings']
+  done.write_text(json.dumps(stored))
+  with pytest.raises(ValueError, match='trained with other settings'):
+    analysis.run_ablation(variants, train_fn, str(tmp_path), seeds=(0,),
+                          log=quiet, settings={'train_steps': 1000})
+  assert calls == [('reverse-additive', 0)]

@@ -43,3 +43,11 @@ def test_ablation_writes_figure_table_and_records(tmp_path):
     assert record['commands'][0].startswith('python -m experiments.ablation')
     assert '--permutations=reverse,lu_conv' in record['commands'][0]
     assert record['permutation'] in ('reverse', 'lu_conv')
+  # The same folder asked for another length: one clear error, nothing
+  # reused (the stale-seed mistake of the 2026-12-03 ablation).
+  longer = [a if not a.startswith('--train_steps=') else '--train_steps=6'
+            for a in args]
+  result = fixtures.run_binary('ablation', *longer, check=False)
+  assert result.returncode == 1, result.stderr[-3000:]
+  assert 'trained with other settings' in result.stderr, result.stderr
+  assert 'Traceback' not in result.stderr, result.stderr
