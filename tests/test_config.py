@@ -83,7 +83,7 @@ class GlowConfigTest(parameterized.TestCase):
 class ParameterCountTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters(
-      ('fashion_mnist', 438_080),
+      ('fashion_mnist', 876_064),
       ('cifar10', 44_152_272),
   )
   def test_preset_parameter_count(self, name, pinned):

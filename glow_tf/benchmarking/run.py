@@ -171,7 +171,8 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
   Args:
     widths: hidden widths to time (one configuration each).
     base: the `GlowConfig` the widths are applied to; default
-      `preset('fashion_mnist')` (28x28x1, L=2, K=8).
+      `preset('fashion_mnist')` (28x28x1, L=2, K=16; the figures in
+      docs/performance.md up to 2026-12-03 were taken at K=8).
     batch_size: global batch of every timed call.
     rounds, calls_per_round: see `time_interleaved`.
     memory_steps: values of K for the peak-memory table.

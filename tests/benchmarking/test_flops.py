@@ -14,7 +14,8 @@ class FlopsTest(tf.test.TestCase, parameterized.TestCase):
   """FLOPs of every matmul of the flow."""
 
   def test_flops_count_the_coupling_networks(self):
-    config = glow_tf.preset('fashion_mnist', hidden_channels=400)
+    config = glow_tf.preset('fashion_mnist', num_steps=8,
+                            hidden_channels=400)
     # Level 0: 14x14 pixels, 4 channels; level 1: 7x7 pixels, 8 channels.
     level0 = 196 * (9 * 2 * 400 + 400 * 400 + 9 * 400 * 4 + 16)
     level1 = 49 * (9 * 4 * 400 + 400 * 400 + 9 * 400 * 8 + 64)
