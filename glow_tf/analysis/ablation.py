@@ -253,7 +253,7 @@ def run_ablation(variants, train_fn, output_dir, seeds=(0,), log=print,
       if stored.get('settings') != expected:
         raise ValueError(
             f'{done} was trained with other settings than this run asks for '
-            f'(stored: {stored.get("settings")}; asked: {expected}). Use '
+            f'({_differences(stored.get("settings"), expected)}). Use '
             f'another output folder, or delete {model_dir} to train it '
             'again.')
       result = AblationResult.from_json(stored)
@@ -285,6 +285,16 @@ def _run_settings(settings, variant):
     return json.loads(json.dumps(value))
   except TypeError as e:
     raise ValueError(f'settings must be JSON-serialisable: {e}') from e
+
+
+def _differences(stored, expected):
+  """`'train_steps: 1000 there, 2000 here'`: what a stored run differs in."""
+  if not isinstance(stored, dict):
+    return 'it stores no settings: written by an older version'
+  keys = sorted(k for k in set(stored) | set(expected)
+                if stored.get(k) != expected.get(k))
+  return '; '.join(f'{k}: {stored.get(k)!r} there, {expected.get(k)!r} here'
+                   for k in keys)
 
 
 def _write_outputs(summaries, output_dir, references, title):

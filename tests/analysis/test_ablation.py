@@ -106,7 +106,7 @@ def test_a_finished_run_of_other_settings_is_refused_not_reused(tmp_path):
                         log=quiet, settings={'train_steps': 1000})
   assert calls == [('reverse-additive', 0)]
   # Another length: refused, the stale figure does not enter the table.
-  with pytest.raises(ValueError, match='trained with other settings'):
+  with pytest.raises(ValueError, match='train_steps: 1000 there, 2000 here'):
     analysis.run_ablation(variants, train_fn, str(tmp_path), seeds=(0,),
                           log=quiet, settings={'train_steps': 2000})
   # The same name with another architecture: refused too.
@@ -121,7 +121,7 @@ def test_a_finished_run_of_other_settings_is_refused_not_reused(tmp_path):
   stored = json.loads(done.read_text())
   del stored['settings']
   done.write_text(json.dumps(stored))
-  with pytest.raises(ValueError, match='trained with other settings'):
+  with pytest.raises(ValueError, match='stores no settings'):
     analysis.run_ablation(variants, train_fn, str(tmp_path), seeds=(0,),
                           log=quiet, settings={'train_steps': 1000})
   assert calls == [('reverse-additive', 0)]

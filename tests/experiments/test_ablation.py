@@ -49,5 +49,5 @@ def test_ablation_writes_figure_table_and_records(tmp_path):
             for a in args]
   result = fixtures.run_binary('ablation', *longer, check=False)
   assert result.returncode == 1, result.stderr[-3000:]
-  assert 'trained with other settings' in result.stderr, result.stderr
+  assert 'train_steps: 4 there, 6 here' in result.stderr, result.stderr
   assert 'Traceback' not in result.stderr, result.stderr
