@@ -37,7 +37,8 @@ _OUTPUT_DIR = _flags.define_output_dir(
     'Folder of everything the demo writes.', default='outputs/demo')
 _TRAIN_MINUTES = flags.DEFINE_float(
     'train_minutes', 15.0, 'Wall-clock budget of the training, counted '
-    'across reruns (rerun with a larger value to train on).')
+    'across reruns (rerun with a larger value to train on), from the end of '
+    "each run's first step: setup and compilation are not counted.")
 _LR_DECAY = flags.DEFINE_enum(
     'lr_decay', 'cosine', ['none', 'cosine'],
     'Learning-rate decay to 0 by the end of the time budget.')

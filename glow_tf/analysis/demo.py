@@ -83,7 +83,8 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None, idx_dir=None,
     glow_config: the model, e.g. `glow_tf.preset('fashion_mnist')`.
     train_config: a `glow_tf.training.TrainConfig` with a `time_budget_s`,
       the wall-clock budget of the training (curve evaluations included;
-      the final evaluation and figures come on top), counted across reruns.
+      setup, compilation, the final evaluation and figures come on top),
+      counted across reruns.
     data_dir: TFDS data directory (Fashion-MNIST is prepared there once).
     idx_dir: folder of the Fashion-MNIST IDX files (default Debian's).
     eval_every_steps: steps between the points of the training curve.
@@ -158,6 +159,7 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None, idx_dir=None,
     metrics.update({
         'step': run['step'],
         'training_wall_clock_seconds': run['seconds'],
+        'training_setup_seconds': run.get('setup_seconds'),
         'train_step_seconds': run['train_step_seconds'],
         'images_per_sec': run['images_per_sec'],
         'stop_reason': run['stop_reason'],

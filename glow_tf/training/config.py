@@ -33,7 +33,10 @@ class TrainConfig:
       seconds / time_budget_s` (so a time-bounded run uses its whole budget).
     time_budget_s: stop (with a checkpoint) once training in this model_dir
       has taken this many wall-clock seconds, counted across restarts like
-      `train_steps` (None: no limit).
+      `train_steps` (None: no limit). Each run's clock starts after its first
+      step: building the model, the data-dependent initialisation and
+      compiling the step are not counted, so every run makes at least two
+      steps unless its budget was already used.
     optimizer: 'adamax' (the paper's) or 'adam'.
     beta_2: decay of the optimizer's second-moment estimate (Keras's 0.999
       by default; the official Glow code uses `1 - 1 / steps_per_epoch`,

@@ -6,6 +6,7 @@ config.json checked (or written) -> restore the newest intact checkpoint
 -> callbacks.on_train_begin
 -> loop: train_step, callbacks.on_step_end, progress line, summaries,
          checkpoint every N steps, stop at train_steps or the time budget
+         (whose clock starts after the first, compiling, step)
 -> final checkpoint, callbacks.on_train_end
 ```
 Rerunning the same call after an interruption continues from the newest
@@ -81,7 +82,9 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
     loss over the last progress window; None if no step ran), `images_per_sec`
     (over the steps of this call, compilation left out; None if fewer than
     two steps ran), `train_step_seconds` (spent in training steps),
-    `seconds` (the whole call), `nonfinite_steps` (skipped in this call),
+    `seconds` (the whole call), `setup_seconds` (from the call to the end
+    of its first step: building, initialisation, compilation; absent if no
+    step ran), `nonfinite_steps` (skipped in this call),
     `stop_reason` ('train_steps', 'time_budget' or 'already_trained') and
     `checkpoint` (the last one written by this process, or None).
 
@@ -184,14 +187,19 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
   # Workers must agree on when to stop: any worker over budget stops all.
   any_worker = tf.function(lambda flag: strategy.reduce(
       tf.distribute.ReduceOp.SUM, strategy.run(lambda: flag), axis=None) > 0)
-  budget_end = (None if time_budget_s is None
-                else start_time + time_budget_s - trained_before)
+  # The budget's clock starts once the first step of this run is done:
+  # building, the data-dependent initialisation and compiling the step are
+  # not counted (they cost minutes for a deep model on a slow machine).
+  clock_start = None
+  budget_end = None
   # Workers agree on the progress that sets the learning rate: its mean.
   mean_over_workers = tf.function(lambda value: strategy.reduce(
       tf.distribute.ReduceOp.MEAN, strategy.run(lambda: value), axis=None))
 
   def trained_seconds():
-    return trained_before + time.monotonic() - start_time
+    if clock_start is None:
+      return trained_before
+    return trained_before + time.monotonic() - clock_start
 
   def set_progress(step):
     progress = step / train_config.train_steps
@@ -219,7 +227,12 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
       step, loss = int(out['step']), float(out['loss'])
       step_seconds += time.monotonic() - tick
       if rate_start is None:
-        rate_start = (step, time.monotonic(), step_seconds)
+        clock_start = time.monotonic()
+        rate_start = (step, clock_start, step_seconds)
+        if time_budget_s is not None:
+          budget_end = clock_start + time_budget_s - trained_before
+          progress.set_budget_end(budget_end)
+        metrics['setup_seconds'] = clock_start - start_time
         progress.reset(step)  # Leaves the compilation out of images/s.
       finite = bool(out['finite'])
       if finite:
@@ -265,16 +278,18 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
           step % train_config.sample_every == 0):
         with writer.as_default(step=step):
           summaries.image('samples', summaries.image_grid(sample_fn()))
-      if step % train_config.checkpoint_every == 0:
-        metrics['checkpoint'] = save(step)
-      if budget_end is not None:
+      over = False
+      if budget_end is not None and step > rate_start[0]:
         over = time.monotonic() > budget_end
         if multi_worker:
           over = bool(any_worker(tf.constant(int(over))))
-        if over and step < train_config.train_steps:
-          metrics['stop_reason'] = 'time_budget'
-          log(f'Time budget of {time_budget_s:g} s used up at step {step}.')
-          break
+      # Over budget, the checkpoint after the loop records the whole time.
+      if step % train_config.checkpoint_every == 0 and not over:
+        metrics['checkpoint'] = save(step)
+      if over and step < train_config.train_steps:
+        metrics['stop_reason'] = 'time_budget'
+        log(f'Time budget of {time_budget_s:g} s used up at step {step}.')
+        break
     if progress.mean() is not None:
       metrics['bits_per_dim'] = progress.mean()
     if checkpointer.last_saved_step != step:

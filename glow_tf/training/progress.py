@@ -52,6 +52,10 @@ class ProgressMeter:
     self._budget_end, self._clock = budget_end, clock
     self.reset(step)
 
+  def set_budget_end(self, budget_end):
+    """Sets when the time budget runs out (a `clock()` value, or None)."""
+    self._budget_end = budget_end
+
   def reset(self, step):
     """Starts a new window at `step` (means and images/s restart)."""
     self.start_step, self.start_time = step, self._clock()

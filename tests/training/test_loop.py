@@ -1,6 +1,7 @@
 """Tests of glow_tf.training.train: the loop, resume, budgets, errors."""
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -122,25 +123,54 @@ def test_time_budget_stops_with_a_checkpoint(tmp_path):
                                  time_budget_s=1e-3),
       model_dir, fixtures.dataset_fn())
   assert metrics['stop_reason'] == 'time_budget'
-  assert metrics['step'] == 1
-  assert fixtures.checkpoint_steps(model_dir) == [1]
+  # The clock starts after the first (compiling) step: at least one more.
+  first = metrics['step']
+  assert 2 <= first < 1000
+  assert fixtures.checkpoint_steps(model_dir) == [first]
   assert not checkpoints.has_ema_weights(metrics['checkpoint'])
   saved = float(tf.train.load_variable(metrics['checkpoint'], _SECONDS))
   assert saved >= 1e-3
+  assert metrics['setup_seconds'] > 0
 
   # The budget counts across restarts: the same call has nothing left to do,
   # a larger budget trains on.
-  config = fixtures.tiny_train_config(train_steps=3, summary_every=0,
+  config = fixtures.tiny_train_config(train_steps=first + 2, summary_every=0,
                                       sample_every=0, ema_decay=0.0,
                                       time_budget_s=1e-3)
   again = training.train(fixtures.tiny_config(), config, model_dir,
                          fixtures.dataset_fn())
-  assert again['stop_reason'] == 'already_trained' and again['step'] == 1
+  assert again['stop_reason'] == 'already_trained' and again['step'] == first
   more = training.train(fixtures.tiny_config(),
                         config.replace(time_budget_s=1e6), model_dir,
                         fixtures.dataset_fn())
-  assert more['start_step'] == 1 and more['step'] == 3
+  assert more['start_step'] == first and more['step'] == first + 2
   assert float(tf.train.load_variable(more['checkpoint'], _SECONDS)) > saved
+
+
+class _SlowStart(training.Callback):
+  """Sleeps in `on_train_begin`, like a long setup before the first step."""
+
+  def __init__(self, seconds):
+    self.seconds = seconds
+
+  def on_train_begin(self, trainer, model_dir, step):
+    time.sleep(self.seconds)
+
+
+def test_time_budget_leaves_out_the_setup(tmp_path):
+  # A setup (here a 1.5 s sleep before the first step) longer than the whole
+  # budget: the old clock, started at the call, stopped after one step.
+  model_dir = str(tmp_path / 'model')
+  metrics = training.train(
+      fixtures.tiny_config(),
+      fixtures.tiny_train_config(train_steps=1000, summary_every=0,
+                                 sample_every=0, ema_decay=0.0,
+                                 time_budget_s=0.5),
+      model_dir, fixtures.dataset_fn(), callbacks=[_SlowStart(1.5)])
+  assert metrics['stop_reason'] == 'time_budget' and metrics['step'] >= 2
+  assert metrics['setup_seconds'] >= 1.5
+  saved = float(tf.train.load_variable(metrics['checkpoint'], _SECONDS))
+  assert 0.5 <= saved < 1.5  # The budget, without the sleep.
 
 
 def test_cosine_decay_reaches_zero_by_the_last_step(tmp_path):
