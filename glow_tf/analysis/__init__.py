@@ -7,6 +7,7 @@ class_mean_latents / attribute_direction / manipulate class-mean directions
 dataset_bits_per_dim / ood_summary                    out-of-distribution
 histogram_baseline_bits_per_dim, PUBLISHED            reference figures
 ablation_variants / run_ablation                      the paper's figure 3
+seeds_figure_from_records                             its seeds, from records
 save_image_grid / save_curves / save_histograms       PNGs (matplotlib Agg)
 read_scalars                                          curves from event files
 run_record / record_runs                              docs/results.json
@@ -25,6 +26,7 @@ from glow_tf.analysis.ablation import AblationResult
 from glow_tf.analysis.ablation import AblationSummary
 from glow_tf.analysis.ablation import AblationVariant
 from glow_tf.analysis.ablation import run_ablation
+from glow_tf.analysis.ablation import seeds_figure_from_records
 from glow_tf.analysis.attributes import attribute_direction
 from glow_tf.analysis.attributes import class_mean_latents
 from glow_tf.analysis.attributes import DEFAULT_STRENGTHS
@@ -37,6 +39,7 @@ from glow_tf.analysis.figures import read_json
 from glow_tf.analysis.figures import save_curves
 from glow_tf.analysis.figures import save_histograms
 from glow_tf.analysis.figures import save_image_grid
+from glow_tf.analysis.figures import save_seed_points
 from glow_tf.analysis.figures import write_json
 from glow_tf.analysis.interpolation import interpolate
 from glow_tf.analysis.interpolation import interpolation_rows
@@ -66,7 +69,8 @@ __all__ = [
     'interpolation_rows', 'load_arrays', 'machine_description', 'manipulate',
     'ood_summary', 'PAPER_TEMPERATURES', 'PUBLISHED', 'read_json',
     'read_scalars', 'record_runs', 'run_ablation', 'run_record',
-    'save_curves', 'save_histograms', 'save_image_grid', 'temperature_grid',
+    'save_curves', 'save_histograms', 'save_image_grid', 'save_seed_points',
+    'seeds_figure_from_records', 'temperature_grid',
     'write_attribute_manipulation', 'write_interpolations', 'write_json',
     'write_ood_histograms', 'write_temperature_grid',
 ]

@@ -16,6 +16,8 @@ summaries = run_ablation(variants, train_fn, output_dir, seeds=(0, 1, 2))
      output_dir/ablation.json           every run, and each variant's mean
      output_dir/ablation.md             the table: mean, spread, and whether
                                         a variant is clearly ahead of the next
+seeds_figure_from_records(runs, 'ablation-3seeds/', 'ablation-3seeds.png')
+  -> each variant's seeds and mean +- std, from docs/results.json's records
 ```
 `train_fn(variant, model_dir, seed)` trains one variant from one seed and
 returns an `AblationResult`; a run whose `model_dir` already holds
@@ -42,7 +44,7 @@ from glow_tf.config import GlowConfig
 __all__ = ['ABLATION_PERMUTATIONS', 'ABLATION_COUPLINGS', 'AblationVariant',
            'AblationResult', 'AblationSummary', 'ablation_variants',
            'run_ablation', 'ablation_table', 'PERMUTATION_NAMES',
-           'budgeted_train_fn']
+           'budgeted_train_fn', 'seeds_figure_from_records']
 
 # The 1x1 convolution is the LU-decomposed one (the paper's fast variant).
 ABLATION_PERMUTATIONS = ('reverse', 'shuffle', 'lu_conv')
@@ -324,6 +326,63 @@ def _write_outputs(summaries, output_dir, references, title):
                     coupling=s.variant.config.coupling, **r.to_json())
                for s in summaries for seed, r in zip(s.seeds, s.results)],
   })
+
+
+def seeds_figure_from_records(runs, prefix, path, title=None):
+  """Draws the final test bits/dim of each seed of recorded ablation runs.
+
+  Works from `docs/results.json`'s records alone (no run folders), so the
+  figure can be redrawn after a variant was rerun elsewhere. A record is
+  drawn if its name starts with `prefix` and it has
+  `per_seed_test_bits_per_dim` (what `experiments/ablation.py
+  --record_to` writes); rows go from the lowest mean down.
+
+  Args:
+    runs: the records, e.g. `figures.read_json('docs/results.json')['runs']`.
+    prefix: the records' name prefix, e.g. `'ablation-3seeds/'`.
+    path: the `.png` to write.
+    title: the figure's title (default: one naming the steps).
+
+  Returns:
+    A list of `(name, mean, std)`, as drawn (sample std over the seeds).
+
+  Raises:
+    ValueError: no record with that prefix has per-seed results.
+
+  #### Examples
+
+  ```python
+  runs = figures.read_json('docs/results.json')['runs']
+  seeds_figure_from_records(runs, 'ablation-3seeds/', 'ablation-3seeds.png')
+  ```
+  """
+  chosen = [r for r in runs if str(r.get('name', '')).startswith(prefix)
+            and r.get('per_seed_test_bits_per_dim')]
+  if not chosen:
+    raise ValueError(f'No record named {prefix!r}... with per-seed results '
+                     f'(per_seed_test_bits_per_dim) among {len(runs)}.')
+  rows = []
+  for record in chosen:
+    values = np.asarray(record['per_seed_test_bits_per_dim'], float)
+    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    permutation = record.get('permutation')
+    label = (f'{PERMUTATION_NAMES.get(permutation, permutation)} / '
+             f"{record.get('coupling')}")
+    rows.append((label, float(values.mean()), std, values))
+  rows.sort(key=lambda row: row[1])
+  steps = sorted({s for r in chosen for s in (r.get('steps') or [])})
+  seeds = sorted({len(r['per_seed_test_bits_per_dim']) for r in chosen})
+  if title is None:
+    title = (f"Permutation x coupling, {'/'.join(map(str, seeds))} seeds, "
+             f"{'/'.join(f'{s:,}' for s in steps)} steps each")
+  images = {r.get('num_test_images') for r in chosen}
+  xlabel = 'test bits/dim'
+  if len(images) == 1 and None not in images:
+    xlabel += f' ({images.pop():,} test images)'
+  figures.save_seed_points(path, [(label, values)
+                                  for label, _, _, values in rows],
+                           xlabel=xlabel, title=title)
+  return [(label, mean, std) for label, mean, std, _ in rows]
 
 
 def budgeted_train_fn(train_config, dataset_fn, curve_images, test_images,

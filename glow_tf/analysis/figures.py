@@ -8,6 +8,7 @@ image_mosaic(rows)                        uint8 [R, N, H, W, C] -> [R*H', N*W', 
 save_image_grid(path, rows, row_labels)   one row of images per label
 save_curves(path, curves)                 y against x, one line per name
 save_histograms(path, samples)            overlaid histograms, one per name
+save_seed_points(path, rows)              each seed's value, mean +- std, per row
 write_json(path, value)                   sorted, indented, atomic
 ```
 """
@@ -24,7 +25,7 @@ import tensorflow as tf
 from glow_tf.training import checkpoints
 
 __all__ = ['image_mosaic', 'save_image_grid', 'save_curves',
-           'save_histograms', 'write_json', 'read_json']
+           'save_histograms', 'save_seed_points', 'write_json', 'read_json']
 
 _DPI = 100
 
@@ -225,6 +226,52 @@ def save_histograms(path, samples, xlabel, title=None, bins=50):
   axes.legend(fontsize=8)
   if title:
     axes.set_title(title)
+  figure.tight_layout()
+  return _save(figure, path)
+
+
+def save_seed_points(path, rows, xlabel, title=None):
+  """Writes one row per name: a dot per seed, the mean with a +-1 std bar.
+
+  The std is the sample standard deviation (`ddof=1`; 0 for one value).
+
+  Args:
+    path: the `.png` file to write.
+    rows: list of `(name, values)`, drawn top to bottom; `values` are the
+      seeds' results (at least one finite number each).
+    xlabel: label of the x axis.
+    title: optional title.
+
+  Returns:
+    `path`.
+  """
+  path = _check_path(path)
+  if not rows:
+    raise ValueError('rows must be a non-empty list of (name, values).')
+  figure = Figure(figsize=(7, 0.9 + 0.45 * len(rows)))
+  axes = figure.add_subplot(1, 1, 1)
+  for k, (name, values) in enumerate(rows):
+    values = np.asarray(values, float).ravel()
+    if values.size == 0 or not np.all(np.isfinite(values)):
+      raise ValueError(f'row {name!r}: values must be finite numbers, got '
+                       f'{values.tolist()}.')
+    y = len(rows) - 1 - k
+    std = values.std(ddof=1) if values.size > 1 else 0.0
+    axes.plot(values, np.full(values.shape, y), 'o', color='grey',
+              alpha=0.6, markersize=4)
+    axes.errorbar([values.mean()], [y], xerr=[std], fmt='D', color='C0',
+                  capsize=4, markersize=6)
+    axes.annotate(f'{values.mean():.3f} +- {std:.3f}',
+                  (max(values.max(), values.mean() + std), y), xytext=(8, 0),
+                  textcoords='offset points', va='center', fontsize=8)
+  axes.set_yticks(range(len(rows)))
+  axes.set_yticklabels([name for name, _ in reversed(rows)], fontsize=8)
+  axes.set_ylim(-0.7, len(rows) - 0.3)
+  axes.margins(x=0.2)
+  axes.set_xlabel(xlabel)
+  axes.grid(alpha=0.3, axis='x')
+  if title:
+    axes.set_title(title, fontsize=10)
   figure.tight_layout()
   return _save(figure, path)
 

@@ -125,3 +125,30 @@ def test_a_finished_run_of_other_settings_is_refused_not_reused(tmp_path):
     analysis.run_ablation(variants, train_fn, str(tmp_path), seeds=(0,),
                           log=quiet, settings={'train_steps': 1000})
   assert calls == [('reverse-additive', 0)]
+
+
+def test_seeds_figure_from_records_draws_mean_and_sample_std(tmp_path):
+  runs = [
+      {'name': 'ablation-3seeds/reverse-additive', 'permutation': 'reverse',
+       'coupling': 'additive', 'steps': [2000] * 3, 'num_test_images': 100,
+       'per_seed_test_bits_per_dim': [6.2, 6.0, 5.9]},
+      {'name': 'ablation-3seeds/lu_conv-affine', 'permutation': 'lu_conv',
+       'coupling': 'affine', 'steps': [2000] * 3, 'num_test_images': 100,
+       'per_seed_test_bits_per_dim': [4.9, 4.95, 5.0]},
+      {'name': 'ablation/lu_conv-affine', 'permutation': 'lu_conv',
+       'coupling': 'affine', 'per_seed_test_bits_per_dim': [1.0]},
+      {'name': 'ablation-3seeds/no-seeds', 'test_bits_per_dim': 1.0},
+  ]
+  path = str(tmp_path / 'seeds.png')
+  rows = analysis.ablation.seeds_figure_from_records(
+      runs, 'ablation-3seeds/', path)
+  fixtures.check_png(path)
+  # Lowest mean first; only the prefix's records with per-seed results.
+  assert [name for name, _, _ in rows] == ['1x1 conv (LU) / affine',
+                                           'reverse / additive']
+  np.testing.assert_allclose([mean for _, mean, _ in rows], [4.95, 18.1 / 3])
+  np.testing.assert_allclose([std for _, _, std in rows],
+                             [np.std([4.9, 4.95, 5.0], ddof=1),
+                              np.std([6.2, 6.0, 5.9], ddof=1)])
+  with pytest.raises(ValueError, match="No record named 'other/'"):
+    analysis.ablation.seeds_figure_from_records(runs, 'other/', path)

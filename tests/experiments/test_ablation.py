@@ -43,6 +43,19 @@ def test_ablation_writes_figure_table_and_records(tmp_path):
     assert record['commands'][0].startswith('python -m experiments.ablation')
     assert '--permutations=reverse,lu_conv' in record['commands'][0]
     assert record['permutation'] in ('reverse', 'lu_conv')
+  # The seeds figure, redrawn from the records alone.
+  figure = tmp_path / 'seeds.png'
+  printed = fixtures.run_binary('ablation_figure', f'--records={results}',
+                                '--prefix=ablation/', f'--output={figure}')
+  fixtures.check_png(str(figure))
+  for record in records:
+    seeds = record['per_seed_test_bits_per_dim']
+    assert f'{np.mean(seeds):.4f} +- {np.std(seeds, ddof=1):.4f}' in printed
+  missing = fixtures.run_binary('ablation_figure', f'--records={results}',
+                                '--prefix=nothing/', f'--output={figure}',
+                                check=False)
+  assert missing.returncode != 0 and 'Traceback' not in missing.stderr
+  assert "No record named 'nothing/'" in missing.stderr, missing.stderr
   # The same folder asked for another length: one clear error, nothing
   # reused (the stale-seed mistake of the 2026-12-03 ablation).
   longer = [a if not a.startswith('--train_steps=') else '--train_steps=6'
