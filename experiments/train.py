@@ -112,7 +112,8 @@ _MAX_NONFINITE = flags.DEFINE_integer(
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of weights, data and noise.')
 _TIME_BUDGET = flags.DEFINE_float(
     'time_budget_s', None, 'Stop (with a checkpoint) once training in '
-    '--model_dir has taken this many seconds, counted across restarts.')
+    '--model_dir has taken this many seconds, counted across restarts '
+    "from the end of each run's first (compiling) step.")
 _LR_DECAY = flags.DEFINE_enum(
     'lr_decay', 'none', ['none', 'cosine'],
     'Learning-rate decay after the warm-up: cosine to 0 by --train_steps or '
