@@ -114,14 +114,19 @@ def test_resume_after_a_crash_continues_from_the_last_checkpoint(
   assert fixtures.checkpoint_steps(model_dir) == [3, 6, 9]
 
 
-def test_time_budget_stops_with_a_checkpoint(tmp_path):
-  model_dir = str(tmp_path / 'model')
-  metrics = training.train(
+def _train_for(model_dir, time_budget_s, callbacks=()):
+  """Trains the tiny model for a time (1,000 steps at most)."""
+  return training.train(
       fixtures.tiny_config(),
       fixtures.tiny_train_config(train_steps=1000, summary_every=0,
                                  sample_every=0, ema_decay=0.0,
-                                 time_budget_s=1e-3),
-      model_dir, fixtures.dataset_fn())
+                                 time_budget_s=time_budget_s),
+      model_dir, fixtures.dataset_fn(), callbacks=callbacks)
+
+
+def test_time_budget_stops_with_a_checkpoint(tmp_path):
+  model_dir = str(tmp_path / 'model')
+  metrics = _train_for(model_dir, 1e-3)
   assert metrics['stop_reason'] == 'time_budget'
   # The clock starts after the first (compiling) step: at least one more.
   first = metrics['step']
@@ -161,12 +166,7 @@ def test_time_budget_leaves_out_the_setup(tmp_path):
   # A setup (here a 1.5 s sleep before the first step) longer than the whole
   # budget: the old clock, started at the call, stopped after one step.
   model_dir = str(tmp_path / 'model')
-  metrics = training.train(
-      fixtures.tiny_config(),
-      fixtures.tiny_train_config(train_steps=1000, summary_every=0,
-                                 sample_every=0, ema_decay=0.0,
-                                 time_budget_s=0.5),
-      model_dir, fixtures.dataset_fn(), callbacks=[_SlowStart(1.5)])
+  metrics = _train_for(model_dir, 0.5, callbacks=[_SlowStart(1.5)])
   assert metrics['stop_reason'] == 'time_budget' and metrics['step'] >= 2
   assert metrics['setup_seconds'] >= 1.5
   saved = float(tf.train.load_variable(metrics['checkpoint'], _SECONDS))
