@@ -209,6 +209,8 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     else:
       log(facts)
       results['torch'] = {'skipped': facts}
+  else:
+    results['torch'] = {'skipped': 'not asked for (with_torch=False)'}
   configs = [base.replace(hidden_channels=width) for width in widths]
   shapes = [s for config in configs
             for s in model_matmul_shapes(config, batch_size)]

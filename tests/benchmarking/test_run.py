@@ -37,3 +37,19 @@ class RunTest(tf.test.TestCase, parameterized.TestCase):
     self.assertNotIn('torch_params', row)
     self.assertNotIn('train_speedup_vs_torch', row)
     self.assertIn('PyTorch: not run', benchmarking.format_table(results))
+
+  def test_runs_when_pytorch_is_not_asked_for(self):
+    # `--notorch` crashed with a KeyError before the first timing (2026-12-03).
+    config = glow_tf.GlowConfig(image_shape=(8, 8, 1), num_levels=2,
+                                num_steps=1, hidden_channels=4)
+    with mock.patch.object(torch_contender, 'setup') as setup:
+      results = run.run_benchmark(
+          widths=(4,), base=config, batch_size=2, rounds=1,
+          calls_per_round=1, memory_steps=(), extras=False, with_torch=False,
+          log=None)
+    setup.assert_not_called()
+    self.assertIn('not asked for', results['torch']['skipped'])
+    row, = results['configs']
+    self.assertGreater(row['train_speedup_vs_tfp'], 0)
+    self.assertNotIn('train_speedup_vs_torch', row)
+    self.assertIn('PyTorch: not run', benchmarking.format_table(results))
