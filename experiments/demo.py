@@ -64,6 +64,11 @@ _EVAL_EVERY_STEPS = flags.DEFINE_integer(
     'eval_every_steps', 250, 'Steps between the points of the curve.')
 _CURVE_EXAMPLES = flags.DEFINE_integer(
     'curve_examples', 1000, 'Test images scored for each point of the curve.')
+_CURVE_TIME_FRACTION = flags.DEFINE_float(
+    'curve_time_fraction', 0.03, 'Skip curve points that would raise the '
+    "curve's share of the training time above this (0: score every point; "
+    'a slow CPU gets fewer points instead of less training).',
+    lower_bound=0.0, upper_bound=0.99)
 _DATA_DIR, _IDX_DIR = _flags.define_data_dirs(
     data_dir_help='TFDS data directory (default ~/tensorflow_datasets).',
     idx_dir_help='Fashion-MNIST IDX folder (default '
@@ -97,6 +102,7 @@ def main(argv):
       _OUTPUT_DIR.value, glow_config, train_config, data_dir=_DATA_DIR.value,
       idx_dir=_IDX_DIR.value, eval_every_steps=_EVAL_EVERY_STEPS.value,
       curve_examples=_CURVE_EXAMPLES.value, export=_EXPORT.value,
+      curve_time_fraction=_CURVE_TIME_FRACTION.value or None,
       command=command, log=_main.progress)
   if _RECORD_TO.value:
     analysis.record_runs(_RECORD_TO.value, [analysis.run_record(

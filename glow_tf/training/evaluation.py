@@ -126,17 +126,26 @@ class CurveEvaluation:
   the curve to `model_dir/history.json` on the chief; a resumed run extends
   the curve it finds there.
 
+  With `max_time_fraction`, a point on the `every_steps` grid is skipped
+  when scoring it (estimated by the previous point's cost) would raise the
+  share of this run's time spent on the curve after the start above that
+  fraction: on a slow CPU the curve gets fewer points instead of eating the
+  budget. Leave it None where curves must share their steps (the ablation's
+  seeds).
+
   #### Examples
 
   ```python
-  curve = CurveEvaluation(test_images[:1000], every_steps=500)
+  curve = CurveEvaluation(test_images[:1000], every_steps=500,
+                          max_time_fraction=0.03)
   glow_tf.training.train(config, train_config, model_dir, dataset_fn,
                          callbacks=[curve], log=print)
   curve.history    # [EvalPoint, ...]
   ```
   """
 
-  def __init__(self, images, every_steps, batch_size=500, seed=0, log=None):
+  def __init__(self, images, every_steps, batch_size=500, seed=0, log=None,
+               max_time_fraction=None):
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4 or not len(images):
       raise ValueError('images must be a non-empty uint8 [N, H, W, C] '
@@ -145,10 +154,17 @@ class CurveEvaluation:
     self.every_steps = _checks.positive_int(every_steps, 'every_steps')
     self.batch_size = _checks.positive_int(batch_size, 'batch_size')
     self.seed = int(seed)
+    if max_time_fraction is not None and not 0 < max_time_fraction < 1:
+      raise ValueError('max_time_fraction must be in (0, 1) or None, got '
+                       f'{max_time_fraction!r}.')
+    self.max_time_fraction = max_time_fraction
+    self.skipped = 0  # Grid points not scored, by max_time_fraction.
     self.history = []
     self.seconds = 0.0  # Spent evaluating, over every run in the model_dir.
     self._log = log
     self._losses = []
+    self._last_cost = None
+    self._run_start, self._run_seconds = time.monotonic(), 0.0
 
   def on_train_begin(self, trainer, model_dir, step):
     """Reads the curve of a resumed run and scores the start if it is new."""
@@ -168,23 +184,42 @@ class CurveEvaluation:
     self._losses = []
     if not self.history or self.history[-1].step != step:
       self._evaluate(step)
+    # The share of time is counted from here: the start's point is setup,
+    # and its cost (which includes compiling the scorer) is no estimate.
+    self._run_start, self._run_seconds = time.monotonic(), 0.0
+    self._last_cost = None
 
   def on_step_end(self, trainer, step, loss, finite):
     del trainer  # Unused.
     if finite and math.isfinite(loss):
       self._losses.append(loss)
     if step % self.every_steps == 0:
-      self._evaluate(step)
+      if self._within_time_share():
+        self._evaluate(step)
+      else:
+        self.skipped += 1
+
+  def _within_time_share(self):
+    if self.max_time_fraction is None or not self._last_cost:
+      return True
+    cost = self._last_cost
+    elapsed = time.monotonic() - self._run_start
+    return (self._run_seconds + cost) <= self.max_time_fraction * (
+        elapsed + cost)
 
   def on_train_end(self, trainer, step):
     del trainer  # Unused.
     if not self.history or self.history[-1].step != step:
+      if step % self.every_steps == 0 and self.skipped:
+        self.skipped -= 1  # The grid point skipped just now is scored.
       self._evaluate(step)
 
   def _evaluate(self, step):
     tick = time.monotonic()
     test = float(np.mean(self._scorer(self.images, seed=self.seed)))
-    self.seconds += time.monotonic() - tick
+    self._last_cost = time.monotonic() - tick
+    self.seconds += self._last_cost
+    self._run_seconds += self._last_cost
     train = float(np.mean(self._losses)) if self._losses else None
     self._losses = []
     point = EvalPoint(step, self._offset + time.monotonic() - self._start,

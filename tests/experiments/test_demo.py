@@ -28,6 +28,9 @@ def test_demo_writes_its_folder(tmp_path):
   assert metrics['train_config']['clip_grad_norm'] == 50  # default 20, 0 off
   assert metrics['num_test_images'] == 24
   assert [p['step'] for p in metrics['history']] == [0, 3, 6]
+  # The first grid point is always scored, the end too: nothing skipped.
+  assert metrics['curve_points_skipped'] == 0
+  assert metrics['training_setup_seconds'] > 0  # Not in the budget.
   export = metrics['files']['export']
   assert export == os.path.join('export', '6')
   assert os.path.exists(os.path.join(out, export, 'saved_model.pb'))

@@ -69,3 +69,21 @@ def test_curve_scores_every_n_steps_resumes_and_counts_its_time(tmp_path):
   assert resumed.seconds > first_seconds
   assert [p.seconds for p in resumed.history] == sorted(
       p.seconds for p in resumed.history)
+
+
+def test_curve_skips_grid_points_over_its_share_of_time(tmp_path):
+  # A share no evaluation can keep: after the first grid point (whose cost
+  # is measured) every later one is skipped; the start and end are scored.
+  images = fixtures.blob_images(12, seed=5)
+  curve = training.CurveEvaluation(images, every_steps=2, batch_size=5,
+                                   max_time_fraction=1e-9)
+  training.train(fixtures.tiny_config(),
+                 fixtures.tiny_train_config(train_steps=8, summary_every=0,
+                                            sample_every=0),
+                 str(tmp_path / 'model'), fixtures.dataset_fn(),
+                 callbacks=[curve])
+  assert [p.step for p in curve.history] == [0, 2, 8]
+  assert curve.skipped == 2  # Steps 4 and 6.
+  for bad in (0.0, 1.0, -0.1):
+    with pytest.raises(ValueError, match='max_time_fraction'):
+      training.CurveEvaluation(images, every_steps=2, max_time_fraction=bad)
