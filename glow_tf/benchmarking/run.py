@@ -13,6 +13,7 @@ from glow_tf.benchmarking.contenders import build_tfp_glow
 from glow_tf.benchmarking.contenders import make_sampler
 from glow_tf.benchmarking.contenders import make_train_step
 from glow_tf.benchmarking.flops import count_parameters
+from glow_tf.benchmarking.flops import forward_flops_per_image
 from glow_tf.benchmarking.flops import train_flops_per_image
 from glow_tf.benchmarking.memory_probe import peak_step_memory
 from glow_tf.benchmarking.memory_probe import random_images
@@ -111,8 +112,16 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
   for contender in contenders:
     result[f'{contender}_achieved_gflops'] = (
         flops * result[f'{contender}_train_images_per_s'] / 1e9)
+  # Sampling runs the flow once, latent to image: the forward FLOPs (the
+  # inverse 1x1 convolutions cost what the forward ones do).
+  sample_flops = forward_flops_per_image(config)
+  result['sample_gflop_per_image'] = sample_flops / 1e9
+  result['sample_achieved_gflops'] = (
+      sample_flops * result['glow_tf_sample_images_per_s'] / 1e9)
   if peak_gflops:
     result['fraction_of_peak'] = result['achieved_gflops'] / peak_gflops
+    result['sample_fraction_of_peak'] = (result['sample_achieved_gflops']
+                                         / peak_gflops)
 
   if extras:
     variants = {

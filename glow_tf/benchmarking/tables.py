@@ -35,7 +35,9 @@ def _header(results):
                  'shown is the model\'s')
   torch = results.get('torch')
   if torch and 'skipped' in torch:
-    lines.append('PyTorch: not run (not installed), hence the dashes')
+    reason = ('not asked for' if 'not asked' in str(torch['skipped'])
+              else 'not installed')
+    lines.append(f'PyTorch: not run ({reason}), hence the dashes')
   elif torch:
     lines.append(f"PyTorch {torch['version']}: intra-op threads "
                  f"{torch['threads']} (TensorFlow's: "
@@ -67,14 +69,16 @@ def format_table(results):
         f"  {r['achieved_gflops']:8.1f}  {r['fraction_of_peak']:7.1%}"
         f"  {_cell(r, 'torch_fraction_of_peak', '{:13.1%}', 13)}")
   lines += ['', 'width  sample img/s glow_tf      tfp    torch  '
-            'speedup vs tfp  vs torch']
+            'speedup vs tfp  vs torch   GFLOP/s  of peak']
   for r in results['configs']:
     lines.append(
         f"{r['hidden_channels']:5d}  {r['glow_tf_sample_images_per_s']:20.1f}"
         f" {r['tfp_sample_images_per_s']:8.1f}"
         f" {_cell(r, 'torch_sample_images_per_s', '{:8.1f}', 8)}"
         f"  {r['sample_speedup_vs_tfp']:13.2f}x"
-        f" {_cell(r, 'sample_speedup_vs_torch', '{:8.2f}x', 9)}")
+        f" {_cell(r, 'sample_speedup_vs_torch', '{:8.2f}x', 9)}"
+        f"  {_cell(r, 'sample_achieved_gflops', '{:8.1f}', 8)}"
+        f"  {_cell(r, 'sample_fraction_of_peak', '{:7.1%}', 7)}")
   lines += _variant_table(
       results, 'glow_tf training with memory_saving_log_prob:',
       'width  train img/s  vs tfp',

@@ -22,13 +22,16 @@ class PeakTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_peak_is_the_best_probe_or_the_model_that_beat_it(self):
     probes = {'a': 10.0, 'b': 30.0}
-    rows = [{'achieved_gflops': 20.0, 'torch_achieved_gflops': 25.0}]
+    rows = [{'achieved_gflops': 20.0, 'torch_achieved_gflops': 25.0,
+             'sample_achieved_gflops': 15.0}]
     results = {}
     run._peak(results, rows, probes)  # pylint: disable=protected-access
     self.assertEqual(results['peak_gflops'], 30.0)
     self.assertFalse(results['peak_underestimated'])
     self.assertAllClose([rows[0]['fraction_of_peak'],
-                         rows[0]['torch_fraction_of_peak']], [2 / 3, 5 / 6])
+                         rows[0]['torch_fraction_of_peak'],
+                         rows[0]['sample_fraction_of_peak']],
+                        [2 / 3, 5 / 6, 1 / 2])
     rows = [{'achieved_gflops': 40.0, 'tfp_achieved_gflops': 5.0}]
     run._peak(results, rows, probes)  # pylint: disable=protected-access
     self.assertTrue(results['peak_underestimated'])

@@ -34,9 +34,15 @@ class RunTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(results['torch'], {'skipped': skipped[0]})
     row, = results['configs']
     self.assertGreater(row['train_speedup_vs_tfp'], 0)
+    # Sampling is one pass of the flow: a third of the training FLOPs.
+    self.assertAllClose(3 * row['sample_gflop_per_image'],
+                        row['train_gflop_per_image'])
+    self.assertAllClose(row['sample_fraction_of_peak'],
+                        row['sample_achieved_gflops'] / results['peak_gflops'])
     self.assertNotIn('torch_params', row)
     self.assertNotIn('train_speedup_vs_torch', row)
-    self.assertIn('PyTorch: not run', benchmarking.format_table(results))
+    self.assertIn('PyTorch: not run (not installed)',
+                  benchmarking.format_table(results))
 
   def test_runs_when_pytorch_is_not_asked_for(self):
     # `--notorch` crashed with a KeyError before the first timing (2026-12-03).
@@ -52,4 +58,5 @@ class RunTest(tf.test.TestCase, parameterized.TestCase):
     row, = results['configs']
     self.assertGreater(row['train_speedup_vs_tfp'], 0)
     self.assertNotIn('train_speedup_vs_torch', row)
-    self.assertIn('PyTorch: not run', benchmarking.format_table(results))
+    self.assertIn('PyTorch: not run (not asked for)',
+                  benchmarking.format_table(results))

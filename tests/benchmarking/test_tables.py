@@ -41,7 +41,8 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
     ran = dict(row, hidden_channels=16, torch_params=10,
                torch_params_match=True, torch_train_images_per_s=1.6,
                train_speedup_vs_torch=2.5, torch_sample_images_per_s=2.0,
-               sample_speedup_vs_torch=3.25, torch_fraction_of_peak=0.2)
+               sample_speedup_vs_torch=3.25, torch_fraction_of_peak=0.2,
+               sample_achieved_gflops=1.25, sample_fraction_of_peak=0.625)
     results = {'peak_gflops': 2.0, 'configs': [row, ran],
                'peak_probes': {'8x8x8': 1.5, '16x16x16': 2.0},
                'machine': {'cpu_model': 'cpu', 'nproc': 2},
@@ -53,6 +54,7 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn('best of 2 matmul probes (16x16x16: 2 GFLOP/s)', table)
     self.assertIn('2.50x', table)
     self.assertIn('3.25x', table)
+    self.assertIn('3.25x       1.2    62.5%', table)  # sampling's GFLOP/s
     self.assertIn('yes', table)
     width8 = [line for line in table.splitlines() if line.startswith('    8')]
     self.assertLen(width8, 3)  # parameters, training, sampling
