@@ -119,9 +119,7 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
   result['sample_achieved_gflops'] = (
       sample_flops * result['glow_tf_sample_images_per_s'] / 1e9)
   if peak_gflops:
-    result['fraction_of_peak'] = result['achieved_gflops'] / peak_gflops
-    result['sample_fraction_of_peak'] = (result['sample_achieved_gflops']
-                                         / peak_gflops)
+    _fractions_of_peak(result, peak_gflops)
 
   if extras:
     variants = {
@@ -166,9 +164,14 @@ def _peak(results, configs, probes):
   results['peak_underestimated'] = bool(best > probe_peak)
   results['peak_gflops'] = max(probe_peak, best)
   for row in configs:
-    for key in [k for k in row if k.endswith('achieved_gflops')]:
-      name = key[:-len('achieved_gflops')]
-      row[f'{name}fraction_of_peak'] = row[key] / results['peak_gflops']
+    _fractions_of_peak(row, results['peak_gflops'])
+
+
+def _fractions_of_peak(row, peak_gflops):
+  """`<name>fraction_of_peak` beside every `<name>achieved_gflops` of `row`."""
+  for key in [k for k in row if k.endswith('achieved_gflops')]:
+    name = key[:-len('achieved_gflops')]
+    row[f'{name}fraction_of_peak'] = row[key] / peak_gflops
 
 
 def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
@@ -217,9 +220,10 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
       results['torch'] = dict(facts, process='own (torch_process)')
     else:
       log(facts)
-      results['torch'] = {'skipped': facts}
+      results['torch'] = {'skipped': facts, 'reason': 'not installed'}
   else:
-    results['torch'] = {'skipped': 'not asked for (with_torch=False)'}
+    results['torch'] = {'skipped': 'not asked for (with_torch=False)',
+                        'reason': 'not asked for'}
   configs = [base.replace(hidden_channels=width) for width in widths]
   shapes = [s for config in configs
             for s in model_matmul_shapes(config, batch_size)]

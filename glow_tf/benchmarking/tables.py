@@ -35,8 +35,7 @@ def _header(results):
                  'shown is the model\'s')
   torch = results.get('torch')
   if torch and 'skipped' in torch:
-    reason = ('not asked for' if 'not asked' in str(torch['skipped'])
-              else 'not installed')
+    reason = torch.get('reason', 'not installed')  # Older JSON: no reason.
     lines.append(f'PyTorch: not run ({reason}), hence the dashes')
   elif torch:
     lines.append(f"PyTorch {torch['version']}: intra-op threads "

@@ -31,7 +31,8 @@ class RunTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLen(skipped, 1)
     self.assertIn('skipped', skipped[0])
     self.assertIn("pip install -e '.[bench]'", skipped[0])
-    self.assertEqual(results['torch'], {'skipped': skipped[0]})
+    self.assertEqual(results['torch'], {'skipped': skipped[0],
+                                        'reason': 'not installed'})
     row, = results['configs']
     self.assertGreater(row['train_speedup_vs_tfp'], 0)
     # Sampling is one pass of the flow: a third of the training FLOPs.
@@ -62,6 +63,7 @@ class RunTest(tf.test.TestCase, parameterized.TestCase):
     setup.assert_not_called()
     self.assertFalse(timed.call_args.kwargs['with_torch'])
     self.assertIn('not asked for', results['torch']['skipped'])
+    self.assertEqual(results['torch']['reason'], 'not asked for')
     self.assertEqual(results['configs'], [row])
     self.assertAllClose([row['fraction_of_peak'],
                          row['sample_fraction_of_peak']], [0.5, 0.25])
