@@ -214,8 +214,9 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
     return checkpointer.save(step)
 
   step, consecutive, skipped = start_step, 0, 0
-  progress = progress_lib.ProgressMeter(step, train_config.train_steps,
-                       train_config.batch_size, budget_end)
+  progress = progress_lib.ProgressMeter(
+      step, train_config.train_steps, train_config.batch_size,
+      budget_end=None)  # Known after the first step (set_budget_end).
   rate_start = None  # (step, time) after the first, compiling, step.
   step_seconds = 0.0
   iterator = iter(dataset)
