@@ -99,6 +99,15 @@ def define_short_run_flags():
                   'Learning-rate warm-up.'))
 
 
+def define_network_dtype():
+  """`--network_dtype`: the coupling networks' compute dtype (default float32)."""
+  return flags.DEFINE_enum(
+      'network_dtype', None, ['bfloat16'],
+      "Run the coupling networks' matmuls in bfloat16 (mixed precision, for "
+      'CPUs with AVX512_BF16 or AMX; GlowConfig.network_dtype). Default: '
+      'float32 throughout.')
+
+
 def given(**holders):
   """`{name: holder.value}` for the flag holders whose value is not None.
 

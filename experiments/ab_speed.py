@@ -38,13 +38,17 @@ _WIDTHS = flags.DEFINE_list('widths', ['128', '400'], 'Hidden widths.')
 _ROUNDS = flags.DEFINE_integer('rounds', 5, 'Alternating rounds.')
 _CALLS = flags.DEFINE_integer('calls', 20, 'Timed calls per process.')
 _OUTPUT = flags.DEFINE_string('output', None, 'Write the results as JSON here.')
+_NEW_CONFIG = flags.DEFINE_list(
+    'new_config', [], 'KEY=VALUE overrides of the NEW side\'s GlowConfig '
+    '(for example network_dtype=bfloat16), to compare a setting within one '
+    'checkout: --trees=.,. --new_config=network_dtype=bfloat16.')
 
 _CHILD = r'''
 import json, sys, time
 import tensorflow as tf
 import glow_tf
 width, calls, task = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-overrides = {'num_steps': int(sys.argv[4])} if len(sys.argv) > 4 else {}
+overrides = json.loads(sys.argv[4])
 config = glow_tf.preset('fashion_mnist', hidden_channels=width, **overrides)
 glow = glow_tf.Glow(config)
 x = tf.random.stateless_uniform([64, 28, 28, 1], [0, 1]) - 0.5
@@ -73,11 +77,23 @@ print('RESULT', json.dumps(times))
 '''
 
 
-def _time(tree, width, calls, task, num_steps):
+def parse_overrides(pairs):
+  """`['network_dtype=bfloat16', 'num_steps=4']` -> a dict (JSON values)."""
+  overrides = {}
+  for pair in pairs:
+    key, sep, value = pair.partition('=')
+    if not sep or not key:
+      raise app.UsageError(f'--new_config takes KEY=VALUE, got {pair!r}.')
+    try:
+      overrides[key] = json.loads(value)
+    except json.JSONDecodeError:
+      overrides[key] = value
+  return overrides
+
+
+def _time(tree, width, calls, task, overrides):
   env = dict(os.environ, PYTHONPATH=tree, TF_CPP_MIN_LOG_LEVEL='3')
-  args = [str(width), str(calls), task]
-  if num_steps is not None:
-    args.append(str(num_steps))
+  args = [str(width), str(calls), task, json.dumps(overrides)]
   out = subprocess.run([sys.executable, '-c', _CHILD, *args],
                        env=env, cwd=tree, capture_output=True, text=True,
                        check=True).stdout
@@ -100,7 +116,11 @@ def main(argv):
   for tree in (old, new):
     if not os.path.isdir(os.path.join(tree, 'glow_tf')):
       raise app.UsageError(f'{tree} is not a glow_tf checkout.')
+  base = ({} if _NUM_STEPS.value is None else
+          {'num_steps': _NUM_STEPS.value})
+  configs = {'old': base, 'new': {**base, **parse_overrides(_NEW_CONFIG.value)}}
   results = {'commits': {'old': _commit(old), 'new': _commit(new)},
+             'config_overrides': configs,
              'command': ' '.join(['python -m experiments.ab_speed',
                                   *sys.argv[1:]]),
              'task': _TASK.value, 'num_steps': _NUM_STEPS.value,
@@ -111,8 +131,7 @@ def main(argv):
       order = ('old', 'new') if r % 2 == 0 else ('new', 'old')
       for name in order:
         seconds[name].append(_time(old if name == 'old' else new, width,
-                                   _CALLS.value, _TASK.value,
-                                   _NUM_STEPS.value))
+                                   _CALLS.value, _TASK.value, configs[name]))
     ratio = float(np.median(np.asarray(seconds['old']) /
                             np.asarray(seconds['new'])))
     results['widths'][width] = {

@@ -29,6 +29,12 @@ class GlowConfig:
     edge_padding: give every 3x3 convolution (coupling networks, split
       priors) the official code's extra input channel that marks the zero
       padding (`glow_tf.networks`); off by default, as in the paper's text.
+    network_dtype: None (compute in `dtype`), or 'bfloat16': the coupling
+      networks' matmuls in bfloat16, for CPUs with bfloat16 units (AVX512_BF16
+      or AMX). Mixed precision: variables, log-dets, priors and everything
+      outside the coupling networks stay float32, and the flow stays exactly
+      invertible. Needs dtype 'float32'. Speed and quality:
+      docs/performance.md.
 
   #### Examples
 
@@ -49,6 +55,7 @@ class GlowConfig:
   n_bits: int = 8
   dtype: str = 'float32'
   edge_padding: bool = False
+  network_dtype: Optional[str] = None
 
   def __post_init__(self):
     shape = tuple(self.image_shape)
@@ -76,6 +83,11 @@ class GlowConfig:
       _checks.positive_int(self.num_classes, 'num_classes')
     check_n_bits(self.n_bits)
     _checks.one_of(self.dtype, 'dtype', ('float32', 'float64'))
+    if self.network_dtype is not None:
+      _checks.one_of(self.network_dtype, 'network_dtype', ('bfloat16',))
+      if self.dtype != 'float32':
+        raise ValueError("network_dtype='bfloat16' needs dtype 'float32', got "
+                         f'{self.dtype!r}.')
 
   def replace(self, **changes):
     """A copy with `changes` applied (and validated)."""

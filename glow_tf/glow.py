@@ -35,7 +35,8 @@ def build_flow(config, seed=0):
       levels.append(tfb.Chain([
           flow_step(c, config.hidden_channels, config.permutation,
                     config.coupling, seed=int(next(seeds)), dtype=dtype,
-                    edge_padding=config.edge_padding, name=f'step_{step}')
+                    edge_padding=config.edge_padding,
+                    network_dtype=config.network_dtype, name=f'step_{step}')
           for step in range(config.num_steps)], name=f'level_{level}'))
       if level < config.num_levels - 1:
         splits.append(SplitPrior(c, dtype=dtype,

@@ -40,9 +40,12 @@ import tensorflow as tf
 from glow_tf import _checks
 from glow_tf import _seeds
 
-__all__ = ['ActNormLayer', 'Conv2D', 'CouplingNetwork', 'ZeroConv2D',
-           'act_norm_variables', 'add_edge_map', 'edge_indicator',
-           'initialize_act_norm']
+__all__ = ['COMPUTE_DTYPES', 'ActNormLayer', 'Conv2D', 'CouplingNetwork',
+           'ZeroConv2D', 'act_norm_variables', 'add_edge_map',
+           'check_compute_dtype', 'edge_indicator', 'initialize_act_norm']
+
+# The coupling networks' optional lower-precision compute dtypes.
+COMPUTE_DTYPES = ('bfloat16',)
 
 _WEIGHT_STDDEV = 0.05  # the reference code's initialiser
 _ACT_NORM_EPSILON = 1e-6
@@ -275,6 +278,23 @@ class ActNormLayer(tf.Module):
     return self(x)
 
 
+def check_compute_dtype(compute_dtype, dtype):
+  """`compute_dtype` as a `tf.DType`, or None (compute in `dtype`).
+
+  Only 'bfloat16' is offered, and only over float32 variables: it is meant
+  for CPUs with bfloat16 matmul units (AVX512_BF16, AMX), where the coupling
+  networks' matmuls run up to twice as fast.
+  """
+  if compute_dtype is None:
+    return None
+  name = getattr(compute_dtype, 'name', compute_dtype)
+  _checks.one_of(name, 'compute_dtype', COMPUTE_DTYPES)
+  if tf.as_dtype(dtype) != tf.float32:
+    raise ValueError(f'compute_dtype={name!r} needs float32 variables, got '
+                     f'dtype {tf.as_dtype(dtype).name}.')
+  return tf.as_dtype(name)
+
+
 def _folded(kernel, norm, edge=None):
   """Kernel, bias and edge weights of `norm(conv(x, kernel))` as one conv.
 
@@ -375,21 +395,51 @@ class ZeroConv2D(tf.Module):
     return self._with_edge(tf.nn.bias_add(conv_as_matmul(x, kernel), bias),
                            edge)
 
-  def on_pixels(self, pixels, like):
+  def on_pixels(self, pixels, like, cast=None, out_dtype=None):
     """The same convolution of an image given as its pixels.
 
     Args:
       pixels: `[N*H*W, in_channels]`, the pixels of an `[N, H, W, ...]` image.
       like: any `[N, H, W, ...]` tensor, for the image's shape.
+      cast: None, or a function applied to the kernel (a cast to the dtype of
+        `pixels`, for mixed precision).
+      out_dtype: None, or the dtype that the convolution's result is cast to
+        before its bias and edge map are added (in the variables' dtype).
 
     Returns:
-      `[N, H, W, out_channels]`.
+      `[N, H, W, out_channels]`, in `out_dtype` if given.
     """
-    if not self._taps_on_output():
-      return self(_to_image(pixels, like))
     kernel, bias, edge = self._scaled()
-    y = _sum_taps(_to_image(tf.matmul(pixels, _kernel9(kernel)), like))
+    if cast is not None:
+      kernel = cast(kernel)
+    if self._taps_on_output():
+      y = _sum_taps(_to_image(tf.matmul(pixels, _kernel9(kernel)), like))
+    else:
+      y = conv_as_matmul(_to_image(pixels, like), kernel)
+    if out_dtype is not None:
+      y = tf.cast(y, out_dtype)
     return self._with_edge(tf.nn.bias_add(y, bias), edge)
+
+
+def _bias_relu(h, bias):
+  """`relu(h + bias)` on `[pixels, channels]` (a fused op after a matmul)."""
+  return tf.nn.relu(tf.nn.bias_add(h, bias))
+
+
+@tf.custom_gradient
+def _mixed_bias_relu(h, bias):
+  """`relu(h + bias)` for a lower-precision `h` and a float32 `bias`.
+
+  The same ops as `_bias_relu` (so TensorFlow still fuses them with the
+  matmul before), with a gradient whose sum over the pixels runs in the
+  bias's dtype: bfloat16's 8 bits lose most of a sum over 10^4 pixels.
+  """
+  y = tf.nn.relu(tf.nn.bias_add(h, tf.cast(bias, h.dtype)))
+
+  def grad(dy):
+    dz = tf.where(y > 0, dy, tf.zeros_like(dy))
+    return dz, tf.reduce_sum(tf.cast(dz, bias.dtype), axis=0)
+  return y, grad
 
 
 class CouplingNetwork(tf.Module):
@@ -410,9 +460,10 @@ class CouplingNetwork(tf.Module):
 
   def __init__(self, in_channels, out_channels, hidden_channels=512,
                seed=None, dtype=tf.float32, edge_padding=False,
-               name='coupling_network'):
+               compute_dtype=None, name='coupling_network'):
     super().__init__(name=name)
     _checks.positive_int(hidden_channels, 'hidden_channels')
+    self._compute_dtype = check_compute_dtype(compute_dtype, dtype)
     seeds = _seeds.split_seed(seed, 2)
     with self.name_scope:
       self.conv_in = Conv2D(in_channels, hidden_channels, 3, use_bias=False,
@@ -435,7 +486,8 @@ class CouplingNetwork(tf.Module):
     Args:
       x: the conditioning half of the channels.
       initialize: run the data-dependent initialisation of the ActNorms on
-        this batch (once; see `initialize_act_norm`).
+        this batch (once; see `initialize_act_norm`). It runs in the
+        variables' dtype, whatever `compute_dtype` is.
     """
     if initialize:
       h = tf.nn.relu(self.norm_in.initialize(self.conv_in(x)))
@@ -445,8 +497,23 @@ class CouplingNetwork(tf.Module):
     # convolution one matmul (see the module docstring), and the hidden
     # layers kept as `[pixels, channels]` matrices so that TensorFlow fuses
     # matmul + bias + ReLU into one op.
+    if self._compute_dtype is None:
+      return self._fast(x, lambda t: t, _bias_relu)
+    # Mixed precision: the folded weights (computed in the variables' dtype)
+    # and the input are cast once; the biases stay in the variables' dtype,
+    # so that their gradients, sums over every pixel, are summed there too.
+    cast = lambda t: None if t is None else tf.cast(t, self._compute_dtype)
+    return self._fast(cast(x), cast, _mixed_bias_relu, out_dtype=x.dtype)
+
+  @property
+  def compute_dtype(self):
+    """The dtype of the fast path's matmuls, or None for the variables'."""
+    return self._compute_dtype
+
+  def _fast(self, x, cast, bias_relu, out_dtype=None):
     kernel, bias, edge = _folded(self.conv_in.kernel, self.norm_in,
                                  self.conv_in.edge)
+    kernel, edge = cast(kernel), cast(edge)
     c_in, width = kernel.shape[2], kernel.shape[3]
     if c_in <= width:
       h = tf.matmul(_to_pixels(_gather_taps(x)),
@@ -455,7 +522,7 @@ class CouplingNetwork(tf.Module):
       h = _to_pixels(conv3x3_as_matmul(x, kernel))
     if edge is not None:
       h = _to_pixels(add_edge_map(_to_image(h, x), edge))
-    h = tf.nn.relu(tf.nn.bias_add(h, bias))
+    h = bias_relu(h, bias)
     kernel, bias, _ = _folded(self.conv_hidden.kernel[0, 0], self.norm_hidden)
-    h = tf.nn.relu(tf.nn.bias_add(tf.matmul(h, kernel), bias))
-    return self.conv_out.on_pixels(h, like=x)
+    h = bias_relu(tf.matmul(h, cast(kernel)), bias)
+    return self.conv_out.on_pixels(h, like=x, cast=cast, out_dtype=out_dtype)

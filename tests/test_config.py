@@ -70,6 +70,10 @@ class GlowConfigTest(parameterized.TestCase):
        'edge_padding must be True or False'),
       (dict(image_shape=(8, 8, 1), learn_top_prior=0),
        'learn_top_prior must be True or False'),
+      (dict(image_shape=(8, 8, 1), network_dtype='float16'),
+       "network_dtype.*'bfloat16'"),
+      (dict(image_shape=(8, 8, 1), dtype='float64', network_dtype='bfloat16'),
+       "needs dtype 'float32'"),
   )
   def test_bad_config(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message):

@@ -105,6 +105,9 @@ class TorchGlow(nn.Module):
     if config.edge_padding:
       raise ValueError('TorchGlow has no edge padding; got '
                        'edge_padding=True.')
+    if config.network_dtype is not None:
+      raise ValueError('TorchGlow computes in float32; got network_dtype='
+                       f'{config.network_dtype!r}.')
     self.config = config
     generator = torch.Generator().manual_seed(seed)
     seeds = iter(_seeds.split_seed(seed, config.num_levels * config.num_steps))

@@ -53,7 +53,8 @@ class AffineCoupling(GlowBijector):
 
   def __init__(self, num_channels, hidden_channels=512, additive=False,
                seed=None, dtype=tf.float32, edge_padding=False,
-               validate_args=False, name='affine_coupling'):
+               network_dtype=None, validate_args=False,
+               name='affine_coupling'):
     """Builds an identity coupling.
 
     Args:
@@ -64,6 +65,10 @@ class AffineCoupling(GlowBijector):
       dtype: float dtype.
       edge_padding: give `NN`'s 3x3 convolutions the reference code's
         padding-indicator channel (`glow_tf.networks`, edge padding).
+      network_dtype: None, or 'bfloat16' to run `NN`'s matmuls in bfloat16
+        (mixed precision: the variables, the coupling's arithmetic and its
+        log-det stay in `dtype`; the layer stays exactly invertible, since
+        both directions run the same `NN` on the same `x_a`).
       validate_args: passed to `tfb.Bijector`.
       name: name scope of the variables.
     """
@@ -80,7 +85,8 @@ class AffineCoupling(GlowBijector):
     with tf.name_scope(name) as scope_name:
       self.network = networks.CouplingNetwork(
           self._split, transformed if additive else 2 * transformed,
-          hidden_channels, seed=seed, dtype=dtype, edge_padding=edge_padding)
+          hidden_channels, seed=seed, dtype=dtype, edge_padding=edge_padding,
+          compute_dtype=network_dtype)
       super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
                        dtype=dtype, parameters=parameters,
                        name=scope_name.rstrip('/'))

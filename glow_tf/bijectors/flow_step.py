@@ -33,7 +33,7 @@ def _permutation(kind, num_channels, seed, dtype):
 
 def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
               coupling='affine', seed=None, dtype=tf.float32,
-              edge_padding=False, name='flow_step'):
+              edge_padding=False, network_dtype=None, name='flow_step'):
   """Returns one Glow step, `tfb.Chain([act_norm, permutation, coupling])`.
 
   In the image -> latent direction (the chain's inverse) the step applies
@@ -50,6 +50,8 @@ def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
     dtype: float dtype.
     edge_padding: the coupling network's padding-indicator channel (see
       `glow_tf.networks`).
+    network_dtype: None, or 'bfloat16' for the coupling network's matmuls
+      (see `AffineCoupling`).
     name: name of the chain.
 
   Returns:
@@ -72,7 +74,8 @@ def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
         _permutation(permutation, num_channels, int(seeds[0]), dtype),
         AffineCoupling(num_channels, hidden_channels,
                        additive=coupling == 'additive', seed=int(seeds[1]),
-                       dtype=dtype, edge_padding=edge_padding),
+                       dtype=dtype, edge_padding=edge_padding,
+                       network_dtype=network_dtype),
     ], name=scope_name.rstrip('/'))
 
 
