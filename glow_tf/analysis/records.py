@@ -81,6 +81,12 @@ def run_record(name, command, wall_clock_seconds, test_bits_per_dim, config,
             'machine': machine_description(),
             'date': datetime.datetime.now(datetime.timezone.utc).strftime(
                 '%Y-%m-%d %H:%M UTC')}
+  # Settings off the paper's defaults, only where set (older records lack
+  # them, and they were off there).
+  if config.edge_padding:
+    record['edge_padding'] = True
+  if config.network_dtype is not None:
+    record['network_dtype'] = config.network_dtype
   record.update(extra)
   return record
 
