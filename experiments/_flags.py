@@ -21,6 +21,7 @@ from absl import flags
 
 __all__ = [
     'given',
+    'define_act_norm_log_scale_factor',
     'define_data_dirs',
     'define_dataset',
     'define_image_size',
@@ -106,6 +107,15 @@ def define_network_dtype():
       "Run the coupling networks' matmuls in bfloat16 (mixed precision, for "
       'CPUs with AVX512_BF16 or AMX; GlowConfig.network_dtype). Default: '
       'float32 throughout.')
+
+
+def define_act_norm_log_scale_factor():
+  """`--act_norm_log_scale_factor`: GlowConfig.act_norm_log_scale_factor."""
+  return flags.DEFINE_float(
+      'act_norm_log_scale_factor', None,
+      "Every ActNorm applies this times its log_scale variable (the official "
+      'code: 3, the log-scales learn 3 times faster; default 1, as in the '
+      "paper's text).", lower_bound=0.0)
 
 
 def given(**holders):

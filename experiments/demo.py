@@ -59,6 +59,7 @@ _EDGE_PADDING = flags.DEFINE_boolean(
     'edge_padding', None, "The official code's padding-indicator channel in "
     'every 3x3 convolution (overrides preset; default off).')
 _NETWORK_DTYPE = _flags.define_network_dtype()
+_ACT_NORM_LOG_SCALE_FACTOR = _flags.define_act_norm_log_scale_factor()
 _BATCH_SIZE, _LEARNING_RATE, _WARMUP_STEPS = _flags.define_short_run_flags()
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of weights, data and noise.')
 _EVAL_EVERY_STEPS = flags.DEFINE_integer(
@@ -91,7 +92,8 @@ def main(argv):
   glow_config = glow_tf.preset(_PRESET.value, **_flags.given(
       num_steps=_NUM_STEPS, hidden_channels=_HIDDEN_CHANNELS,
       edge_padding=_EDGE_PADDING,
-      network_dtype=_NETWORK_DTYPE))
+      network_dtype=_NETWORK_DTYPE,
+      act_norm_log_scale_factor=_ACT_NORM_LOG_SCALE_FACTOR))
   train_config = training.TrainConfig(
       batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,

@@ -36,7 +36,9 @@ def build_flow(config, seed=0):
           flow_step(c, config.hidden_channels, config.permutation,
                     config.coupling, seed=int(next(seeds)), dtype=dtype,
                     edge_padding=config.edge_padding,
-                    network_dtype=config.network_dtype, name=f'step_{step}')
+                    network_dtype=config.network_dtype,
+                    act_norm_log_scale_factor=config.act_norm_log_scale_factor,
+                    name=f'step_{step}')
           for step in range(config.num_steps)], name=f'level_{level}'))
       if level < config.num_levels - 1:
         splits.append(SplitPrior(c, dtype=dtype,

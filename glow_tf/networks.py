@@ -42,7 +42,8 @@ from glow_tf import _seeds
 
 __all__ = ['COMPUTE_DTYPES', 'ActNormLayer', 'Conv2D', 'CouplingNetwork',
            'ZeroConv2D', 'act_norm_variables', 'add_edge_map',
-           'check_compute_dtype', 'edge_indicator', 'initialize_act_norm']
+           'applied_log_scale', 'check_compute_dtype',
+           'check_log_scale_factor', 'edge_indicator', 'initialize_act_norm']
 
 # The coupling networks' optional lower-precision compute dtypes.
 COMPUTE_DTYPES = ('bfloat16',)
@@ -213,17 +214,42 @@ def act_norm_variables(num_channels, dtype):
   return log_scale, bias, initialized
 
 
-def initialize_act_norm(x, log_scale, bias, initialized):
+def check_log_scale_factor(log_scale_factor):
+  """`log_scale_factor` as a float, if it is a finite number > 0."""
+  if (isinstance(log_scale_factor, bool) or
+      not isinstance(log_scale_factor, (int, float)) or
+      not 0 < log_scale_factor < float('inf')):
+    raise ValueError('log_scale_factor must be a finite number > 0, got '
+                     f'{log_scale_factor!r}.')
+  return float(log_scale_factor)
+
+
+def applied_log_scale(log_scale, log_scale_factor):
+  """The log-scale an ActNorm applies: `log_scale_factor * log_scale`.
+
+  The official code stores an ActNorm's log-scale divided by a factor (3)
+  and multiplies it back when used: with Adam or Adamax, whose steps have
+  about the same size in every parameter, that makes the log-scales move
+  `log_scale_factor` times faster than with factor 1 (the paper's text, and
+  glow_tf's default). Checkpoints store `log_scale`, the variable.
+  """
+  if log_scale_factor == 1.0:
+    return log_scale
+  return log_scale * log_scale_factor
+
+
+def initialize_act_norm(x, log_scale, bias, initialized, log_scale_factor=1.0):
   """ActNorm's data-dependent initialisation, once (Glow, section 3.1).
 
   Unless `initialized` is already True, sets, per channel (the last axis) and
   over every other axis of the batch `x`,
 
   ```
-  bias = -mean(x),   log_scale = -log(std(x) + 1e-6)
+  bias = -mean(x),   log_scale = -log(std(x) + 1e-6) / log_scale_factor
   ```
 
-  so that `(x + bias) * exp(log_scale)` has zero mean and unit variance; then
+  so that `(x + bias) * exp(log_scale_factor * log_scale)` has zero mean and
+  unit variance; then
   sets `initialized`. Inside a `tf.distribute` replica context the
   statistics are all-reduced over every replica, so all copies agree. Both
   `glow_tf.bijectors.ActNorm` and the networks' `ActNormLayer` use it.
@@ -232,6 +258,8 @@ def initialize_act_norm(x, log_scale, bias, initialized):
     x: `[..., C]` batch.
     log_scale, bias: `[C]` float variables.
     initialized: scalar bool variable.
+    log_scale_factor: the factor that the ActNorm multiplies `log_scale` by
+      (`applied_log_scale`).
   """
   num_channels = x.shape[-1]
   axes = list(range(x.shape.rank - 1))
@@ -250,31 +278,41 @@ def initialize_act_norm(x, log_scale, bias, initialized):
   done = initialized
   bias.assign(tf.where(done, bias, -mean))
   log_scale.assign(
-      tf.where(done, log_scale, -tf.math.log(std + _ACT_NORM_EPSILON)))
+      tf.where(done, log_scale,
+               -tf.math.log(std + _ACT_NORM_EPSILON) / log_scale_factor))
   initialized.assign(True)
 
 
 class ActNormLayer(tf.Module):
-  """Per-channel `y = (x + bias) * exp(log_scale)`, initialised from data.
+  """Per-channel `y = (x + bias) * exp(factor * log_scale)`, initialised from data.
 
   The ActNorm of the coupling networks' hidden layers: the image -> latent
   map of `glow_tf.bijectors.ActNorm`, with the same variables and the same
   `initialize` (`initialize_act_norm`), as a plain layer. It starts as the
-  identity.
+  identity. `log_scale_factor` as in `applied_log_scale` (1: the paper's
+  text; 3: the official code).
   """
 
-  def __init__(self, num_channels, dtype=tf.float32, name='act_norm'):
+  def __init__(self, num_channels, dtype=tf.float32, log_scale_factor=1.0,
+               name='act_norm'):
     super().__init__(name=name)
+    self._log_scale_factor = check_log_scale_factor(log_scale_factor)
     with self.name_scope:
       self.log_scale, self.bias, self.initialized = act_norm_variables(
           _checks.positive_int(num_channels, 'num_channels'), dtype)
 
+  @property
+  def applied_log_scale(self):
+    """`log_scale_factor * log_scale`, the log-scale this layer applies."""
+    return applied_log_scale(self.log_scale, self._log_scale_factor)
+
   def __call__(self, x):
-    return (x + self.bias) * tf.exp(self.log_scale)
+    return (x + self.bias) * tf.exp(self.applied_log_scale)
 
   def initialize(self, x):
     """Sets the statistics from the batch `x` (once); returns `self(x)`."""
-    initialize_act_norm(x, self.log_scale, self.bias, self.initialized)
+    initialize_act_norm(x, self.log_scale, self.bias, self.initialized,
+                        self._log_scale_factor)
     return self(x)
 
 
@@ -301,7 +339,7 @@ def _folded(kernel, norm, edge=None):
   `edge` (the conv's edge-padding weights, or None) is scaled like the
   kernel; the third result is None without it.
   """
-  scale = tf.exp(norm.log_scale)
+  scale = tf.exp(norm.applied_log_scale)
   return kernel * scale, norm.bias * scale, (
       None if edge is None else edge * scale)
 
@@ -460,7 +498,8 @@ class CouplingNetwork(tf.Module):
 
   def __init__(self, in_channels, out_channels, hidden_channels=512,
                seed=None, dtype=tf.float32, edge_padding=False,
-               compute_dtype=None, name='coupling_network'):
+               compute_dtype=None, act_norm_log_scale_factor=1.0,
+               name='coupling_network'):
     super().__init__(name=name)
     _checks.positive_int(hidden_channels, 'hidden_channels')
     self._compute_dtype = check_compute_dtype(compute_dtype, dtype)
@@ -469,13 +508,15 @@ class CouplingNetwork(tf.Module):
       self.conv_in = Conv2D(in_channels, hidden_channels, 3, use_bias=False,
                             seed=int(seeds[0]), dtype=dtype,
                             edge_padding=edge_padding, name='conv_in')
-      self.norm_in = ActNormLayer(hidden_channels, dtype=dtype,
-                                  name='norm_in')
+      self.norm_in = ActNormLayer(
+          hidden_channels, dtype=dtype,
+          log_scale_factor=act_norm_log_scale_factor, name='norm_in')
       self.conv_hidden = Conv2D(hidden_channels, hidden_channels, 1,
                                 use_bias=False, seed=int(seeds[1]),
                                 dtype=dtype, name='conv_hidden')
-      self.norm_hidden = ActNormLayer(hidden_channels, dtype=dtype,
-                                      name='norm_hidden')
+      self.norm_hidden = ActNormLayer(
+          hidden_channels, dtype=dtype,
+          log_scale_factor=act_norm_log_scale_factor, name='norm_hidden')
       self.conv_out = ZeroConv2D(hidden_channels, out_channels, 3,
                                  dtype=dtype, edge_padding=edge_padding,
                                  name='conv_out')

@@ -49,6 +49,7 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       dict(permutation='conv', learn_top_prior=False),
       dict(num_classes=3),
       dict(edge_padding=True),
+      dict(act_norm_log_scale_factor=3.0),
   )
   def test_log_prob_is_the_change_of_variables(self, **overrides):
     glow = tiny_glow(**overrides)
@@ -174,6 +175,48 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       self.assertIsNotNone(grad, var.name)
       self.assertTrue(bool(tf.reduce_all(tf.math.is_finite(grad))), var.name)
       self.assertGreater(float(tf.reduce_max(tf.abs(grad))), 0., var.name)
+
+  def test_act_norm_log_scale_factor_changes_the_parametrisation_only(self):
+    # Initialised on the same batch, factors 1 and 3 give the same function
+    # (the ActNorms' variables differ by the factor; the others, moved off
+    # their zero start so that every ActNorm gets a gradient, are equal), and
+    # one Adam step from there moves every ActNorm's applied log-scale 3
+    # times as far with factor 3: Adam's first step has the same size in
+    # every parameter.
+    x = images(8)
+    glows, norms = [], []
+    for factor in (1.0, 3.0):
+      glow = glow_tf.Glow(tiny_config(act_norm_log_scale_factor=factor),
+                          seed=0)
+      glow.initialize(x)
+      glow_norms = [m for m in glow.bijector.submodules
+                    if isinstance(m, (ActNorm, glow_tf.networks.ActNormLayer))]
+      fixed = {id(v) for n in glow_norms for v in (n.log_scale, n.bias)}
+      rng = np.random.default_rng(7)
+      for v in glow.trainable_variables:
+        if id(v) not in fixed:
+          v.assign_add(rng.normal(0.0, 0.05, v.shape))
+      glows.append(glow)
+      norms.append(glow_norms)
+    self.assertAllClose(glows[0].log_prob(x), glows[1].log_prob(x),
+                        rtol=1e-12, atol=1e-10)
+    # Per level and step: the step's ActNorm and its network's two.
+    self.assertLen(norms[0], 2 * 2 * 3)
+    for one, three in zip(*norms):
+      self.assertAllClose(three.log_scale * 3.0, one.log_scale, atol=1e-12)
+    moved = []
+    for glow, glow_norms in zip(glows, norms):
+      before = [n.applied_log_scale.numpy() for n in glow_norms]
+      with tf.GradientTape() as tape:
+        loss = -tf.reduce_mean(glow.log_prob(x))
+      grads = tape.gradient(loss, glow.trainable_variables)
+      tf.keras.optimizers.Adam(1e-3, epsilon=1e-12).apply_gradients(
+          zip(grads, glow.trainable_variables))
+      moved.append([np.abs(n.applied_log_scale.numpy() - b)
+                    for n, b in zip(glow_norms, before)])
+    for one, three in zip(*moved):
+      self.assertAllClose(three, 3.0 * one, rtol=1e-6, atol=1e-12)
+      self.assertGreater(one.max(), 5e-4)
 
   def test_log_prob_runs_each_coupling_network_once(self):
     glow = tiny_glow()

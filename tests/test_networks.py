@@ -74,19 +74,23 @@ def _official_conv(x, kernel, edge):
 
 class FastCouplingNetworkTest(tf.test.TestCase, parameterized.TestCase):
 
-  def _unfolded(self, net, x):
+  def _unfolded(self, net, x, factor=1.0):
     """The network as written in the paper: conv -> ActNorm -> ReLU ...
 
-    With edge padding, its 3x3 convolutions are the reference code's.
+    With edge padding, its 3x3 convolutions are the reference code's; the
+    ActNorms apply `factor` times their log-scale variables.
     """
     def conv3x3(x, conv):
       if conv.edge is None:
         return tf.nn.conv2d(x, conv.kernel, 1, 'SAME')
       return _official_conv(x, conv.kernel, conv.edge)
 
-    h = tf.nn.relu(net.norm_in(conv3x3(x, net.conv_in)))
+    def act_norm(h, norm, factor=factor):
+      return (h + norm.bias) * tf.exp(factor * norm.log_scale)
+
+    h = tf.nn.relu(act_norm(conv3x3(x, net.conv_in), net.norm_in))
     h = tf.nn.conv2d(h, net.conv_hidden.kernel, 1, 'SAME')
-    h = tf.nn.relu(net.norm_hidden(h))
+    h = tf.nn.relu(act_norm(h, net.norm_hidden))
     out = net.conv_out
     h = conv3x3(h, out) + out.bias
     return h * tf.exp(3.0 * out.log_scale)
@@ -94,17 +98,20 @@ class FastCouplingNetworkTest(tf.test.TestCase, parameterized.TestCase):
   # (in, out, hidden): patches in and taps on the output (the usual shape);
   # more inputs than hidden channels (taps on the input conv's output); more
   # outputs than hidden channels (the output conv as patches); each without
-  # and with edge padding.
+  # and with edge padding; two with the official code's ActNorm log-scale
+  # factor.
   @parameterized.parameters(
-      (c_in, c_out, hidden, edge_padding)
-      for c_in, c_out, hidden in ((3, 6, 16), (6, 2, 4), (6, 12, 4),
-                                  (2, 12, 4))
-      for edge_padding in (False, True))
+      [(c_in, c_out, hidden, edge_padding, 1.0)
+       for c_in, c_out, hidden in ((3, 6, 16), (6, 2, 4), (6, 12, 4),
+                                   (2, 12, 4))
+       for edge_padding in (False, True)] +
+      [(3, 6, 16, False, 3.0), (6, 12, 4, True, 3.0)])
   def test_folded_network_equals_the_unfolded_one_with_gradients(
-      self, c_in, c_out, hidden, edge_padding):
+      self, c_in, c_out, hidden, edge_padding, factor):
     net = networks.CouplingNetwork(c_in, c_out, hidden_channels=hidden,
                                    seed=0, dtype=tf.float64,
-                                   edge_padding=edge_padding)
+                                   edge_padding=edge_padding,
+                                   act_norm_log_scale_factor=factor)
     # 9 variables, and the two convolutions' edge weights.
     self.assertLen(net.trainable_variables, 11 if edge_padding else 9)
     x = tf.random.stateless_normal([4, 6, 6, c_in], seed=[3, 1],
@@ -114,7 +121,7 @@ class FastCouplingNetworkTest(tf.test.TestCase, parameterized.TestCase):
     for v in net.trainable_variables:
       v.assign(v + rng.normal(0.0, 0.1, v.shape))
     results = []
-    for fn in (net, lambda x: self._unfolded(net, x)):
+    for fn in (net, lambda x: self._unfolded(net, x, factor)):
       with tf.GradientTape() as tape:
         tape.watch(x)
         y = fn(x)

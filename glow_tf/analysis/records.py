@@ -87,6 +87,8 @@ def run_record(name, command, wall_clock_seconds, test_bits_per_dim, config,
     record['edge_padding'] = True
   if config.network_dtype is not None:
     record['network_dtype'] = config.network_dtype
+  if config.act_norm_log_scale_factor != 1.0:
+    record['act_norm_log_scale_factor'] = config.act_norm_log_scale_factor
   record.update(extra)
   return record
 

@@ -108,6 +108,10 @@ class TorchGlow(nn.Module):
     if config.network_dtype is not None:
       raise ValueError('TorchGlow computes in float32; got network_dtype='
                        f'{config.network_dtype!r}.')
+    if config.act_norm_log_scale_factor != 1.0:
+      raise ValueError('TorchGlow applies its ActNorms\' log-scales as they '
+                       'are; got act_norm_log_scale_factor='
+                       f'{config.act_norm_log_scale_factor!r}.')
     self.config = config
     generator = torch.Generator().manual_seed(seed)
     seeds = iter(_seeds.split_seed(seed, config.num_levels * config.num_steps))

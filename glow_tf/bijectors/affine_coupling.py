@@ -53,8 +53,8 @@ class AffineCoupling(GlowBijector):
 
   def __init__(self, num_channels, hidden_channels=512, additive=False,
                seed=None, dtype=tf.float32, edge_padding=False,
-               network_dtype=None, validate_args=False,
-               name='affine_coupling'):
+               network_dtype=None, act_norm_log_scale_factor=1.0,
+               validate_args=False, name='affine_coupling'):
     """Builds an identity coupling.
 
     Args:
@@ -69,6 +69,8 @@ class AffineCoupling(GlowBijector):
         (mixed precision: the variables, the coupling's arithmetic and its
         log-det stay in `dtype`; the layer stays exactly invertible, since
         both directions run the same `NN` on the same `x_a`).
+      act_norm_log_scale_factor: `log_scale_factor` of `NN`'s two ActNorms
+        (`glow_tf.networks.ActNormLayer`).
       validate_args: passed to `tfb.Bijector`.
       name: name scope of the variables.
     """
@@ -86,7 +88,8 @@ class AffineCoupling(GlowBijector):
       self.network = networks.CouplingNetwork(
           self._split, transformed if additive else 2 * transformed,
           hidden_channels, seed=seed, dtype=dtype, edge_padding=edge_padding,
-          compute_dtype=network_dtype)
+          compute_dtype=network_dtype,
+          act_norm_log_scale_factor=act_norm_log_scale_factor)
       super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
                        dtype=dtype, parameters=parameters,
                        name=scope_name.rstrip('/'))

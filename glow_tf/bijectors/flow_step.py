@@ -33,7 +33,8 @@ def _permutation(kind, num_channels, seed, dtype):
 
 def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
               coupling='affine', seed=None, dtype=tf.float32,
-              edge_padding=False, network_dtype=None, name='flow_step'):
+              edge_padding=False, network_dtype=None,
+              act_norm_log_scale_factor=1.0, name='flow_step'):
   """Returns one Glow step, `tfb.Chain([act_norm, permutation, coupling])`.
 
   In the image -> latent direction (the chain's inverse) the step applies
@@ -52,6 +53,8 @@ def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
       `glow_tf.networks`).
     network_dtype: None, or 'bfloat16' for the coupling network's matmuls
       (see `AffineCoupling`).
+    act_norm_log_scale_factor: `log_scale_factor` of the step's ActNorm and
+      of the coupling network's ActNorms (1, or 3 as in the official code).
     name: name of the chain.
 
   Returns:
@@ -70,12 +73,14 @@ def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
   seeds = _seeds.split_seed(seed, 2)
   with tf.name_scope(name) as scope_name:
     return tfb.Chain([
-        ActNorm(num_channels, dtype=dtype),
+        ActNorm(num_channels, dtype=dtype,
+                log_scale_factor=act_norm_log_scale_factor),
         _permutation(permutation, num_channels, int(seeds[0]), dtype),
         AffineCoupling(num_channels, hidden_channels,
                        additive=coupling == 'additive', seed=int(seeds[1]),
                        dtype=dtype, edge_padding=edge_padding,
-                       network_dtype=network_dtype),
+                       network_dtype=network_dtype,
+                       act_norm_log_scale_factor=act_norm_log_scale_factor),
     ], name=scope_name.rstrip('/'))
 
 

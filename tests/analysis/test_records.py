@@ -28,12 +28,14 @@ def test_records_replace_by_name_and_carry_commands_and_commit(tmp_path):
   assert re.fullmatch(r'[0-9a-f]{40}(\+dirty)?', runs[1]['commit']), runs[1]
   resumed = analysis.run_record('c', ['cmd1 --a', 'cmd1 --b'], 1.0, 3.0, config)
   assert resumed['commands'] == ['cmd1 --a', 'cmd1 --b']
-  assert 'network_dtype' not in resumed and 'edge_padding' not in resumed
+  for key in ('network_dtype', 'edge_padding', 'act_norm_log_scale_factor'):
+    assert key not in resumed
   mixed = analysis.run_record(
       'd', 'cmd', 1.0, 3.0,
       config.replace(dtype='float32', network_dtype='bfloat16',
-                     edge_padding=True))
+                     edge_padding=True, act_norm_log_scale_factor=3))
   assert mixed['network_dtype'] == 'bfloat16' and mixed['edge_padding']
+  assert mixed['act_norm_log_scale_factor'] == 3.0
 
 
 def test_results_file_records_commands_and_commits_without_tmp_paths():

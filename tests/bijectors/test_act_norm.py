@@ -63,6 +63,25 @@ class ActNormTest(tf.test.TestCase, parameterized.TestCase):
     bijector_checks.check_bijector(self, act_norm, event_shape, dtype=dtype,
                                    batch_shape=batch_shape, num_trainable=2)
 
+  def test_log_scale_factor(self):
+    # The official code's parametrisation: the variable is the applied
+    # log-scale over the factor, from initialisation on.
+    act_norm = ActNorm(3, dtype=tf.float64, log_scale_factor=3.0)
+    self.assertEqual(act_norm.log_scale_factor, 3.0)
+    x = _images([16, 4, 4, 3])
+    z = act_norm.initialize(x)
+    _, std = _channel_statistics(x)
+    log_scale = -np.log(std + 1e-6)  # initialize_act_norm's epsilon.
+    self.assertAllClose(act_norm.applied_log_scale, log_scale, atol=1e-9)
+    self.assertAllClose(act_norm.log_scale, log_scale / 3.0, atol=1e-9)
+    self.assertAllClose(_channel_statistics(z), (np.zeros(3), np.ones(3)),
+                        atol=1e-5)
+    self.assertAllClose(
+        act_norm.inverse_log_det_jacobian(x, event_ndims=3),
+        16 * np.sum(log_scale), rtol=1e-9)
+    bijector_checks.check_bijector(self, act_norm, [4, 4, 3],
+                                   dtype=tf.float64, num_trainable=2)
+
   def test_starts_as_identity(self):
     act_norm = ActNorm(3, dtype=tf.float64)
     x = _images([2, 4, 4, 3])
@@ -179,7 +198,14 @@ class ActNormTest(tf.test.TestCase, parameterized.TestCase):
       ('float', dict(num_channels=3.0), r'`num_channels` must be a positive '
        r'integer, got 3\.0'),
       ('dtype', dict(num_channels=3, dtype=tf.int32),
-       r'`dtype` must be a float dtype, got int32'))
+       r'`dtype` must be a float dtype, got int32'),
+      ('log_scale_factor', dict(num_channels=3, log_scale_factor=0.0),
+       r'log_scale_factor must be a finite number > 0, got 0\.0'),
+      ('log_scale_factor_bool', dict(num_channels=3, log_scale_factor=True),
+       r'log_scale_factor must be a finite number > 0, got True'),
+      ('log_scale_factor_inf',
+       dict(num_channels=3, log_scale_factor=float('inf')),
+       r'log_scale_factor must be a finite number > 0, got inf'))
   def test_bad_arguments(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message):
       ActNorm(**kwargs)
