@@ -123,8 +123,7 @@ class AblationSummary:
   @property
   def std(self):
     """Sample standard deviation over the seeds (0 for one seed)."""
-    finals = self.finals
-    return float(finals.std(ddof=1)) if len(finals) > 1 else 0.0
+    return figures.sample_std(self.finals)
 
   @property
   def low(self):
@@ -364,7 +363,7 @@ def seeds_figure_from_records(runs, prefix, path, title=None):
   rows = []
   for record in chosen:
     values = np.asarray(record['per_seed_test_bits_per_dim'], float)
-    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    std = figures.sample_std(values)
     permutation = record.get('permutation')
     label = (f'{PERMUTATION_NAMES.get(permutation, permutation)} / '
              f"{record.get('coupling')}")

@@ -25,7 +25,8 @@ import tensorflow as tf
 from glow_tf.training import checkpoints
 
 __all__ = ['image_mosaic', 'save_image_grid', 'save_curves',
-           'save_histograms', 'save_seed_points', 'write_json', 'read_json']
+           'save_histograms', 'save_seed_points', 'sample_std', 'write_json',
+           'read_json']
 
 _DPI = 100
 
@@ -230,6 +231,15 @@ def save_histograms(path, samples, xlabel, title=None, bins=50):
   return _save(figure, path)
 
 
+def sample_std(values):
+  """The sample standard deviation of `values` (`ddof=1`; 0 for one value).
+
+  The spread the seeds' tables and figures report, in one place.
+  """
+  values = np.asarray(values, float).ravel()
+  return float(values.std(ddof=1)) if values.size > 1 else 0.0
+
+
 def save_seed_points(path, rows, xlabel, title=None):
   """Writes one row per name: a dot per seed, the mean with a +-1 std bar.
 
@@ -256,7 +266,7 @@ def save_seed_points(path, rows, xlabel, title=None):
       raise ValueError(f'row {name!r}: values must be finite numbers, got '
                        f'{values.tolist()}.')
     y = len(rows) - 1 - k
-    std = values.std(ddof=1) if values.size > 1 else 0.0
+    std = sample_std(values)
     axes.plot(values, np.full(values.shape, y), 'o', color='grey',
               alpha=0.6, markersize=4)
     axes.errorbar([values.mean()], [y], xerr=[std], fmt='D', color='C0',

@@ -150,5 +150,7 @@ def test_seeds_figure_from_records_draws_mean_and_sample_std(tmp_path):
   np.testing.assert_allclose([std for _, _, std in rows],
                              [np.std([4.9, 4.95, 5.0], ddof=1),
                               np.std([6.2, 6.0, 5.9], ddof=1)])
+  # One seed has no spread (rather than numpy's nan for ddof=1).
+  assert analysis.figures.sample_std([4.9]) == 0.0
   with pytest.raises(ValueError, match="No record named 'other/'"):
     analysis.ablation.seeds_figure_from_records(runs, 'other/', path)
