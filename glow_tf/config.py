@@ -7,7 +7,6 @@ from glow_tf import _checks
 from glow_tf.bijectors.flow_step import COUPLINGS
 from glow_tf.bijectors.flow_step import PERMUTATIONS
 from glow_tf.images import check_n_bits
-from glow_tf.networks import check_log_scale_factor
 
 __all__ = ['GlowConfig', 'PRESETS', 'preset']
 
@@ -91,7 +90,8 @@ class GlowConfig:
     check_n_bits(self.n_bits)
     object.__setattr__(
         self, 'act_norm_log_scale_factor',
-        check_log_scale_factor(self.act_norm_log_scale_factor))
+        _checks.positive_float(self.act_norm_log_scale_factor,
+                               'act_norm_log_scale_factor'))
     _checks.one_of(self.dtype, 'dtype', ('float32', 'float64'))
     if self.network_dtype is not None:
       _checks.one_of(self.network_dtype, 'network_dtype', ('bfloat16',))

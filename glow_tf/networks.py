@@ -42,8 +42,8 @@ from glow_tf import _seeds
 
 __all__ = ['COMPUTE_DTYPES', 'ActNormLayer', 'Conv2D', 'CouplingNetwork',
            'ZeroConv2D', 'act_norm_variables', 'add_edge_map',
-           'applied_log_scale', 'check_compute_dtype',
-           'check_log_scale_factor', 'edge_indicator', 'initialize_act_norm']
+           'applied_log_scale', 'check_compute_dtype', 'edge_indicator',
+           'initialize_act_norm']
 
 # The coupling networks' optional lower-precision compute dtypes.
 COMPUTE_DTYPES = ('bfloat16',)
@@ -214,16 +214,6 @@ def act_norm_variables(num_channels, dtype):
   return log_scale, bias, initialized
 
 
-def check_log_scale_factor(log_scale_factor):
-  """`log_scale_factor` as a float, if it is a finite number > 0."""
-  if (isinstance(log_scale_factor, bool) or
-      not isinstance(log_scale_factor, (int, float)) or
-      not 0 < log_scale_factor < float('inf')):
-    raise ValueError('log_scale_factor must be a finite number > 0, got '
-                     f'{log_scale_factor!r}.')
-  return float(log_scale_factor)
-
-
 def applied_log_scale(log_scale, log_scale_factor):
   """The log-scale an ActNorm applies: `log_scale_factor * log_scale`.
 
@@ -296,7 +286,8 @@ class ActNormLayer(tf.Module):
   def __init__(self, num_channels, dtype=tf.float32, log_scale_factor=1.0,
                name='act_norm'):
     super().__init__(name=name)
-    self._log_scale_factor = check_log_scale_factor(log_scale_factor)
+    self._log_scale_factor = _checks.positive_float(log_scale_factor,
+                                                    'log_scale_factor')
     with self.name_scope:
       self.log_scale, self.bias, self.initialized = act_norm_variables(
           _checks.positive_int(num_channels, 'num_channels'), dtype)

@@ -75,9 +75,9 @@ class GlowConfigTest(parameterized.TestCase):
       (dict(image_shape=(8, 8, 1), dtype='float64', network_dtype='bfloat16'),
        "needs dtype 'float32'"),
       (dict(image_shape=(8, 8, 1), act_norm_log_scale_factor=-3.0),
-       'log_scale_factor must be a finite number > 0, got -3.0'),
+       '`act_norm_log_scale_factor` must be a positive float, got -3.0'),
       (dict(image_shape=(8, 8, 1), act_norm_log_scale_factor='3'),
-       "log_scale_factor must be a finite number > 0, got '3'"),
+       "`act_norm_log_scale_factor` must be a positive float, got '3'"),
   )
   def test_bad_config(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message):

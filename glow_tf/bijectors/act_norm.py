@@ -66,7 +66,8 @@ class ActNorm(GlowBijector):
     parameters = dict(locals())
     self._num_channels = _checks.positive_int(num_channels, 'num_channels')
     dtype = _checks.float_dtype(dtype)
-    self._log_scale_factor = networks.check_log_scale_factor(log_scale_factor)
+    self._log_scale_factor = _checks.positive_float(log_scale_factor,
+                                                    'log_scale_factor')
     with tf.name_scope(name) as scope_name:
       self.log_scale, self.bias, self.initialized = (
           networks.act_norm_variables(num_channels, dtype))

@@ -200,12 +200,12 @@ class ActNormTest(tf.test.TestCase, parameterized.TestCase):
       ('dtype', dict(num_channels=3, dtype=tf.int32),
        r'`dtype` must be a float dtype, got int32'),
       ('log_scale_factor', dict(num_channels=3, log_scale_factor=0.0),
-       r'log_scale_factor must be a finite number > 0, got 0\.0'),
+       r'`log_scale_factor` must be a positive float, got 0\.0'),
       ('log_scale_factor_bool', dict(num_channels=3, log_scale_factor=True),
-       r'log_scale_factor must be a finite number > 0, got True'),
+       r'`log_scale_factor` must be a positive float, got True'),
       ('log_scale_factor_inf',
        dict(num_channels=3, log_scale_factor=float('inf')),
-       r'log_scale_factor must be a finite number > 0, got inf'))
+       r'`log_scale_factor` must be a positive float, got inf'))
   def test_bad_arguments(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message):
       ActNorm(**kwargs)
