@@ -72,6 +72,7 @@ scores['bits_per_dim']
 """
 
 import dataclasses
+import functools
 import json
 import os
 import types
@@ -81,6 +82,7 @@ import numpy as np
 import tensorflow as tf
 
 from glow_tf import images as images_lib
+from glow_tf import networks
 from glow_tf.bijectors import multi_scale
 from glow_tf.glow import Glow
 from glow_tf.training import checkpoints
@@ -127,6 +129,19 @@ def _new_version_dir(export_dir, version):
         f'Export version {path!r} exists already; it is never overwritten. '
         'Choose another version (--version) or remove it.')
   return path
+
+
+def _without_xla(fn):
+  """`fn`, traced with TensorFlow's plain ops only (`networks.xla_taps(False)`).
+
+  TF Serving's CPU server runs no XLA clusters unless started with
+  `--xla_cpu_compilation_enabled`, so the exported graphs have none.
+  """
+  @functools.wraps(fn)
+  def traced(*inputs):
+    with networks.xla_taps(False):
+      return fn(*inputs)
+  return traced
 
 
 class ServingModule(tf.Module):
@@ -183,20 +198,22 @@ class ServingModule(tf.Module):
         for level, shape in enumerate(self._latent_shapes)]
     # A signature's input names are its TensorSpecs' names.
     self.serving_default = tf.function(
-        self._score, input_signature=[self._image_spec, *label_specs],
+        _without_xla(self._score),
+        input_signature=[self._image_spec, *label_specs],
         autograph=False)
     self.sample = tf.function(
-        self._sample,
+        _without_xla(self._sample),
         input_signature=[tf.TensorSpec([], tf.int32, name='num_samples'),
                          tf.TensorSpec([], tf.float32, name='temperature'),
                          seed_spec, *label_specs],
         autograph=False)
     self.encode = tf.function(
-        self._encode,
+        _without_xla(self._encode),
         input_signature=[self._image_spec, seed_spec, *label_specs],
         autograph=False)
     self.decode = tf.function(
-        self._decode, input_signature=[*self._latent_specs, *label_specs],
+        _without_xla(self._decode),
+        input_signature=[*self._latent_specs, *label_specs],
         autograph=False)
 
   @property
@@ -239,7 +256,7 @@ class ServingModule(tf.Module):
 
   def _sample(self, *inputs):
     """num_samples, temperature, seed (and labels) -> uint8 `images`."""
-    glow, config = self.glow, self._config
+    glow = self.glow
     (num_samples, temperature, seed), labels = self._split_labels(inputs)
     num_samples = tf.ensure_shape(num_samples, [])
     temperature = tf.ensure_shape(temperature, [])
@@ -281,7 +298,7 @@ class ServingModule(tf.Module):
 
   def _decode(self, *inputs):
     """`z_level_0`, ... (and labels) -> uint8 `images`."""
-    glow, config = self.glow, self._config
+    glow = self.glow
     latents, labels = self._split_labels(inputs)
     latents = [self._check_shape(z, spec)
                for z, spec in zip(latents, self._latent_specs)]

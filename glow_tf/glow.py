@@ -215,7 +215,30 @@ class Glow(tfd.TransformedDistribution):
       elif tf.executing_eagerly() and float(temperature) < 0:
         raise ValueError(f'temperature must be >= 0, got {float(temperature)}.')
       eps = self.distribution.sample(sample_shape, seed=seed) * temperature
+      return self._forward_in_halves(eps, labels)
+
+  def _forward_in_halves(self, eps, labels=None):
+    """`bijector.forward(eps)`, a batch of two or more as two halves.
+
+    The halves are independent chains of small ops, which TensorFlow's
+    executor runs side by side on two threads (sampling a batch of 64 at
+    width 128 on two cores: about 1.15x the speed of one chain; see
+    docs/performance.md). Every image's result is the same as in one
+    chain: the flow acts on each image alone once initialised.
+    """
+    n = eps.shape[0] if eps.shape.rank == 4 else None
+    if labels is not None:
+      labels = tf.convert_to_tensor(labels)
+      if labels.shape.rank != 1 or labels.shape[0] != n:
+        n = None  # one chain, and the top prior's checks of the labels
+    if n is None or n < 2:
       return self.bijector.forward(eps, **_label_kwargs(labels))
+    sizes = [n // 2, n - n // 2]
+    halves = tf.split(eps, sizes, axis=0)
+    label_halves = ([None, None] if labels is None else
+                    tf.split(labels, sizes, axis=0))
+    return tf.concat([self.bijector.forward(e, **_label_kwargs(l))
+                      for e, l in zip(halves, label_halves)], axis=0)
 
   def encode(self, x, labels=None):
     """Images -> per-level latents `[eps_0, ..., eps_top]`, each N(0, I) a priori.

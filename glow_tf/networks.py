@@ -32,7 +32,18 @@ edge_map[p] = sum_t outside(p, t) * edge[t]      outside: [H*W, 9], edge: [9, Co
 ```
 added to the convolution's output: one small matmul per call, no wider
 patches.
+
+The 3x3 taps (a pad, nine shifted slices of a `C`- or `9 C`-channel tensor
+and their concatenation or sum) copy runs of 2-8 floats, which TensorFlow's
+`StridedSlice` and `ConcatV2` do slowly, one op after another. By default
+each tap function is one XLA-compiled `tf.function` (pure data movement, so
+the values are the same up to the order of a 9-term sum; the matmuls stay
+TensorFlow's oneDNN ones). `xla_taps(False)` traces the plain ops instead:
+`glow_tf.export` does, since TF Serving's CPU server compiles no XLA by
+default.
 """
+
+import contextlib
 
 import numpy as np
 import tensorflow as tf
@@ -43,7 +54,7 @@ from glow_tf import _seeds
 __all__ = ['COMPUTE_DTYPES', 'ActNormLayer', 'Conv2D', 'CouplingNetwork',
            'ZeroConv2D', 'act_norm_variables', 'add_edge_map',
            'applied_log_scale', 'check_compute_dtype', 'edge_indicator',
-           'initialize_act_norm']
+           'initialize_act_norm', 'xla_taps', 'xla_taps_enabled']
 
 # The coupling networks' optional lower-precision compute dtypes.
 COMPUTE_DTYPES = ('bfloat16',)
@@ -74,7 +85,7 @@ def _window(padded, di, dj, sign, h, w, channels=None):
   return padded[:, top:top + h, left:left + w, channels[0]:channels[1]]
 
 
-def _gather_taps_raw(x, sign):
+def _gather_taps_plain(x, sign):
   """Tap t of the output is `x` shifted by `sign * offset_t` (one pad)."""
   h, w = _spatial(x)
   padded = _pad1(x)
@@ -82,13 +93,69 @@ def _gather_taps_raw(x, sign):
                     for di, dj in _TAPS], axis=-1)
 
 
-def _sum_taps_raw(y, sign):
+def _sum_taps_plain(y, sign):
   """Sum over t of channel block t of `y` shifted by `sign * offset_t`."""
   h, w = _spatial(y)
   c = y.shape[-1] // len(_TAPS)
   padded = _pad1(y)
   return tf.add_n([_window(padded, di, dj, sign, h, w, (t * c, (t + 1) * c))
                    for t, (di, dj) in enumerate(_TAPS)])
+
+
+# The same functions, each compiled by XLA into one fused loop (a new
+# compilation per input shape, dtype and sign, cached by TensorFlow).
+_gather_taps_xla = tf.function(_gather_taps_plain, jit_compile=True,
+                               autograph=False)
+_sum_taps_xla = tf.function(_sum_taps_plain, jit_compile=True,
+                            autograph=False)
+
+_xla_taps = [True]  # process-wide, read when a graph is traced
+
+
+def xla_taps_enabled():
+  """Whether graphs traced now compute the 3x3 taps with XLA (the default)."""
+  return _xla_taps[0]
+
+
+@contextlib.contextmanager
+def xla_taps(enabled):
+  """Within the block, networks traced use XLA-compiled taps, or not.
+
+  The setting is read when a `tf.function` is traced (or an op runs
+  eagerly), so it fixes the graph of a function first traced inside the
+  block; later calls of that graph keep it. It is process-wide (every
+  thread, `tf.distribute` replicas included) while the block runs.
+
+  Args:
+    enabled: True for XLA-compiled taps, False for TensorFlow's plain ops.
+
+  #### Examples
+
+  ```python
+  with glow_tf.networks.xla_taps(False):   # a graph without XLA clusters
+    concrete = tf.function(glow.log_prob).get_concrete_function(spec)
+  ```
+  """
+  if not isinstance(enabled, bool):
+    raise ValueError(f'`enabled` must be True or False, got {enabled!r}.')
+  previous = _xla_taps[0]
+  _xla_taps[0] = enabled
+  try:
+    yield
+  finally:
+    _xla_taps[0] = previous
+
+
+def _gather_taps_raw(x, sign):
+  if _xla_taps[0]:
+    return _gather_taps_xla(x, sign)
+  return _gather_taps_plain(x, sign)
+
+
+def _sum_taps_raw(y, sign):
+  if _xla_taps[0]:
+    return _sum_taps_xla(y, sign)
+  return _sum_taps_plain(y, sign)
 
 
 @tf.custom_gradient
@@ -185,7 +252,7 @@ def edge_indicator(like):
   `[N, H, W, C]` tensor of the image size.
   """
   h, w = _spatial(like)
-  inside = _gather_taps_raw(tf.ones([1, h, w, 1], like.dtype), 1)
+  inside = _gather_taps_plain(tf.ones([1, h, w, 1], like.dtype), 1)
   return tf.reshape(1.0 - inside, [-1, len(_TAPS)])
 
 

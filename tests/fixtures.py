@@ -9,6 +9,7 @@ blob_images(), dataset_fn(), model_batch()   easy-to-learn training data
 fake_idx_folder()        MNIST-style IDX files, written here
 make_model_dir()         a training directory of an untrained tiny Glow
 run_binary()             one experiments/ binary, in a subprocess
+xla_compiled_functions() the XLA-compiled functions of a GraphDef
 mirrored_strategy()      two replicas on the two logical CPUs of conftest.py
 ```
 """
@@ -207,3 +208,9 @@ def read_json(path, keys=()):
   missing = [k for k in keys if k not in value]
   assert not missing, f'{path} lacks keys {missing}: {sorted(value)}'
   return value
+
+
+def xla_compiled_functions(graph_def):
+  """Names of the functions of `graph_def` that XLA must compile."""
+  return sorted(f.signature.name for f in graph_def.library.function
+                if f.attr['_XlaMustCompile'].b)

@@ -25,6 +25,7 @@ from glow_tf import images as images_lib
 from glow_tf.data import idx
 from glow_tf.training import checkpoints
 from tests.bijector_checks import perturb_variables
+from tests.fixtures import xla_compiled_functions
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
@@ -154,6 +155,21 @@ class ExportLayoutTest(absltest.TestCase):
       self.assertTrue(os.path.exists(os.path.join(_PATH, name)), name)
     # Only the version: no temporary directory is left behind.
     self.assertEqual(os.listdir(_EXPORT_DIR), [str(STEP)])
+
+  def test_graph_has_no_xla_clusters(self):
+    # TF Serving's CPU server compiles none (by default): the export traces
+    # the networks' plain taps, which glow_tf otherwise runs with XLA.
+    from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
+    saved = saved_model_pb2.SavedModel()
+    with open(os.path.join(_PATH, 'saved_model.pb'), 'rb') as f:
+      saved.ParseFromString(f.read())
+    graph_def = saved.meta_graphs[0].graph_def
+    self.assertNotEmpty(graph_def.library.function)
+    self.assertEmpty(xla_compiled_functions(graph_def))
+    # The same model traced outside the export has them.
+    spec = tf.TensorSpec([None, *_GLOW.config.image_shape], _GLOW.dtype)
+    traced = tf.function(_GLOW.log_prob).get_concrete_function(spec)
+    self.assertNotEmpty(xla_compiled_functions(traced.graph.as_graph_def()))
 
   def test_signatures_accept_any_batch_size(self):
     for n in (0, 1, 3):

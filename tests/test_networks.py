@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from glow_tf import networks
+from tests.fixtures import xla_compiled_functions
 
 
 def _images(n, seed=2, shape=(8, 8, 2)):
@@ -27,24 +28,75 @@ class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, 'rank 4'):
       networks.conv_as_matmul(x[None], kernel)
 
-  @parameterized.parameters((2, 16), (16, 4), (3, 3), (1, 1))
-  def test_equals_conv2d_with_its_gradients(self, c_in, c_out):
+  @parameterized.product(channels=[(2, 16), (16, 4), (3, 3), (1, 1)],
+                         xla=[True, False], compiled=[True, False])
+  def test_equals_conv2d_with_its_gradients(self, channels, xla, compiled):
+    c_in, c_out = channels
     x = tf.random.stateless_normal([2, 5, 6, c_in], seed=[1, 1],
                                    dtype=tf.float64)
     kernel = tf.random.stateless_normal([3, 3, c_in, c_out], seed=[1, 2],
                                         dtype=tf.float64)
     weights = tf.random.stateless_normal([2, 5, 6, c_out], seed=[1, 3],
                                          dtype=tf.float64)
-    results = []
-    for conv in (networks.conv3x3_as_matmul,
-                 lambda x, k: tf.nn.conv2d(x, k, 1, 'SAME')):
+
+    def value_and_gradients(conv):
       with tf.GradientTape() as tape:
         tape.watch([x, kernel])
         y = conv(x, kernel)
         loss = tf.reduce_sum(weights * y)
-      results.append([y] + tape.gradient(loss, [x, kernel]))
-    for fast, reference in zip(*results):
+      return [y] + tape.gradient(loss, [x, kernel])
+
+    if compiled:  # the taps inside a graph, as in training
+      value_and_gradients = tf.function(value_and_gradients, autograph=False)
+    with networks.xla_taps(xla):
+      fast = value_and_gradients(networks.conv3x3_as_matmul)
+    reference = value_and_gradients(lambda x, k: tf.nn.conv2d(x, k, 1, 'SAME'))
+    for fast, reference in zip(fast, reference):
       self.assertAllClose(fast, reference, rtol=1e-12, atol=1e-12)
+
+  @parameterized.parameters((2, 16), (16, 4))
+  def test_xla_taps_are_the_plain_ones_in_float32(self, c_in, c_out):
+    x = tf.random.stateless_normal([3, 7, 7, c_in], seed=[5, 1])
+    kernel = tf.random.stateless_normal([3, 3, c_in, c_out], seed=[5, 2])
+    results = []
+    for xla in (True, False):
+      with networks.xla_taps(xla), tf.GradientTape() as tape:
+        tape.watch(x)
+        y = networks.conv3x3_as_matmul(x, kernel)
+        loss = tf.reduce_sum(tf.sin(y))
+      results.append([y, tape.gradient(loss, x)])
+    for a, b in zip(*results):
+      self.assertAllClose(a, b, rtol=1e-6, atol=1e-6)
+
+  def test_xla_taps_switch_decides_the_traced_graph(self):
+    self.assertTrue(networks.xla_taps_enabled())
+    x_spec = tf.TensorSpec([None, 5, 6, 2], tf.float32)
+    kernel = tf.random.stateless_normal([3, 3, 2, 16], seed=[6, 1])
+    back = tf.random.stateless_normal([3, 3, 16, 2], seed=[6, 2])
+
+    def graph():
+      fn = tf.function(lambda x: networks.conv3x3_as_matmul(
+          networks.conv3x3_as_matmul(x, kernel), back))
+      return fn.get_concrete_function(x_spec).graph.as_graph_def()
+
+    self.assertLen(xla_compiled_functions(graph()), 2)  # gather, sum
+    with networks.xla_taps(False):
+      self.assertFalse(networks.xla_taps_enabled())
+      self.assertEmpty(xla_compiled_functions(graph()))
+      with networks.xla_taps(True):
+        self.assertLen(xla_compiled_functions(graph()), 2)
+      self.assertFalse(networks.xla_taps_enabled())
+    self.assertTrue(networks.xla_taps_enabled())
+    with self.assertRaisesRegex(ValueError, 'True or False'):
+      with networks.xla_taps(1):
+        pass
+    self.assertTrue(networks.xla_taps_enabled())
+
+  def test_empty_batch_with_xla_taps(self):
+    for c_in, c_out in ((2, 16), (16, 4)):
+      kernel = tf.ones([3, 3, c_in, c_out])
+      y = networks.conv3x3_as_matmul(tf.zeros([0, 5, 6, c_in]), kernel)
+      self.assertEqual(y.shape, [0, 5, 6, c_out])
 
   def test_gradient_of_the_taps_is_their_adjoint(self):
     for c_in, c_out in ((2, 5), (5, 2)):
