@@ -146,16 +146,12 @@ def xla_taps(enabled):
     _xla_taps[0] = previous
 
 
-def _gather_taps_raw(x, sign):
-  if _xla_taps[0]:
-    return _gather_taps_xla(x, sign)
-  return _gather_taps_plain(x, sign)
+def _gather_taps_raw(x, sign, xla):
+  return (_gather_taps_xla if xla else _gather_taps_plain)(x, sign)
 
 
-def _sum_taps_raw(y, sign):
-  if _xla_taps[0]:
-    return _sum_taps_xla(y, sign)
-  return _sum_taps_plain(y, sign)
+def _sum_taps_raw(y, sign, xla):
+  return (_sum_taps_xla if xla else _sum_taps_plain)(y, sign)
 
 
 @tf.custom_gradient
@@ -167,9 +163,12 @@ def _gather_taps(x):
   Its gradient is the adjoint, `_sum_taps` with the opposite shift: no
   `StridedSliceGrad`s of the padded tensor.
   """
+  xla = _xla_taps[0]  # the gradient, traced later (even by a SavedModel
+                      # export), follows the forward's choice
+
   def grad(dy):
-    return _sum_taps_raw(dy, -1)
-  return _gather_taps_raw(x, 1), grad
+    return _sum_taps_raw(dy, -1, xla)
+  return _gather_taps_raw(x, 1, xla), grad
 
 
 @tf.custom_gradient
@@ -180,9 +179,11 @@ def _sum_taps(y):
   the 3x3 'SAME' convolution of `x`: the matmul runs on the wide input and
   the shifts on the narrow output.
   """
+  xla = _xla_taps[0]
+
   def grad(dout):
-    return _gather_taps_raw(dout, -1)
-  return _sum_taps_raw(y, 1), grad
+    return _gather_taps_raw(dout, -1, xla)
+  return _sum_taps_raw(y, 1, xla), grad
 
 
 def _to_pixels(x):

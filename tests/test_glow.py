@@ -256,8 +256,11 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
                    if isinstance(m, AffineCoupling)]
       self.assertLen(calls, len(couplings))
       calls.clear()
-      glow.sample(2, seed=[1, 2])
+      glow.sample(1, seed=[1, 2])
       self.assertLen(calls, len(couplings))
+      calls.clear()
+      glow.sample(2, seed=[1, 2])  # two halves, side by side
+      self.assertLen(calls, 2 * len(couplings))
       calls.clear()
       x, log_prob = glow.experimental_sample_and_log_prob(2, seed=[1, 2])
       self.assertLen(calls, len(couplings))

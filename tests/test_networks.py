@@ -29,8 +29,8 @@ class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
       networks.conv_as_matmul(x[None], kernel)
 
   @parameterized.product(channels=[(2, 16), (16, 4), (3, 3), (1, 1)],
-                         xla=[True, False], compiled=[True, False])
-  def test_equals_conv2d_with_its_gradients(self, channels, xla, compiled):
+                         xla=[True, False])
+  def test_equals_conv2d_with_its_gradients(self, channels, xla):
     c_in, c_out = channels
     x = tf.random.stateless_normal([2, 5, 6, c_in], seed=[1, 1],
                                    dtype=tf.float64)
@@ -46,10 +46,12 @@ class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
         loss = tf.reduce_sum(weights * y)
       return [y] + tape.gradient(loss, [x, kernel])
 
-    if compiled:  # the taps inside a graph, as in training
-      value_and_gradients = tf.function(value_and_gradients, autograph=False)
-    with networks.xla_taps(xla):
-      fast = value_and_gradients(networks.conv3x3_as_matmul)
+    with networks.xla_taps(xla):  # in a graph (as in training) and eagerly
+      fast = tf.function(value_and_gradients, autograph=False)(
+          networks.conv3x3_as_matmul)
+      eager = value_and_gradients(networks.conv3x3_as_matmul)
+    for a, b in zip(fast, eager):
+      self.assertAllClose(a, b, rtol=1e-12, atol=1e-12)
     reference = value_and_gradients(lambda x, k: tf.nn.conv2d(x, k, 1, 'SAME'))
     for fast, reference in zip(fast, reference):
       self.assertAllClose(fast, reference, rtol=1e-12, atol=1e-12)
