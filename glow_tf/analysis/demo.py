@@ -187,9 +187,14 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None,
         batch_size=500, log=log)
     metrics.update(test_bits_per_dim=evaluation['bits_per_dim'],
                    test_bits_per_dim_std=evaluation['bits_per_dim_std'],
+                   test_bits_per_dim_p99=evaluation['bits_per_dim_p99'],
+                   test_bits_per_dim_max=evaluation['bits_per_dim_max'],
+                   test_worst_image=evaluation['worst_example'],
                    num_test_images=evaluation['num_examples'])
     log(f'Test bits/dim {evaluation["bits_per_dim"]:.4f} after {step} '
-        'steps.')
+        f'steps (99th percentile {evaluation["bits_per_dim_p99"]:.4f}, worst '
+        f'image {evaluation["bits_per_dim_max"]:.4f}: test image '
+        f'{evaluation["worst_example"]}).')
 
   def draw_samples():
     glow, step = state['glow'], state['step']

@@ -33,6 +33,9 @@ def test_a_failing_stage_keeps_the_results_before_it(tmp_path, monkeypatch):
                               ['test_bits_per_dim', 'stages', 'files'])
   assert metrics['step'] == 4 and metrics['num_test_images'] == 24
   assert 0 < metrics['test_bits_per_dim'] < 9
+  assert (metrics['test_bits_per_dim'] <= metrics['test_bits_per_dim_p99'] <=
+          metrics['test_bits_per_dim_max'])
+  assert 0 <= metrics['test_worst_image'] < 24
   assert metrics['stages']['export'] == {
       'status': 'failed', 'error': 'OSError: No space left on device'}
   for name in ('train', 'evaluate', 'samples', 'curve'):

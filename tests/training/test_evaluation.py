@@ -22,6 +22,27 @@ def test_evaluate_bits_per_dim(trained_dir):
                                                   abs=0.05)
   assert training.evaluate(glow, dataset, batch_size=8,
                             max_examples=5)['num_examples'] == 5
+  assert (results['bits_per_dim'] <= results['bits_per_dim_p99'] <=
+          results['bits_per_dim_max'])
+
+
+def test_evaluate_names_the_worst_image(trained_dir):
+  # A model trained on blobs finds uniform noise far less likely: slipped in
+  # as image 13 of 21, it is the maximum, and it alone moves the mean.
+  glow, _ = checkpoints.restore_model(trained_dir[0])
+  blobs = fixtures.blob_images(20, seed=1)
+  noise = np.random.default_rng(0).integers(0, 256, blobs.shape[1:], np.uint8)
+  images = np.concatenate([blobs[:13], noise[None], blobs[13:]])
+  dataset = tf.data.Dataset.from_tensor_slices(
+      {'image': images, 'label': np.zeros([21], np.int64)})
+  results = training.evaluate(glow, dataset, batch_size=8, log_every=0)
+  clean = training.evaluate(glow, dataset.take(13).concatenate(
+      dataset.skip(14)), batch_size=8, log_every=0)
+  assert results['worst_example'] == 13
+  assert results['bits_per_dim_max'] > clean['bits_per_dim_max'] + 1.0
+  per_image = float(glow_tf.bits_per_dim(glow, noise[None])[0])
+  assert results['bits_per_dim_max'] == pytest.approx(per_image, abs=0.05)
+  assert results['bits_per_dim_p99'] < results['bits_per_dim_max']
   with pytest.raises(ValueError, match=r'shape \(32, 32, 3\)'):
     training.evaluate(glow, tf.data.Dataset.from_tensor_slices(
         {'image': np.zeros([2, 32, 32, 3], np.uint8)}))
