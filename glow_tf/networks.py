@@ -163,8 +163,8 @@ def _gather_taps(x):
   Its gradient is the adjoint, `_sum_taps` with the opposite shift: no
   `StridedSliceGrad`s of the padded tensor.
   """
-  xla = _xla_taps[0]  # the gradient, traced later (even by a SavedModel
-                      # export), follows the forward's choice
+  xla = xla_taps_enabled()  # the gradient, traced later (even by a
+                            # SavedModel export), follows the forward's choice
 
   def grad(dy):
     return _sum_taps_raw(dy, -1, xla)
@@ -179,7 +179,7 @@ def _sum_taps(y):
   the 3x3 'SAME' convolution of `x`: the matmul runs on the wide input and
   the shifts on the narrow output.
   """
-  xla = _xla_taps[0]
+  xla = xla_taps_enabled()
 
   def grad(dout):
     return _gather_taps_raw(dout, -1, xla)

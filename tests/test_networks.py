@@ -53,8 +53,8 @@ class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
     for a, b in zip(fast, eager):
       self.assertAllClose(a, b, rtol=1e-12, atol=1e-12)
     reference = value_and_gradients(lambda x, k: tf.nn.conv2d(x, k, 1, 'SAME'))
-    for fast, reference in zip(fast, reference):
-      self.assertAllClose(fast, reference, rtol=1e-12, atol=1e-12)
+    for a, b in zip(fast, reference):
+      self.assertAllClose(a, b, rtol=1e-12, atol=1e-12)
 
   @parameterized.parameters((2, 16), (16, 4))
   def test_xla_taps_are_the_plain_ones_in_float32(self, c_in, c_out):
