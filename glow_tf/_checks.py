@@ -75,3 +75,12 @@ def to_rank4(x):
     return out
 
   return flat, undo
+
+
+def split_channels(x, first):
+  """`(x[..., :first], x[..., first:])` as one `tf.split`.
+
+  Its gradient is one concatenation, where two slices' gradients are two
+  zero-padded `StridedSliceGrad`s and their sum.
+  """
+  return tuple(tf.split(x, [first, -1], axis=-1))

@@ -141,6 +141,30 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(undo(flat), x)
     self.assertEqual(undo(flat).shape, [2, 2, 2])
 
+  def test_split_channels_equals_slices_and_its_gradient_is_their_adjoint(self):
+    x = tf.reshape(tf.range(2 * 3 * 3 * 5, dtype=tf.float64), [2, 3, 3, 5])
+    w = tf.random.stateless_normal(x.shape, [1, 2], dtype=tf.float64)
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      first, rest = _checks.split_channels(x, 2)
+      loss = (tf.reduce_sum(first * w[..., :2]) +
+              tf.reduce_sum(tf.square(rest) * w[..., 2:]))
+    self.assertAllEqual(first, x[..., :2])
+    self.assertAllEqual(rest, x[..., 2:])
+    self.assertAllClose(tape.gradient(loss, x),
+                        tf.concat([w[..., :2], 2.0 * x[..., 2:] * w[..., 2:]],
+                                  axis=-1))
+
+  def test_split_channels_with_an_unknown_channel_count(self):
+    @tf.function(input_signature=[tf.TensorSpec([None, 2, 2, None])])
+    def split(x):
+      first, rest = _checks.split_channels(x, 1)
+      return first, rest
+
+    x = tf.reshape(tf.range(24, dtype=tf.float32), [2, 2, 2, 3])
+    first, rest = split(x)
+    self.assertAllEqual(first, x[..., :1])
+    self.assertAllEqual(rest, x[..., 1:])
 
 if __name__ == '__main__':
   tf.test.main()

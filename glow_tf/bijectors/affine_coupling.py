@@ -105,7 +105,7 @@ class AffineCoupling(GlowBijector):
   def split(self, x):
     """`(x_a, x_b)`: the first `C // 2` channels (`NN`'s input), the rest."""
     _checks.check_event(x, self, self._num_channels, min_rank=3)
-    return x[..., :self._split], x[..., self._split:]
+    return _checks.split_channels(x, self._split)
 
   def shift_and_log_scale(self, x_a):
     """`NN(x_a)` as the coupling uses it: `(shift, log_scale)`.

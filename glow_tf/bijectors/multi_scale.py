@@ -173,7 +173,7 @@ class MultiScaleFlow(GlowBijector):
         split = self.split_priors[level]
         out, split_ildj = split.inverse_and_log_det(h)
         ildj += split_ildj
-        h, eps = out[..., :split.kept_channels], out[..., split.kept_channels:]
+        h, eps = _checks.split_channels(out, split.kept_channels)
         latents.append(eps)
     top, top_ildj = self.top_prior.inverse_and_log_det(h, **kwargs)
     latents.append(top)
@@ -213,7 +213,7 @@ class MultiScaleFlow(GlowBijector):
       h = self._squeeze.forward(h)
       if level < self.num_levels - 1:
         keep = self.split_priors[level].kept_channels
-        h, out = h[..., :keep], h[..., keep:]
+        h, out = _checks.split_channels(h, keep)
         latents.append(out)
     latents.append(h)
     return latents

@@ -69,7 +69,7 @@ class SplitPrior(GlowBijector):
 
   def _halves(self, x):
     _checks.check_event(x, self, self._num_channels, min_rank=3)
-    return x[..., :self._keep], x[..., self._keep:]
+    return _checks.split_channels(x, self._keep)
 
   def _inverse_and_log_det(self, x):
     kept, split = self._halves(x)
