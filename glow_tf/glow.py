@@ -49,6 +49,20 @@ def build_flow(config, seed=0):
   return MultiScaleFlow(config.image_shape, levels, splits, top)
 
 
+def _runs_on_cpu(tensor):
+  """Whether ops on `tensor` run on a CPU.
+
+  Its device where it is placed (eager tensors, or a graph under
+  `tf.device`); otherwise, in a graph, whether TensorFlow sees no GPU or
+  TPU (where it would place the ops by default).
+  """
+  device = getattr(tensor, 'device', '') or ''
+  if device:
+    return tf.DeviceSpec.from_string(device).device_type == 'CPU'
+  return not (tf.config.list_logical_devices('GPU') or
+              tf.config.list_logical_devices('TPU'))
+
+
 def _label_kwargs(labels):
   return {} if labels is None else {'labels': labels}
 
@@ -224,14 +238,16 @@ class Glow(tfd.TransformedDistribution):
     executor runs side by side on two threads (a batch of 64 at width 128
     on two cores: 47.9 against 55.0 ms in one chain; docs/performance.md).
     Every image's result is the same as in one chain: the flow acts on each
-    image alone once initialised.
+    image alone once initialised. Only on a CPU: an accelerator runs the
+    ops of both halves one after another, so there the halves would only
+    double the kernel launches.
     """
     n = eps.shape[0] if eps.shape.rank == 4 else None
     if labels is not None:
       labels = tf.convert_to_tensor(labels)
       if labels.shape.rank != 1 or labels.shape[0] != n:
         n = None  # one chain, and the top prior's checks of the labels
-    if n is None or n < 2:
+    if n is None or n < 2 or not _runs_on_cpu(eps):
       return self.bijector.forward(eps, **_label_kwargs(labels))
     sizes = [n // 2, n - n // 2]
     halves = tf.split(eps, sizes, axis=0)

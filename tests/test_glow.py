@@ -1,5 +1,7 @@
 """Tests of Glow, the multi-scale TransformedDistribution."""
 
+from unittest import mock
+
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
@@ -261,6 +263,24 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       calls.clear()
       glow.sample(2, seed=[1, 2])  # two halves, side by side
       self.assertLen(calls, 2 * len(couplings))
+      calls.clear()
+      # Where a GPU would run the graph, one chain (a graph's ops are not
+      # placed when traced, so the visible devices decide).
+      with mock.patch.object(
+          tf.config, 'list_logical_devices',
+          lambda kind=None: ['/device:GPU:0'] if kind == 'GPU' else []):
+        in_graph = tf.function(lambda: glow.sample(2, seed=[1, 2]))
+        self.assertAllClose(in_graph(), glow.sample(2, seed=[1, 2]),
+                            atol=1e-12)
+        self.assertLen(calls, 3 * len(couplings))
+        calls.clear()
+        @tf.function
+        def on_cpu():
+          with tf.device('/CPU:0'):  # placed on the CPU: halves again
+            return glow.sample(2, seed=[1, 2])
+
+        on_cpu()
+        self.assertLen(calls, 2 * len(couplings))
       calls.clear()
       x, log_prob = glow.experimental_sample_and_log_prob(2, seed=[1, 2])
       self.assertLen(calls, len(couplings))
