@@ -11,7 +11,8 @@ _DATA_DIR, _IDX_DIR = _flags.define_data_dirs()
 
 The flags count as the calling binary's own (`disclaim_key_flags`), so its
 `--help` lists them as before. A binary whose help says more passes its own
-text; names and defaults are fixed here. Safe when two binaries are imported
+text; names and defaults are fixed here (except the short runs' peak rate,
+which the demo sets higher than the ablation). Safe when two binaries are imported
 into one process: a flag that is already defined with the same default is
 reused instead of defined twice (a different default still raises absl's
 DuplicateFlagError).
@@ -91,11 +92,16 @@ def define_image_size():
                  'Image size of celeb_a and lsun (default 64).')
 
 
-def define_short_run_flags():
-  """--batch_size, --learning_rate, --warmup_steps of a wall-clock-bounded run."""
+def define_short_run_flags(learning_rate=1e-3, learning_rate_help='Peak rate.'):
+  """--batch_size, --learning_rate, --warmup_steps of a wall-clock-bounded run.
+
+  `learning_rate` is the binary's default peak rate (the demo's is 2e-3,
+  see its flag's help).
+  """
   return (_define(flags.DEFINE_integer, 'batch_size', 64,
                   'Training batch size.'),
-          _define(flags.DEFINE_float, 'learning_rate', 1e-3, 'Peak rate.'),
+          _define(flags.DEFINE_float, 'learning_rate', learning_rate,
+                  learning_rate_help),
           _define(flags.DEFINE_integer, 'warmup_steps', 200,
                   'Learning-rate warm-up.'))
 
