@@ -12,10 +12,10 @@ _DATA_DIR, _IDX_DIR = _flags.define_data_dirs()
 The flags count as the calling binary's own (`disclaim_key_flags`), so its
 `--help` lists them as before. A binary whose help says more passes its own
 text; names and defaults are fixed here (except the short runs' peak rate,
-which the demo sets higher than the ablation). Safe when two binaries are imported
-into one process: a flag that is already defined with the same default is
-reused instead of defined twice (a different default still raises absl's
-DuplicateFlagError).
+which the demo sets higher than the ablation). Safe when two binaries are
+imported into one process: a flag that is already defined with the same
+default is reused instead of defined twice (a different default still
+raises absl's DuplicateFlagError).
 """
 
 from absl import flags
@@ -92,7 +92,8 @@ def define_image_size():
                  'Image size of celeb_a and lsun (default 64).')
 
 
-def define_short_run_flags(learning_rate=1e-3, learning_rate_help='Peak rate.'):
+def define_short_run_flags(learning_rate=1e-3,
+                           learning_rate_help='Peak rate.'):
   """--batch_size, --learning_rate, --warmup_steps of a wall-clock-bounded run.
 
   `learning_rate` is the binary's default peak rate (the demo's is 2e-3,

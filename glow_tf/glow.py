@@ -56,9 +56,8 @@ def _runs_on_cpu(tensor):
   `tf.device`); otherwise, in a graph, whether TensorFlow sees no GPU or
   TPU (where it would place the ops by default).
   """
-  device = getattr(tensor, 'device', '') or ''
-  if device:
-    return tf.DeviceSpec.from_string(device).device_type == 'CPU'
+  if tensor.device:
+    return tf.DeviceSpec.from_string(tensor.device).device_type == 'CPU'
   return not (tf.config.list_logical_devices('GPU') or
               tf.config.list_logical_devices('TPU'))
 

@@ -166,5 +166,6 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(first, x[..., :1])
     self.assertAllEqual(rest, x[..., 1:])
 
+
 if __name__ == '__main__':
   tf.test.main()

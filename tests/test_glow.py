@@ -274,6 +274,7 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
                             atol=1e-12)
         self.assertLen(calls, 3 * len(couplings))
         calls.clear()
+
         @tf.function
         def on_cpu():
           with tf.device('/CPU:0'):  # placed on the CPU: halves again
