@@ -3,7 +3,7 @@
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
-__all__ = ['GlowBijector']
+__all__ = ['GlowBijector', 'sum_over_event']
 
 
 class GlowBijector(tfb.Bijector):
@@ -27,8 +27,8 @@ class GlowBijector(tfb.Bijector):
   like the batch, and derives TFP's `_inverse`, `_inverse_log_det_jacobian`,
   `_forward` and `_forward_log_det_jacobian` from them. A subclass whose
   log-det is cheap (a constant Jacobian: ActNorm, the 1x1 convolution,
-  permutations, squeeze) writes TFP's hooks only; the default then calls
-  `inverse` and `inverse_log_det_jacobian`.
+  permutations, squeeze) writes TFP's hooks only, all four of them; the
+  default then calls those hooks.
 
   Either way the log-det is summed over event dimensions beyond the minimum
   (`event_ndims=3` on a per-pixel bijector sums over the `H x W` pixels).
@@ -63,7 +63,7 @@ class GlowBijector(tfb.Bijector):
     with tf.name_scope(self.name), tf.name_scope(name):
       x = tf.convert_to_tensor(x, self.dtype, name='x')
       y, ildj = self._inverse_and_log_det(x, **kwargs)
-      return y, _sum_over_event(ildj, x, min_ndims, event_ndims)
+      return y, sum_over_event(ildj, x, min_ndims, event_ndims)
 
   def forward_and_log_det(self, z, event_ndims=None,
                           name='forward_and_log_det', **kwargs):
@@ -85,19 +85,22 @@ class GlowBijector(tfb.Bijector):
     with tf.name_scope(self.name), tf.name_scope(name):
       z = tf.convert_to_tensor(z, self.dtype, name='z')
       x, fldj = self._forward_and_log_det(z, **kwargs)
-      return x, _sum_over_event(fldj, z, min_ndims, event_ndims)
+      return x, sum_over_event(fldj, z, min_ndims, event_ndims)
 
   def _inverse_and_log_det(self, x, **kwargs):
-    """`(y, ildj)` with `ildj` at the minimum event rank; by default TFP's."""
-    return (self.inverse(x, **kwargs),
-            self.inverse_log_det_jacobian(x, self.inverse_min_event_ndims,
-                                          **kwargs))
+    """`(y, ildj)` with `ildj` at the minimum event rank; by default TFP's hooks.
+
+    The hooks, not TFP's public methods: those look `x` up in TFP's cache,
+    and in eager mode a cached log-det computed outside a `GradientTape`
+    has no gradient inside one.
+    """
+    return (self._inverse(x, **kwargs),
+            self._inverse_log_det_jacobian(x, **kwargs))
 
   def _forward_and_log_det(self, z, **kwargs):
-    """`(x, fldj)` with `fldj` at the minimum event rank; by default TFP's."""
-    return (self.forward(z, **kwargs),
-            self.forward_log_det_jacobian(z, self.forward_min_event_ndims,
-                                          **kwargs))
+    """`(x, fldj)` with `fldj` at the minimum event rank; by default TFP's hooks."""
+    return (self._forward(z, **kwargs),
+            self._forward_log_det_jacobian(z, **kwargs))
 
 
 def _event_ndims(event_ndims, min_ndims, name):
@@ -110,8 +113,10 @@ def _event_ndims(event_ndims, min_ndims, name):
   return event_ndims
 
 
-def _sum_over_event(log_det, like, min_ndims, event_ndims):
+def sum_over_event(log_det, like, min_ndims, event_ndims):
   """Sums a log-det given per event of rank `min_ndims` over `event_ndims`.
+
+  The log-det is returned shaped like the batch of `like` at `event_ndims`.
 
   `log_det` broadcasts to `like`'s batch at `min_ndims` (a constant
   Jacobian's is a scalar); the sum is over the `event_ndims - min_ndims`

@@ -150,10 +150,14 @@ class InvertibleConv1x1(GlowBijector):
   def _inverse(self, x):
     return self._apply(x, self.matrix())
 
-  def _inverse_log_det_jacobian(self, x):
+  def log_abs_det(self):
+    """`log|det W|`, the inverse log-det per pixel: `sum(log_abs)` in LU form."""
     if self._lu_decomposed:
       return tf.reduce_sum(self.log_abs)
     return tf.linalg.slogdet(self.weight)[1]
+
+  def _inverse_log_det_jacobian(self, x):
+    return self.log_abs_det()
 
   def _forward_log_det_jacobian(self, z):
     return -self._inverse_log_det_jacobian(z)

@@ -75,6 +75,9 @@ class Squeeze(GlowBijector):
   def _forward_log_det_jacobian(self, x):
     return tf.zeros([], self.dtype)
 
+  def _inverse_log_det_jacobian(self, y):
+    return tf.zeros([], self.dtype)
+
   def _forward_event_shape(self, input_shape):
     f = self._factor
     h, w, c = input_shape[-3:]

@@ -159,6 +159,24 @@ class GlowBijectorTest(tf.test.TestCase, parameterized.TestCase):
     pixel.inverse_log_det_jacobian(tf.identity(x), event_ndims=3)
     self.assertEqual(pixel.one_pass_calls, 4)
 
+  def test_one_pass_ignores_tfps_cache(self):
+    # In eager mode TFP's cache answers a second `inverse_log_det_jacobian`
+    # of the same tensor with the first result, which a GradientTape opened
+    # in between did not record. The one-pass methods must not ask it.
+    act_norm = _bijector('act_norm')
+    x = _inputs(5)
+    act_norm.inverse_log_det_jacobian(x, event_ndims=3)
+    act_norm.forward_log_det_jacobian(x, event_ndims=3)
+    # d log-det / d log_scale: 16 pixels per image, summed over 6 images.
+    per_channel = 16 * np.prod(_BATCH)
+    with tf.GradientTape(persistent=True) as tape:
+      ildj = tf.reduce_sum(act_norm.inverse_and_log_det(x, 3)[1])
+      fldj = tf.reduce_sum(act_norm.forward_and_log_det(x, 3)[1])
+    for log_det, sign in ((ildj, 1.0), (fldj, -1.0)):
+      self.assertAllClose(tape.gradient(log_det, act_norm.log_scale),
+                          np.full([_EVENT[-1]], sign * per_channel),
+                          rtol=1e-12)
+
   @parameterized.parameters(('coupling', 3), ('act_norm', 1),
                             ('pixel_coupling', 1))
   def test_event_ndims_defaults_to_the_minimum(self, name, min_ndims):
