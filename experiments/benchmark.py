@@ -12,7 +12,9 @@ the model's own among them, timed before and after the rounds); for every
 same Glow written in PyTorch, `glow_tf.benchmarking.torch_glow.TorchGlow`,
 on as many threads as TensorFlow uses, all in the same interleaved rounds;
 the parameter counts, the analytic training FLOPs and the fraction of the
-peak each reaches;
+peak each reaches; with `--floor`, glow_tf's matmuls each timed alone
+(`glow_tf.benchmarking.floor`): the floor under its step, and the
+speed-up over tfp that it allows on this machine;
 with `--extras`, a second phase of rounds timing glow_tf's memory-saving
 training and (with `--xla`) glow_tf compiled with XLA against tfp again;
 then the peak memory of one training step for each `--memory_steps` value of
@@ -62,6 +64,9 @@ _TORCH = flags.DEFINE_boolean(
 _TORCH_THREADS = flags.DEFINE_integer(
     'torch_threads', None, "PyTorch's intra-op threads (default: as many as "
     'TensorFlow uses).')
+_FLOOR = flags.DEFINE_boolean(
+    'floor', True, "Also time glow_tf's matmuls alone, after each width's "
+    'rounds: the floor under its step, and the speed-up over tfp it allows.')
 _MEMORY_STEPS = flags.DEFINE_list(
     'memory_steps', ['8', '16', '32'],
     'Values of K for the peak-memory table (empty: skip it).')
@@ -89,7 +94,7 @@ def main(argv):
       memory_steps=_ints(_MEMORY_STEPS.value, 'memory_steps'),
       memory_width=_MEMORY_WIDTH.value, xla=_XLA.value,
       extras=_EXTRAS.value, with_torch=_TORCH.value,
-      torch_threads=_TORCH_THREADS.value,
+      torch_threads=_TORCH_THREADS.value, with_floor=_FLOOR.value,
       log=lambda message: print(message, file=sys.stderr, flush=True))
   results['command'] = ' '.join(['python -m experiments.benchmark'] +
                                 sys.argv[1:])

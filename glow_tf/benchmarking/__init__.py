@@ -17,6 +17,9 @@ The library behind `experiments/benchmark.py`, one concern per module:
   which this package does not import;
 * `timing`: `time_interleaved`, rounds in which every contender runs in
   turn, so that drift of a shared machine hits all of them alike;
+* `floor`: `matmul_floor`, glow_tf's matmuls each timed alone,
+  summed: a floor under its training step and sampling call, and so a bound
+  on its speed-up over tfp on that machine;
 * `memory_probe`: `peak_step_memory`, the peak memory of one training step,
   measured in a fresh process (Linux `VmHWM`);
 * `run`: `run_benchmark`, all of it, as one JSON-ready dict;
@@ -36,6 +39,7 @@ from glow_tf.benchmarking.contenders import make_train_step
 from glow_tf.benchmarking.flops import count_parameters
 from glow_tf.benchmarking.flops import forward_flops_per_image
 from glow_tf.benchmarking.flops import train_flops_per_image
+from glow_tf.benchmarking.floor import matmul_floor
 from glow_tf.benchmarking.memory_probe import peak_step_memory
 from glow_tf.benchmarking.peak import matmul_probes
 from glow_tf.benchmarking.peak import model_matmul_shapes
@@ -49,7 +53,7 @@ from glow_tf.benchmarking.timing import time_interleaved
 __all__ = [
     'benchmark_config', 'build_tfp_glow', 'count_parameters', 'format_table',
     'forward_flops_per_image', 'machine_info', 'make_sampler',
-    'make_train_step', 'matmul_probes', 'model_matmul_shapes',
+    'make_train_step', 'matmul_floor', 'matmul_probes', 'model_matmul_shapes',
     'peak_matmul_gflops', 'peak_step_memory',
     'run_benchmark', 'time_interleaved', 'train_flops_per_image',
 ]

@@ -15,6 +15,7 @@ from glow_tf.benchmarking.contenders import make_train_step
 from glow_tf.benchmarking.flops import count_parameters
 from glow_tf.benchmarking.flops import forward_flops_per_image
 from glow_tf.benchmarking.flops import train_flops_per_image
+from glow_tf.benchmarking.floor import matmul_floor
 from glow_tf.benchmarking.memory_probe import peak_step_memory
 from glow_tf.benchmarking.memory_probe import random_images
 from glow_tf.benchmarking.peak import matmul_probes
@@ -38,9 +39,24 @@ def _ratios(result, times, task, batch_size, contender):
   result[f'{task}_speedup_vs_{contender}'] = speedup
 
 
+def _floor(result, floor, batch_size):
+  """The matmul floor's figures, against glow_tf's and tfp's step times."""
+  result['matmul_floor_train_ms'] = floor['train_s'] * 1e3
+  result['matmul_floor_sample_ms'] = floor['sample_s'] * 1e3
+  result['matmul_floor'] = floor['matmuls']
+  for task in ('train', 'sample'):
+    seconds = floor[f'{task}_s']
+    ours = batch_size / result[f'glow_tf_{task}_images_per_s']
+    tfp = batch_size / result[f'tfp_{task}_images_per_s']
+    # The share of glow_tf's call that its matmuls alone would take, and the
+    # speed-up over tfp that glow_tf would reach if nothing else took time.
+    result[f'{task}_matmul_share'] = seconds / ours
+    result[f'{task}_speedup_vs_tfp_floor_bound'] = tfp / seconds
+
+
 def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
                      xla=True, peak_gflops=None, extras=True,
-                     with_torch=False, torch_threads=1):
+                     with_torch=False, torch_threads=1, with_floor=True):
   """Training and sampling images/s of glow_tf, tfp.bijectors.Glow and PyTorch.
 
   Two phases of interleaved rounds. The first times only the headline
@@ -52,7 +68,10 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
   `glow_tf.memory.memory_saving_log_prob`; each variant's speed-up is
   against the tfp rounds of the same phase. PyTorch runs in a process of
   its own (`torch_process.TorchProcess`, with `torch_threads` threads), so
-  the two libraries' thread pools never share one process.
+  the two libraries' thread pools never share one process. After the
+  rounds (`with_floor`), `floor.matmul_floor` times glow_tf's
+  matmuls alone: the floor under its step, and the speed-up over tfp that
+  it allows.
 
   Returns:
     A dict of every figure of this configuration (see `run_benchmark`).
@@ -120,6 +139,8 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
       sample_flops * result['glow_tf_sample_images_per_s'] / 1e9)
   if peak_gflops:
     _fractions_of_peak(result, peak_gflops)
+  if with_floor:
+    _floor(result, matmul_floor(config, batch_size), batch_size)
 
   if extras:
     variants = {
@@ -177,7 +198,7 @@ def _fractions_of_peak(row, peak_gflops):
 def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
                   calls_per_round=3, memory_steps=(8, 16, 32),
                   memory_width=None, xla=True, extras=True, with_torch=True,
-                  torch_threads=None, log=print):
+                  torch_threads=None, with_floor=True, log=print):
   """Every figure of the benchmark, as one JSON-ready dict.
 
   Args:
@@ -195,6 +216,7 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     with_torch: also time `TorchGlow` in PyTorch, if PyTorch is installed
       (if not, one message says it is skipped and how to install it).
     torch_threads: PyTorch's intra-op threads; default TensorFlow's.
+    with_floor: also time glow_tf's matmuls alone (`matmul_floor`).
     log: progress printer (or None).
 
   Returns:
@@ -206,7 +228,11 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     glow_tf's), the GFLOP/s each reaches and its fraction of the peak.
     The peak is the best of `peak_probes` (matmuls timed before and after
     the rounds), unless a model beat it (`peak_underestimated`); then the
-    model's GFLOP/s, so no fraction of the peak exceeds 1.
+    model's GFLOP/s, so no fraction of the peak exceeds 1. With
+    `with_floor`: `matmul_floor_train_ms` and `matmul_floor_sample_ms`,
+    `train_matmul_share` (the floor over glow_tf's step time) and
+    `train_speedup_vs_tfp_floor_bound` (tfp's step time over the floor),
+    the same for sampling, and the per-shape rows (`matmul_floor`).
   """
   base = base or preset('fashion_mnist')
   log = log or (lambda *_: None)
@@ -235,7 +261,8 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     rows.append(benchmark_config(
         config, batch_size, rounds, calls_per_round, xla and extras,
         extras=extras, with_torch=with_torch,
-        torch_threads=results['torch'].get('threads', 1)))
+        torch_threads=results['torch'].get('threads', 1),
+        with_floor=with_floor))
   # The peak again, right after, to bracket drift of a shared machine.
   for name, gflops in matmul_probes(shapes).items():
     probes[name] = max(probes[name], gflops)

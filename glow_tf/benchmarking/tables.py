@@ -79,6 +79,16 @@ def format_table(results):
         f"  {_cell(r, 'sample_achieved_gflops', '{:8.1f}', 8)}"
         f"  {_cell(r, 'sample_fraction_of_peak', '{:7.1%}', 7)}")
   lines += _variant_table(
+      results, "the matmul floor: glow_tf's matmuls, each timed alone "
+      "(share: of glow_tf's call; bound: tfp's call over the floor):",
+      'width  train ms  share  bound vs tfp   sample ms  share  bound vs tfp',
+      [('matmul_floor_train_ms', '  {:8.1f}'),
+       ('train_matmul_share', '  {:5.0%}'),
+       ('train_speedup_vs_tfp_floor_bound', '  {:11.2f}x'),
+       ('matmul_floor_sample_ms', '  {:10.1f}'),
+       ('sample_matmul_share', '  {:5.0%}'),
+       ('sample_speedup_vs_tfp_floor_bound', '  {:11.2f}x')])
+  lines += _variant_table(
       results, 'glow_tf training with memory_saving_log_prob:',
       'width  train img/s  vs tfp',
       [('glow_tf_memory_saving_train_images_per_s', '  {:11.1f}'),

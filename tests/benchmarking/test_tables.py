@@ -31,6 +31,15 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn('memory_saving', table)
     self.assertIn('    8          3.5   1.75x', table)
     self.assertNotIn('XLA', table)
+    self.assertNotIn('matmul floor', table)
+    row.update({'matmul_floor_train_ms': 80.0, 'train_matmul_share': 0.5,
+                'train_speedup_vs_tfp_floor_bound': 8.0,
+                'matmul_floor_sample_ms': 32.0, 'sample_matmul_share': 0.25,
+                'sample_speedup_vs_tfp_floor_bound': 4.0})
+    table = benchmarking.format_table(results)
+    self.assertIn('matmul floor', table)
+    self.assertIn('    8      80.0    50%         8.00x        32.0    25%'
+                  '         4.00x', table)
 
   def test_table_shows_pytorch_where_it_ran(self):
     row = {'hidden_channels': 8, 'glow_tf_params': 10, 'tfp_params': 9,

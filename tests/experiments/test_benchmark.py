@@ -53,7 +53,10 @@ class BenchmarkBinaryTest(tf.test.TestCase):
                   'tfp_sample_images_per_s', 'sample_speedup_vs_tfp',
                   'fraction_of_peak', 'achieved_gflops', 'glow_tf_params',
                   'tfp_params', 'glow_tf_memory_saving_train_images_per_s',
-                  'memory_saving_train_speedup_vs_tfp'):
+                  'memory_saving_train_speedup_vs_tfp',
+                  'matmul_floor_train_ms', 'matmul_floor_sample_ms',
+                  'train_matmul_share', 'train_speedup_vs_tfp_floor_bound',
+                  'sample_speedup_vs_tfp_floor_bound'):
         self.assertIn(key, config)
         self.assertGreater(config[key], 0, key)
       self.assertLessEqual(config['fraction_of_peak'], 1.0)

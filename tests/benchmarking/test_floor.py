@@ -1,0 +1,89 @@
+"""Tests of glow_tf.benchmarking.floor: the model's matmuls, timed alone.
+
+No timing is asserted: the shapes are checked against the analytic FLOPs,
+and the floor against its own rows.
+"""
+
+from unittest import mock
+
+from absl.testing import parameterized
+import numpy as np
+import tensorflow as tf
+
+import glow_tf
+from glow_tf import benchmarking
+from glow_tf.benchmarking import floor
+
+
+class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
+
+  def test_the_preset_s_matmuls(self):
+    config = glow_tf.preset('fashion_mnist', num_steps=8, hidden_channels=128)
+    # Level 0: 64 images x 14 x 14 pixels, 4 channels; level 1: 7 x 7, 8.
+    self.assertEqual(floor.model_matmuls(config, batch_size=64), {
+        (12544, 18, 128): 8, (12544, 128, 128): 8, (12544, 128, 36): 8,
+        (12544, 4, 4): 8, (12544, 18, 4): 1,  # the split prior
+        (3136, 36, 128): 8, (3136, 128, 128): 8, (3136, 128, 72): 8,
+        (3136, 8, 8): 8})
+
+  @parameterized.parameters(
+      dict(coupling='affine', permutation='lu_conv', hidden_channels=400),
+      dict(coupling='additive', permutation='shuffle', hidden_channels=16),
+      dict(coupling='affine', permutation='conv', hidden_channels=2))
+  def test_shapes_add_up_to_the_analytic_flops(self, **kwargs):
+    # hidden_channels=2: the input convolution's taps go on its output.
+    config = glow_tf.GlowConfig(image_shape=(16, 16, 3), num_levels=3,
+                                num_steps=2, **kwargs)
+    matmuls = floor.model_matmuls(config, batch_size=5)
+    flops = sum(2 * m * k * n * count for (m, k, n), count in matmuls.items())
+    self.assertEqual(flops, 5 * benchmarking.forward_flops_per_image(config))
+    if kwargs['permutation'] == 'shuffle':
+      self.assertNotIn((5 * 8 * 8, 12, 12), matmuls)
+
+  def test_time_matmul_runs_every_form_and_refuses_others(self):
+    for form in floor.FORMS:
+      self.assertGreater(floor.time_matmul(8, 4, 6, form, calls=2,
+                                                  repeats=1), 0)
+    with self.assertRaisesRegex(ValueError, "form must be one of"):
+      floor.time_matmul(8, 4, 6, 'backward')
+
+  def test_floor_sums_its_rows(self):
+    config = glow_tf.GlowConfig(image_shape=(8, 8, 1), num_levels=2,
+                                num_steps=2, hidden_channels=4)
+    seconds = {'forward': 1e-6, 'weights': 2e-6, 'inputs': 4e-6}
+    with mock.patch.object(floor, 'time_matmul',
+                           side_effect=lambda m, k, n, form, *_: seconds[form]):
+      measured = floor.matmul_floor(config, batch_size=2)
+    count = sum(floor.model_matmuls(config, 2).values())
+    self.assertAllClose(measured['sample_s'], count * 1e-6)
+    self.assertAllClose(measured['train_s'], count * 7e-6)
+    self.assertEqual(sum(row['count'] for row in measured['matmuls']), count)
+    for row in measured['matmuls']:
+      self.assertAllClose([row['forward_us'], row['weights_us'],
+                           row['inputs_us']], [1.0, 2.0, 4.0])
+
+  def test_rejects_bad_arguments(self):
+    with self.assertRaisesRegex(ValueError, 'GlowConfig'):
+      floor.model_matmuls({'hidden_channels': 4})
+    with self.assertRaisesRegex(ValueError, 'batch_size must be'):
+      floor.model_matmuls(glow_tf.preset('fashion_mnist'), 0)
+
+  def test_run_reports_the_floor_against_both_step_times(self):
+    result = {'glow_tf_train_images_per_s': 400.0,
+              'tfp_train_images_per_s': 100.0,
+              'glow_tf_sample_images_per_s': 1000.0,
+              'tfp_sample_images_per_s': 500.0}
+    measured = {'train_s': 0.08, 'sample_s': 0.032, 'matmuls': []}
+    from glow_tf.benchmarking import run  # pylint: disable=g-import-not-at-top
+    run._floor(result, measured, 64)  # pylint: disable=protected-access
+    # glow_tf: 0.16 s a step, tfp 0.64 s; sampling 0.064 and 0.128 s.
+    self.assertAllClose(result['matmul_floor_train_ms'], 80.0)
+    self.assertAllClose(result['train_matmul_share'], 0.5)
+    self.assertAllClose(result['train_speedup_vs_tfp_floor_bound'], 8.0)
+    self.assertAllClose(result['sample_matmul_share'], 0.5)
+    self.assertAllClose(result['sample_speedup_vs_tfp_floor_bound'], 4.0)
+    self.assertTrue(np.isfinite(result['matmul_floor_sample_ms']))
+
+
+if __name__ == '__main__':
+  tf.test.main()
