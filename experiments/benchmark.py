@@ -38,6 +38,7 @@ from absl import flags
 from experiments import _flags
 from experiments import _main
 from glow_tf import benchmarking
+from glow_tf.analysis import records
 from glow_tf import config as config_lib
 
 
@@ -98,6 +99,7 @@ def main(argv):
       log=lambda message: print(message, file=sys.stderr, flush=True))
   results['command'] = ' '.join(['python -m experiments.benchmark'] +
                                 sys.argv[1:])
+  results['commit'] = records.git_commit()  # '<sha>+dirty' if edited
   print(benchmarking.format_table(results))
   if _OUTPUT.value:
     with open(_OUTPUT.value, 'w') as f:
