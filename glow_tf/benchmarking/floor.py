@@ -75,7 +75,7 @@ def model_matmuls(config, batch_size=64):
 
 def time_matmul(m, k, n, form='forward', calls=10, repeats=5,
                 dtype=tf.float32):
-  """Seconds of one `[m, k] @ [k, n]` in `form` (see `FORMS`), best of `repeats`.
+  """Seconds of one `[m, k] @ [k, n]` in `form` (`FORMS`), best of `repeats`.
 
   `calls` matmuls run in a `tf.while_loop` inside one compiled function,
   each adding one element of its product to a sum so that none is pruned.

@@ -134,7 +134,7 @@ def inverse_and_log_det(bijector, x, event_ndims=3, **kwargs):
     ildj = 0.
     i = 0
     while i < len(parts):
-      if _act_norm_then_conv(parts[i:i + 2]):
+      if _foldable(parts[i:i + 2], event_ndims):
         x, part_ildj = _act_norm_conv_inverse(*parts[i:i + 2], x, event_ndims)
         i += 2
       else:
@@ -159,7 +159,7 @@ def forward_and_log_det(bijector, z, event_ndims=3, **kwargs):
     fldj = 0.
     i = len(parts)
     while i > 0:
-      if _act_norm_then_conv(parts[i - 2:i]):
+      if _foldable(parts[i - 2:i], event_ndims):
         z, part_fldj = _act_norm_conv_forward(*parts[i - 2:i], z, event_ndims)
         i -= 2
       else:
@@ -174,9 +174,15 @@ def forward_and_log_det(bijector, z, event_ndims=3, **kwargs):
           bijector.forward_log_det_jacobian(z, event_ndims, **kwargs))
 
 
-def _act_norm_then_conv(pair):
-  """Whether `pair` is an ActNorm and then a 1x1 convolution (image side)."""
-  return (len(pair) == 2 and isinstance(pair[0], ActNorm) and
+def _foldable(pair, event_ndims):
+  """Whether `pair` is an ActNorm and then a 1x1 convolution (image side).
+
+  A bad `event_ndims` is left to the parts, which refuse it with their
+  message.
+  """
+  good_ndims = (isinstance(event_ndims, int) and
+                not isinstance(event_ndims, bool) and event_ndims >= 1)
+  return (good_ndims and len(pair) == 2 and isinstance(pair[0], ActNorm) and
           isinstance(pair[1], InvertibleConv1x1))
 
 

@@ -88,7 +88,7 @@ class GlowBijector(tfb.Bijector):
       return x, sum_over_event(fldj, z, min_ndims, event_ndims)
 
   def _inverse_and_log_det(self, x, **kwargs):
-    """`(y, ildj)` with `ildj` at the minimum event rank; by default TFP's hooks.
+    """`(y, ildj)`, `ildj` at the minimum event rank; by default TFP's hooks.
 
     The hooks, not TFP's public methods: those look `x` up in TFP's cache,
     and in eager mode a cached log-det computed outside a `GradientTape`
@@ -98,7 +98,7 @@ class GlowBijector(tfb.Bijector):
             self._inverse_log_det_jacobian(x, **kwargs))
 
   def _forward_and_log_det(self, z, **kwargs):
-    """`(x, fldj)` with `fldj` at the minimum event rank; by default TFP's hooks."""
+    """`(x, fldj)`, `fldj` at the minimum event rank; by default TFP's hooks."""
     return (self._forward(z, **kwargs),
             self._forward_log_det_jacobian(z, **kwargs))
 

@@ -163,7 +163,8 @@ class FlowStepTest(tf.test.TestCase, parameterized.TestCase):
         sum(int(np.prod(v.shape)) for v in step.trainable_variables), expected)
     bijector_checks.check_checkpoint_round_trip(self, step)
 
-  @parameterized.product(permutation=('lu_conv', 'conv'), in_graph=(False, True))
+  @parameterized.product(permutation=('lu_conv', 'conv'),
+                         in_graph=(False, True))
   def test_one_pass_folds_act_norm_into_the_conv(self, permutation, in_graph):
     # The one-pass walk applies ActNorm and the 1x1 conv as one matmul; TFP's
     # parts, applied one after the other, must give the same outputs,
@@ -217,6 +218,15 @@ class FlowStepTest(tf.test.TestCase, parameterized.TestCase):
       self.assertIsNotNone(a)
       self.assertGreater(np.max(np.abs(a)), 0)
       self.assertAllClose(a, e, rtol=1e-10, atol=1e-10)
+
+  @parameterized.parameters(0, True, 2.0)
+  def test_one_pass_refuses_bad_event_ndims(self, event_ndims):
+    step = _step()
+    x = _images([2, 4, 4, 4])
+    initialize(step, x)
+    for one_pass in (inverse_and_log_det, forward_and_log_det):
+      with self.assertRaisesRegex(ValueError, 'event_ndims` must be an int'):
+        one_pass(step, x, event_ndims)
 
   @parameterized.named_parameters(
       ('permutation', dict(permutation='foo'),
