@@ -27,7 +27,8 @@ import tensorflow as tf
 from glow_tf.bijectors import multi_scale
 from glow_tf.config import GlowConfig
 
-__all__ = ['FORMS', 'matmul_floor', 'model_matmuls', 'time_matmul']
+__all__ = ['FORMS', 'fastest', 'matmul_floor', 'model_matmuls',
+           'time_matmul']
 
 # How a training step uses each `[m, k] @ [k, n]` of the forward pass: the
 # product itself, the weights' gradient `A^T dY` and the inputs' gradient
@@ -131,3 +132,25 @@ def matmul_floor(config, batch_size=64, calls=10, repeats=5):
         sample += count * seconds
     rows.append(row)
   return {'train_s': train, 'sample_s': sample, 'matmuls': rows}
+
+
+def fastest(*floors):
+  """The floor from several `matmul_floor` results: each matmul's best time.
+
+  A disturbance of the machine while one of them ran (another process, a
+  noisy neighbour) raises only that one's times; the benchmark measures
+  the floor before and after its rounds and keeps the faster of each.
+  """
+  if not floors:
+    raise ValueError('fastest() needs at least one matmul_floor result.')
+  key = lambda row: (row['m'], row['k'], row['n'])
+  rows = {}
+  for floor in floors:
+    for row in floor['matmuls']:
+      best = rows.setdefault(key(row), dict(row))
+      for form in FORMS:
+        best[f'{form}_us'] = min(best[f'{form}_us'], row[f'{form}_us'])
+  merged = [rows[k] for k in sorted(rows)]
+  train = sum(r['count'] * sum(r[f'{f}_us'] for f in FORMS) for r in merged)
+  sample = sum(r['count'] * r['forward_us'] for r in merged)
+  return {'train_s': train / 1e6, 'sample_s': sample / 1e6, 'matmuls': merged}

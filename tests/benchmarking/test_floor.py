@@ -62,6 +62,26 @@ class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
       self.assertAllClose([row['forward_us'], row['weights_us'],
                            row['inputs_us']], [1.0, 2.0, 4.0])
 
+  def test_fastest_keeps_each_matmul_s_best_time(self):
+    def floor_of(times):
+      rows = [{'m': m, 'k': 2, 'n': 3, 'count': count,
+               'forward_us': f, 'weights_us': w, 'inputs_us': i}
+              for m, count, (f, w, i) in times]
+      return {'matmuls': rows}
+    calm = floor_of([(10, 2, (1.0, 2.0, 3.0)), (20, 1, (5.0, 5.0, 5.0))])
+    # A disturbed run: one matmul slower in two forms, faster in one.
+    noisy = floor_of([(10, 2, (2.0, 4.0, 1.0)), (20, 1, (5.0, 5.0, 5.0))])
+    best = floor.fastest(calm, noisy)
+    self.assertEqual([r['m'] for r in best['matmuls']], [10, 20])
+    self.assertAllClose([best['matmuls'][0][f'{form}_us']
+                         for form in floor.FORMS], [1.0, 2.0, 1.0])
+    self.assertAllClose(best['train_s'], (2 * 4.0 + 15.0) / 1e6)
+    self.assertAllClose(best['sample_s'], (2 * 1.0 + 5.0) / 1e6)
+    # The inputs are not changed.
+    self.assertEqual(noisy['matmuls'][0]['forward_us'], 2.0)
+    with self.assertRaisesRegex(ValueError, 'at least one'):
+      floor.fastest()
+
   def test_rejects_bad_arguments(self):
     with self.assertRaisesRegex(ValueError, 'GlowConfig'):
       floor.model_matmuls({'hidden_channels': 4})
