@@ -66,8 +66,9 @@ _TORCH_THREADS = flags.DEFINE_integer(
     'torch_threads', None, "PyTorch's intra-op threads (default: as many as "
     'TensorFlow uses).')
 _FLOOR = flags.DEFINE_boolean(
-    'floor', True, "Also time glow_tf's matmuls alone, after each width's "
-    'rounds: the floor under its step, and the speed-up over tfp it allows.')
+    'floor', True, "Also time glow_tf's matmuls alone, before and after "
+    "each width's rounds (the faster kept): the floor under its step, and "
+    'the speed-up over tfp it allows.')
 _MEMORY_STEPS = flags.DEFINE_list(
     'memory_steps', ['8', '16', '32'],
     'Values of K for the peak-memory table (empty: skip it).')

@@ -5,8 +5,9 @@ The library behind `experiments/benchmark.py`, one concern per module:
 * `peak`: `peak_matmul_gflops`, the machine's float32 limit, the best of
   compiled matmuls of several shapes (`matmul_probes`), the model's own
   among them (`model_matmul_shapes`);
-* `flops`: `forward_flops_per_image`, `train_flops_per_image`, the analytic
-  multiply-adds (2 FLOPs each) of every convolution and matmul of a Glow,
+* `flops`: `model_matmuls`, the shape of every convolution and matmul of
+  a Glow as glow_tf computes it; `forward_flops_per_image`,
+  `train_flops_per_image`, their analytic multiply-adds (2 FLOPs each);
   and `count_parameters`;
 * `contenders`: `build_tfp_glow`, the same architecture as
   `tfp.bijectors.Glow`; `make_train_step`, `make_sampler`, one compiled

@@ -3,7 +3,8 @@
 glow_tf computes every convolution as a matmul over all pixels
 (`glow_tf.networks`). A training step runs each of them forward and twice
 backward (the gradients with respect to the weights and to the inputs), a
-sampling call forward only. `matmul_floor` times every one of those matmuls
+sampling call forward only (`flops.model_matmuls` lists them).
+`matmul_floor` times every one of those matmuls
 alone, in a loop inside one compiled function (its inputs in cache, no other
 op around it), and adds them up. That sum is a floor under the step: the
 other ops (taps, element-wise passes, the optimizer) can only add to it, and
@@ -19,59 +20,18 @@ print(floor['train_s'] * 1e3, 'ms of matmuls per training step')
 ```
 """
 
-import collections
 import time
 
 import tensorflow as tf
 
-from glow_tf.bijectors import multi_scale
-from glow_tf.config import GlowConfig
+from glow_tf.benchmarking.flops import model_matmuls
 
-__all__ = ['FORMS', 'fastest', 'matmul_floor', 'model_matmuls',
-           'time_matmul']
+__all__ = ['FORMS', 'fastest', 'matmul_floor', 'time_matmul']
 
 # How a training step uses each `[m, k] @ [k, n]` of the forward pass: the
 # product itself, the weights' gradient `A^T dY` and the inputs' gradient
 # `dY B^T` (TensorFlow's MatMul gradients, with these transposes).
 FORMS = ('forward', 'weights', 'inputs')
-
-
-def _conv3x3(pixels, c_in, c_out):
-  """The matmul of a 3x3 'SAME' convolution (see `conv3x3_as_matmul`)."""
-  if c_in <= c_out:
-    return (pixels, 9 * c_in, c_out)  # patches of the narrow input
-  return (pixels, c_in, 9 * c_out)  # taps summed on the narrow output
-
-
-def model_matmuls(config, batch_size=64):
-  """Every matmul of one forward pass of `config`'s flow: `{(m, k, n): count}`.
-
-  Per flow step at a level of `h x w` pixels and `c` channels (`m = N h w`):
-  the 1x1 convolution `[m, c] @ [c, c]` (with an LU or plain permutation),
-  and the coupling network's input 3x3, hidden 1x1 and output 3x3
-  convolutions; per split, the split prior's 3x3 convolution. The same
-  shapes as `glow_tf.benchmarking.forward_flops_per_image` counts.
-  """
-  if not isinstance(config, GlowConfig):
-    raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
-  if not isinstance(batch_size, int) or batch_size < 1:
-    raise ValueError(f'batch_size must be a positive int, got {batch_size!r}.')
-  width = config.hidden_channels
-  counts = collections.Counter()
-  shapes = multi_scale.level_shapes(config.image_shape, config.num_levels)
-  for level, (h, w, c) in enumerate(shapes):
-    pixels = batch_size * h * w
-    half, rest = c // 2, c - c // 2
-    out = rest if config.coupling == 'additive' else 2 * rest
-    step = [_conv3x3(pixels, half, width), (pixels, width, width),
-            _conv3x3(pixels, width, out)]
-    if config.permutation in ('lu_conv', 'conv'):
-      step.append((pixels, c, c))
-    for shape in step:
-      counts[shape] += config.num_steps
-    if level < config.num_levels - 1:
-      counts[_conv3x3(pixels, half, 2 * rest)] += 1
-  return dict(counts)
 
 
 def time_matmul(m, k, n, form='forward', calls=10, repeats=5,
@@ -121,17 +81,20 @@ def matmul_floor(config, batch_size=64, calls=10, repeats=5):
     images (forward only), and one row per shape with its `count` per
     forward pass and the microseconds of each form.
   """
-  rows, train, sample = [], 0.0, 0.0
+  rows = []
   for (m, k, n), count in sorted(model_matmuls(config, batch_size).items()):
     row = {'m': m, 'k': k, 'n': n, 'count': count}
     for form in FORMS:
-      seconds = time_matmul(m, k, n, form, calls, repeats)
-      row[f'{form}_us'] = seconds * 1e6
-      train += count * seconds
-      if form == 'forward':
-        sample += count * seconds
+      row[f'{form}_us'] = time_matmul(m, k, n, form, calls, repeats) * 1e6
     rows.append(row)
-  return {'train_s': train, 'sample_s': sample, 'matmuls': rows}
+  return _summed(rows)
+
+
+def _summed(rows):
+  """`{'train_s', 'sample_s', 'matmuls': rows}`: the rows' times, summed."""
+  train = sum(r['count'] * sum(r[f'{f}_us'] for f in FORMS) for r in rows)
+  sample = sum(r['count'] * r['forward_us'] for r in rows)
+  return {'train_s': train / 1e6, 'sample_s': sample / 1e6, 'matmuls': rows}
 
 
 def fastest(*floors):
@@ -150,7 +113,4 @@ def fastest(*floors):
       best = rows.setdefault(key(row), dict(row))
       for form in FORMS:
         best[f'{form}_us'] = min(best[f'{form}_us'], row[f'{form}_us'])
-  merged = [rows[k] for k in sorted(rows)]
-  train = sum(r['count'] * sum(r[f'{f}_us'] for f in FORMS) for r in merged)
-  sample = sum(r['count'] * r['forward_us'] for r in merged)
-  return {'train_s': train / 1e6, 'sample_s': sample / 1e6, 'matmuls': merged}
+  return _summed([rows[k] for k in sorted(rows)])

@@ -1,35 +1,63 @@
-"""Analytic FLOPs of a Glow, and parameter counts."""
+"""Analytic FLOPs of a Glow (the shapes of its matmuls), and parameter counts."""
+
+import collections
 
 import numpy as np
 
 from glow_tf.bijectors import multi_scale
 from glow_tf.config import GlowConfig
 
-__all__ = ['count_parameters', 'forward_flops_per_image',
+__all__ = ['count_parameters', 'forward_flops_per_image', 'model_matmuls',
            'train_flops_per_image']
+
+
+def _conv3x3(pixels, c_in, c_out):
+  """The matmul of a 3x3 'SAME' convolution (see `conv3x3_as_matmul`)."""
+  if c_in <= c_out:
+    return (pixels, 9 * c_in, c_out)  # patches of the narrow input
+  return (pixels, c_in, 9 * c_out)  # taps summed on the narrow output
+
+
+def model_matmuls(config, batch_size=64):
+  """Every matmul of one forward pass of `config`'s flow: `{(m, k, n): count}`.
+
+  Per flow step at a level of `h x w` pixels and `c` channels (`m = N h w`):
+  the 1x1 convolution `[m, c] @ [c, c]` (with an LU or plain permutation),
+  and the coupling network's input 3x3, hidden 1x1 and output 3x3
+  convolutions; per split, the split prior's 3x3 convolution.
+  """
+  if not isinstance(config, GlowConfig):
+    raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
+  if not isinstance(batch_size, int) or batch_size < 1:
+    raise ValueError(f'batch_size must be a positive int, got {batch_size!r}.')
+  width = config.hidden_channels
+  counts = collections.Counter()
+  shapes = multi_scale.level_shapes(config.image_shape, config.num_levels)
+  for level, (h, w, c) in enumerate(shapes):
+    pixels = batch_size * h * w
+    half, rest = c // 2, c - c // 2
+    out = rest if config.coupling == 'additive' else 2 * rest
+    step = [_conv3x3(pixels, half, width), (pixels, width, width),
+            _conv3x3(pixels, width, out)]
+    if config.permutation in ('lu_conv', 'conv'):
+      step.append((pixels, c, c))
+    for shape in step:
+      counts[shape] += config.num_steps
+    if level < config.num_levels - 1:
+      counts[_conv3x3(pixels, half, 2 * rest)] += 1
+  return dict(counts)
 
 
 def forward_flops_per_image(config):
   """FLOPs of one image through the flow: 2 per multiply-add of every matmul.
 
-  Counts the coupling networks (3x3, 1x1, 3x3 convolutions), the invertible
-  1x1 convolutions and the split priors' 3x3 convolutions; the per-pixel
-  element-wise work (ActNorm, ReLU, the coupling's affine map) is left out.
+  Counts the matmuls of `model_matmuls`: the coupling networks (3x3, 1x1,
+  3x3 convolutions), the invertible 1x1 convolutions and the split priors'
+  3x3 convolutions; the per-pixel element-wise work (ActNorm, ReLU, the
+  coupling's affine map) is left out.
   """
-  if not isinstance(config, GlowConfig):
-    raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
-  width, total = config.hidden_channels, 0
-  shapes = multi_scale.level_shapes(config.image_shape, config.num_levels)
-  for level, (h, w, c) in enumerate(shapes):
-    half, rest = c // 2, c - c // 2
-    out = rest if config.coupling == 'additive' else 2 * rest
-    per_pixel = 9 * half * width + width * width + 9 * width * out
-    if config.permutation in ('lu_conv', 'conv'):
-      per_pixel += c * c
-    total += config.num_steps * 2 * h * w * per_pixel
-    if level < config.num_levels - 1:
-      total += 2 * h * w * 9 * half * 2 * rest
-  return total
+  return sum(2 * m * k * n * count
+             for (m, k, n), count in model_matmuls(config, 1).items())
 
 
 def train_flops_per_image(config):

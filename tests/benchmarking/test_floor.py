@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.floor: the model's matmuls, timed alone.
+"""Tests of the matmul floor: the model's matmuls (flops), timed alone (floor).
 
 No timing is asserted: the shapes are checked against the analytic FLOPs,
 and the floor against its own rows.
@@ -13,6 +13,7 @@ import tensorflow as tf
 import glow_tf
 from glow_tf import benchmarking
 from glow_tf.benchmarking import floor
+from glow_tf.benchmarking import flops
 
 
 class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
@@ -20,7 +21,7 @@ class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
   def test_the_preset_s_matmuls(self):
     config = glow_tf.preset('fashion_mnist', num_steps=8, hidden_channels=128)
     # Level 0: 64 images x 14 x 14 pixels, 4 channels; level 1: 7 x 7, 8.
-    self.assertEqual(floor.model_matmuls(config, batch_size=64), {
+    self.assertEqual(flops.model_matmuls(config, batch_size=64), {
         (12544, 18, 128): 8, (12544, 128, 128): 8, (12544, 128, 36): 8,
         (12544, 4, 4): 8, (12544, 18, 4): 1,  # the split prior
         (3136, 36, 128): 8, (3136, 128, 128): 8, (3136, 128, 72): 8,
@@ -34,9 +35,9 @@ class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
     # hidden_channels=2: the input convolution's taps go on its output.
     config = glow_tf.GlowConfig(image_shape=(16, 16, 3), num_levels=3,
                                 num_steps=2, **kwargs)
-    matmuls = floor.model_matmuls(config, batch_size=5)
-    flops = sum(2 * m * k * n * count for (m, k, n), count in matmuls.items())
-    self.assertEqual(flops, 5 * benchmarking.forward_flops_per_image(config))
+    matmuls = flops.model_matmuls(config, batch_size=5)
+    total = sum(2 * m * k * n * count for (m, k, n), count in matmuls.items())
+    self.assertEqual(total, 5 * benchmarking.forward_flops_per_image(config))
     if kwargs['permutation'] == 'shuffle':
       self.assertNotIn((5 * 8 * 8, 12, 12), matmuls)
 
@@ -54,7 +55,7 @@ class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
     with mock.patch.object(floor, 'time_matmul',
                            side_effect=lambda m, k, n, form, *_: seconds[form]):
       measured = floor.matmul_floor(config, batch_size=2)
-    count = sum(floor.model_matmuls(config, 2).values())
+    count = sum(flops.model_matmuls(config, 2).values())
     self.assertAllClose(measured['sample_s'], count * 1e-6)
     self.assertAllClose(measured['train_s'], count * 7e-6)
     self.assertEqual(sum(row['count'] for row in measured['matmuls']), count)
@@ -84,9 +85,9 @@ class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_rejects_bad_arguments(self):
     with self.assertRaisesRegex(ValueError, 'GlowConfig'):
-      floor.model_matmuls({'hidden_channels': 4})
+      flops.model_matmuls({'hidden_channels': 4})
     with self.assertRaisesRegex(ValueError, 'batch_size must be'):
-      floor.model_matmuls(glow_tf.preset('fashion_mnist'), 0)
+      flops.model_matmuls(glow_tf.preset('fashion_mnist'), 0)
 
   def test_run_reports_the_floor_against_both_step_times(self):
     result = {'glow_tf_train_images_per_s': 400.0,
