@@ -54,7 +54,8 @@ from glow_tf import _seeds
 __all__ = ['COMPUTE_DTYPES', 'ActNormLayer', 'Conv2D', 'CouplingNetwork',
            'ZeroConv2D', 'act_norm_variables', 'add_edge_map',
            'applied_log_scale', 'check_compute_dtype', 'edge_indicator',
-           'initialize_act_norm', 'xla_taps', 'xla_taps_enabled']
+           'initialize_act_norm', 'taps_on_output', 'xla_taps',
+           'xla_taps_enabled']
 
 # The coupling networks' optional lower-precision compute dtypes.
 COMPUTE_DTYPES = ('bfloat16',)
@@ -215,15 +216,35 @@ def _kernel9(kernel):
   return tf.concat(taps, axis=1)
 
 
+def taps_on_output(c_in, c_out):
+  """Whether a 3x3 convolution `c_in -> c_out` sums its taps on the output.
+
+  The 3x3 taps go on the narrower side: patches of the input
+  (`[N*H*W, 9 c_in] @ [9 c_in, c_out]`) when it has no more channels than
+  the output, else shifted sums of the output (`[N*H*W, c_in] @ [c_in,
+  9 c_out]`). Every 3x3 convolution here, and the FLOP count of
+  `glow_tf.benchmarking.flops`, follows this one rule.
+
+  #### Examples
+
+  ```python
+  taps_on_output(6, 512)   # False: a coupling network's input convolution
+  taps_on_output(512, 12)  # True: its zero-initialised output convolution
+  ```
+  """
+  return c_in > c_out
+
+
 def conv3x3_as_matmul(x, kernel):
   """A 3x3 'SAME' convolution computed as matmuls (see the module docstring).
 
-  Picks the cheaper side for the 3x3 taps: patches of the input when it has
-  fewer channels than the output, else shifted sums of the output.
+  Picks the cheaper side for the 3x3 taps (`taps_on_output`): patches of the
+  input when it has no more channels than the output, else shifted sums of
+  the output.
   """
   k = tf.convert_to_tensor(kernel)
   c_in, c_out = k.shape[2], k.shape[3]
-  if c_in <= c_out:
+  if not taps_on_output(c_in, c_out):
     return _matmul_pixels(_gather_taps(x), tf.reshape(k, [9 * c_in, c_out]))
   return _sum_taps(_matmul_pixels(x, _kernel9(k)))
 
@@ -485,7 +506,7 @@ class ZeroConv2D(tf.Module):
   def _taps_on_output(self):
     """3x3 to fewer channels: matmul on the wide input, taps on the output."""
     return (self.kernel.shape[0] == 3 and
-            self.kernel.shape[2] > self.kernel.shape[3])
+            taps_on_output(self.kernel.shape[2], self.kernel.shape[3]))
 
   def __call__(self, x):
     kernel, bias, edge = self._scaled()
@@ -615,7 +636,7 @@ class CouplingNetwork(tf.Module):
                                  self.conv_in.edge)
     kernel, edge = cast(kernel), cast(edge)
     c_in, width = kernel.shape[2], kernel.shape[3]
-    if c_in <= width:
+    if not taps_on_output(c_in, width):
       h = tf.matmul(_to_pixels(_gather_taps(x)),
                     tf.reshape(kernel, [9 * c_in, width]))
     else:

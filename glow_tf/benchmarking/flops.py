@@ -6,16 +6,17 @@ import numpy as np
 
 from glow_tf.bijectors import multi_scale
 from glow_tf.config import GlowConfig
+from glow_tf.networks import taps_on_output
 
-__all__ = ['count_parameters', 'forward_flops_per_image', 'model_matmuls',
-           'train_flops_per_image']
+__all__ = ['conv3x3_matmul', 'count_parameters', 'forward_flops_per_image',
+           'model_matmuls', 'train_flops_per_image']
 
 
-def _conv3x3(pixels, c_in, c_out):
-  """The matmul of a 3x3 'SAME' convolution (see `conv3x3_as_matmul`)."""
-  if c_in <= c_out:
-    return (pixels, 9 * c_in, c_out)  # patches of the narrow input
-  return (pixels, c_in, 9 * c_out)  # taps summed on the narrow output
+def conv3x3_matmul(pixels, c_in, c_out):
+  """`(m, k, n)` of a 3x3 'SAME' convolution's matmul (`conv3x3_as_matmul`)."""
+  if taps_on_output(c_in, c_out):
+    return (pixels, c_in, 9 * c_out)  # taps summed on the narrow output
+  return (pixels, 9 * c_in, c_out)  # patches of the narrow input
 
 
 def model_matmuls(config, batch_size=64):
@@ -37,14 +38,14 @@ def model_matmuls(config, batch_size=64):
     pixels = batch_size * h * w
     half, rest = c // 2, c - c // 2
     out = rest if config.coupling == 'additive' else 2 * rest
-    step = [_conv3x3(pixels, half, width), (pixels, width, width),
-            _conv3x3(pixels, width, out)]
+    step = [conv3x3_matmul(pixels, half, width), (pixels, width, width),
+            conv3x3_matmul(pixels, width, out)]
     if config.permutation in ('lu_conv', 'conv'):
       step.append((pixels, c, c))
     for shape in step:
       counts[shape] += config.num_steps
     if level < config.num_levels - 1:
-      counts[_conv3x3(pixels, half, 2 * rest)] += 1
+      counts[conv3x3_matmul(pixels, half, 2 * rest)] += 1
   return dict(counts)
 
 

@@ -20,6 +20,8 @@ import time
 
 import tensorflow as tf
 
+from glow_tf.benchmarking.flops import conv3x3_matmul
+from glow_tf.bijectors import multi_scale
 from glow_tf.config import GlowConfig
 
 __all__ = ['SQUARE_SHAPES', 'matmul_gflops', 'matmul_probes',
@@ -52,15 +54,16 @@ def model_matmul_shapes(config, batch_size=64):
   """The two largest matmuls of a Glow's coupling networks, `(m, k, n)`.
 
   At level 0 (`h x w` pixels after the squeeze, `c` channels, width `W`):
-  the input 3x3 convolution as patches, `[N h w, 9 c/2] @ [9 c/2, W]`, and
-  the hidden 1x1 convolution, `[N h w, W] @ [W, W]`.
+  the input 3x3 convolution, as patches `[N h w, 9 c/2] @ [9 c/2, W]` for
+  every width but the narrowest (`flops.conv3x3_matmul`), and the hidden
+  1x1 convolution, `[N h w, W] @ [W, W]`.
   """
   if not isinstance(config, GlowConfig):
     raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
-  h, w, c = config.image_shape
-  pixels = batch_size * (h // 2) * (w // 2)
+  h, w, c = multi_scale.level_shapes(config.image_shape, config.num_levels)[0]
+  pixels = batch_size * h * w
   width = config.hidden_channels
-  return ((pixels, 9 * (4 * c // 2), width), (pixels, width, width))
+  return (conv3x3_matmul(pixels, c // 2, width), (pixels, width, width))
 
 
 def matmul_probes(shapes=(), repeats=5, dtype=tf.float32):

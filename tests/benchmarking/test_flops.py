@@ -24,3 +24,19 @@ class FlopsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(benchmarking.forward_flops_per_image(config), expected)
     self.assertEqual(benchmarking.train_flops_per_image(config),
                      3 * expected)
+
+  @parameterized.parameters((2, 16), (16, 4), (3, 3), (4, 36))
+  def test_conv3x3_matmul_is_the_matmul_the_network_runs(self, c_in, c_out):
+    # The FLOP count's shape is the one matmul in the traced convolution.
+    x = tf.TensorSpec([2, 5, 6, c_in], tf.float32)
+    kernel = tf.zeros([3, 3, c_in, c_out])
+    graph = tf.function(
+        lambda x: glow_tf.networks.conv3x3_as_matmul(x, kernel)
+    ).get_concrete_function(x).graph
+    matmuls = [op for op in graph.get_operations() if op.type == 'MatMul']
+    self.assertLen(matmuls, 1)
+    a, b = (t.shape.as_list() for t in matmuls[0].inputs)
+    self.assertEqual((a[0], a[1], b[1]),
+                     benchmarking.flops.conv3x3_matmul(60, c_in, c_out))
+    self.assertEqual(glow_tf.networks.taps_on_output(c_in, c_out),
+                     c_in > c_out)
