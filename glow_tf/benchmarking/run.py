@@ -23,6 +23,7 @@ from glow_tf.benchmarking.peak import matmul_probes
 from glow_tf.benchmarking.peak import model_matmul_shapes
 from glow_tf._machine import machine_info
 from glow_tf.benchmarking.timing import rate_and_speedup
+from glow_tf.benchmarking.timing import speedup_range
 from glow_tf.benchmarking.timing import time_interleaved
 from glow_tf.config import preset
 from glow_tf.glow import Glow
@@ -38,6 +39,8 @@ def _ratios(result, times, task, batch_size, contender):
       times[f'{task}/glow_tf'], times[f'{task}/{contender}'], batch_size)
   result[f'{contender}_{task}_images_per_s'] = rate
   result[f'{task}_speedup_vs_{contender}'] = speedup
+  result[f'{task}_speedup_vs_{contender}_range'] = list(speedup_range(
+      times[f'{task}/glow_tf'], times[f'{task}/{contender}']))
 
 
 def _floor(result, floor, batch_size):
@@ -226,7 +229,8 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
   Returns:
     `{"peak_gflops", "machine", "torch", "configs": [...], "memory": [...]}`.
     Each config has `glow_tf_train_images_per_s`, `tfp_train_images_per_s`,
-    `train_speedup_vs_tfp` (median of the per-round ratios), with PyTorch
+    `train_speedup_vs_tfp` (median of the per-round ratios) and
+    `train_speedup_vs_tfp_range` (their lowest and highest), with PyTorch
     `torch_train_images_per_s` and `train_speedup_vs_torch`, the same for
     sampling, the parameter counts (`torch_params_match`: within 1 % of
     glow_tf's), the GFLOP/s each reaches and its fraction of the peak.

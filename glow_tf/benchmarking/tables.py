@@ -45,6 +45,26 @@ def _header(results):
   return lines
 
 
+def _range_table(results):
+  """The lowest and highest per-round speed-up of each headline figure."""
+  rows = [r for r in results['configs'] if 'train_speedup_vs_tfp_range' in r]
+  if not rows:
+    return []  # JSON written before the ranges were recorded
+
+  def cell(row, key):
+    if key not in row:
+      return '-'.rjust(12)
+    low, high = row[key]
+    return f'{low:5.2f}-{high:5.2f}x'
+  lines = ['', 'per-round speed-ups, lowest-highest (the spread of this run):',
+           'width  train vs tfp      vs torch  sample vs tfp      vs torch']
+  for r in rows:
+    lines.append(f"{r['hidden_channels']:5d}  " + '  '.join(
+        cell(r, f'{task}_speedup_vs_{contender}_range')
+        for task in ('train', 'sample') for contender in ('tfp', 'torch')))
+  return lines
+
+
 def format_table(results):
   """The results as plain-text tables; '-' where PyTorch did not run."""
   lines = _header(results) + [
@@ -78,6 +98,7 @@ def format_table(results):
         f" {_cell(r, 'sample_speedup_vs_torch', '{:8.2f}x', 9)}"
         f"  {_cell(r, 'sample_achieved_gflops', '{:8.1f}', 8)}"
         f"  {_cell(r, 'sample_fraction_of_peak', '{:7.1%}', 7)}")
+  lines += _range_table(results)
   lines += _variant_table(
       results, "the matmul floor: glow_tf's matmuls, each timed alone "
       "(share: of glow_tf's call; bound: tfp's call over the floor):",

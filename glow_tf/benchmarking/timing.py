@@ -5,7 +5,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['rate_and_speedup', 'time_interleaved']
+__all__ = ['rate_and_speedup', 'speedup_range', 'time_interleaved']
 
 
 def time_interleaved(contenders, rounds=5, calls_per_round=3, warmup=1):
@@ -47,3 +47,14 @@ def rate_and_speedup(ours, theirs, batch_size):
   return (float(np.median(batch_size / ours)),
           float(np.median(batch_size / theirs)),
           float(np.median(theirs / ours)))
+
+
+def speedup_range(ours, theirs):
+  """The lowest and highest per-round ratio `theirs / ours`, as floats.
+
+  The median (`rate_and_speedup`) is the figure; the range shows how far
+  single rounds of the same run strayed from it, e.g. when the shared
+  machine slowed down for the rounds of one contender only.
+  """
+  ratios = np.asarray(theirs) / np.asarray(ours)
+  return float(ratios.min()), float(ratios.max())

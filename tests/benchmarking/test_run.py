@@ -40,8 +40,13 @@ class RunTest(tf.test.TestCase, parameterized.TestCase):
                         row['train_gflop_per_image'])
     self.assertAllClose(row['sample_fraction_of_peak'],
                         row['sample_achieved_gflops'] / results['peak_gflops'])
+    for task in ('train', 'sample'):
+      # The median per-round ratio lies within the lowest and highest.
+      low, high = row[f'{task}_speedup_vs_tfp_range']
+      self.assertBetween(row[f'{task}_speedup_vs_tfp'], low, high)
     self.assertNotIn('torch_params', row)
     self.assertNotIn('train_speedup_vs_torch', row)
+    self.assertNotIn('train_speedup_vs_torch_range', row)
     self.assertIn('PyTorch: not run (not installed)',
                   benchmarking.format_table(results))
 

@@ -40,6 +40,14 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn('matmul floor', table)
     self.assertIn('    8      80.0    50%         8.00x        32.0    25%'
                   '         4.00x', table)
+    self.assertNotIn('lowest-highest', table)  # JSON from before the ranges
+    row.update({'train_speedup_vs_tfp_range': [1.5, 2.25],
+                'sample_speedup_vs_tfp_range': [1.75, 2.5]})
+    table = benchmarking.format_table(results)
+    self.assertIn('per-round speed-ups, lowest-highest', table)
+    # No PyTorch ran: a dash in its columns.
+    self.assertIn('    8   1.50- 2.25x             -   1.75- 2.50x'
+                  '             -', table)
 
   def test_table_shows_pytorch_where_it_ran(self):
     row = {'hidden_channels': 8, 'glow_tf_params': 10, 'tfp_params': 9,

@@ -113,3 +113,10 @@ def test_rate_and_speedup_take_medians_per_round():
   # An even number of rounds: the mean of the middle two.
   assert timing.rate_and_speedup([1.0, 2.0, 4.0, 8.0], [2.0] * 4, 4) == (
       1.5, 2.0, 0.75)
+
+
+def test_speedup_range_is_the_lowest_and_highest_round():
+  # Per-round ratios theirs / ours: [3, 1, 0.5].
+  low, high = timing.speedup_range([1.0, 1.0, 4.0], [3.0, 1.0, 2.0])
+  assert (low, high) == (0.5, 3.0)
+  assert type(low) is float and type(high) is float

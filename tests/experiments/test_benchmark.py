@@ -65,6 +65,8 @@ class BenchmarkBinaryTest(tf.test.TestCase):
                     'torch_sample_images_per_s', 'sample_speedup_vs_torch',
                     'torch_achieved_gflops', 'torch_fraction_of_peak'):
           self.assertGreater(config[key], 0, key)
+        low, high = config['train_speedup_vs_torch_range']
+        self.assertBetween(config['train_speedup_vs_torch'], low, high)
         self.assertEqual(config['torch_params'], config['glow_tf_params'])
         self.assertTrue(config['torch_params_match'])
     if _HAVE_TORCH:
