@@ -54,13 +54,17 @@ def train_step(x):
 """
 
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from glow_tf.bijectors.act_norm import ActNorm
 from glow_tf.bijectors.affine_coupling import AffineCoupling
 from glow_tf.bijectors.flow_step import chain_parts
+from glow_tf.bijectors.flow_step import forward_and_log_det
 from glow_tf.bijectors.flow_step import inverse_and_log_det
 from glow_tf.bijectors.invertible_conv import InvertibleConv1x1
 from glow_tf.bijectors.permutation import ChannelPermutation
+
+tfb = tfp.bijectors
 
 __all__ = ['memory_saving_log_prob', 'reversible_steps']
 
@@ -78,16 +82,22 @@ def _parts(step):
   return parts
 
 
+def _prefix(act_norm, permutation):
+  """The step's ActNorm and permutation as one chain (its inverse: ActNorm first)."""
+  return tfb.Chain([act_norm, permutation])
+
+
 def _prefix_inverse(act_norm, permutation, x):
-  """Image -> latent through ActNorm and the permutation; `(y, ildj)`."""
-  h, act_norm_ildj = act_norm.inverse_and_log_det(x, event_ndims=3)
-  y, permutation_ildj = permutation.inverse_and_log_det(h, event_ndims=3)
-  return y, act_norm_ildj + permutation_ildj
+  """Image -> latent through ActNorm and the permutation; `(y, ildj)`.
+
+  The one-pass walk folds an ActNorm and a 1x1 convolution into one matmul.
+  """
+  return inverse_and_log_det(_prefix(act_norm, permutation), x, 3)
 
 
 def _prefix_forward(act_norm, permutation, y):
   """Latent -> image through the permutation and ActNorm (the rebuild)."""
-  return act_norm.forward(permutation.forward(y))
+  return forward_and_log_det(_prefix(act_norm, permutation), y, 3)[0]
 
 
 def _weighted_sum(tensors_and_weights):
