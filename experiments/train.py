@@ -161,7 +161,8 @@ def main(argv):
       image_size=_IMAGE_SIZE.value)
   glow_config = _glow_config(info)
   train_config = training.TrainConfig(
-      batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value or 10_000,
+      batch_size=_BATCH_SIZE.value, train_steps=(10_000 if _TRAIN_STEPS.value is None
+                   else _TRAIN_STEPS.value),
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
       optimizer=_OPTIMIZER.value, beta_2=_BETA_2.value,
       clip_grad_norm=_CLIP_GRAD_NORM.value,

@@ -81,6 +81,7 @@ import uuid
 import numpy as np
 import tensorflow as tf
 
+from glow_tf import _checks
 from glow_tf import images as images_lib
 from glow_tf import networks
 from glow_tf.bijectors import multi_scale
@@ -453,7 +454,7 @@ def export_saved_model(glow, export_dir, version, score_seed=None,
   final = _new_version_dir(export_dir, version)
   module = ServingModule(glow, score_seed=score_seed,
                          max_num_samples=max_num_samples)
-  tf.io.gfile.makedirs(export_dir)
+  _checks.make_dirs(export_dir, 'export_dir')
   temp = os.path.join(export_dir, f'{_TEMP_PREFIX}{version}-{uuid.uuid4().hex}')
   try:
     tf.saved_model.save(module, temp, signatures=module.signatures())

@@ -1,5 +1,8 @@
 """`Glow`: the multi-scale Glow model as a `tfp.distributions.TransformedDistribution`."""
 
+import math
+
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
@@ -71,6 +74,19 @@ def _labels_to_bijector(kwargs):
   if kwargs.get('labels') is not None:
     bijector_kwargs['labels'] = kwargs['labels']
   return kwargs.get('distribution_kwargs', {}), bijector_kwargs
+
+
+def _check_temperature(temperature):
+  """A Python temperature as a float: finite and >= 0, or a ValueError."""
+  try:
+    value = float(temperature)
+  except (TypeError, ValueError):
+    raise ValueError('temperature must be >= 0 and finite, got '
+                     f'{temperature!r}.') from None
+  if not (value >= 0 and math.isfinite(value)):  # also rejects NaN
+    raise ValueError(f'temperature must be >= 0 and finite, got '
+                     f'{temperature!r}.')
+  return value
 
 
 class Glow(tfd.TransformedDistribution):
@@ -174,6 +190,25 @@ class Glow(tfd.TransformedDistribution):
                        f' (images of this model), got {x.shape}.')
     return x
 
+  def _labels_for(self, labels, batch_shape):
+    """`labels` (a tensor), checked against the batch shape where both are known.
+
+    Integer labels of a dtype that `tf.gather` does not take (uint8, int16,
+    ...) are cast to int32; the range is checked by the top prior.
+    """
+    if labels is None or self._config.num_classes is None:
+      return labels  # the prior says what is missing or not wanted
+    labels = tf.convert_to_tensor(labels)
+    if labels.dtype.is_integer and labels.dtype not in (tf.int32, tf.int64):
+      labels = tf.cast(labels, tf.int32)
+    batch_shape = tf.TensorShape(batch_shape)
+    if (labels.shape.is_fully_defined() and batch_shape.is_fully_defined()
+        and labels.shape != batch_shape):
+      raise ValueError(
+          f'`labels` must have the batch shape {batch_shape.as_list()} (one '
+          f'integer label per image), got shape {labels.shape.as_list()}.')
+    return labels
+
   def log_prob(self, x, labels=None, name='log_prob'):
     """Exact log-density of model-space images `x` `[..., H, W, C]`.
 
@@ -181,6 +216,7 @@ class Glow(tfd.TransformedDistribution):
     coupling network and prior runs once.
     """
     x = self.check_images(x)
+    labels = self._labels_for(labels, x.shape[:-3])
     return super().log_prob(x, name=name, **_label_kwargs(labels))
 
   def _log_prob(self, x, labels=None):
@@ -214,21 +250,30 @@ class Glow(tfd.TransformedDistribution):
       turns them into uint8 images.
     """
     checked = not tf.is_tensor(temperature)
-    if checked and not float(temperature) >= 0:  # also rejects NaN
-      raise ValueError(f'temperature must be >= 0, got {temperature!r}.')
+    if checked:
+      _check_temperature(temperature)
     with tf.name_scope(name):
       temperature = tf.convert_to_tensor(temperature, self.dtype)
+      if temperature.shape.rank not in (None, 0):
+        raise ValueError('temperature must be a scalar, got shape '
+                         f'{temperature.shape}.')
       if checked:
         pass  # a Python number, checked above: no assertion op in the graph
       elif tf.is_symbolic_tensor(temperature):
         # In graph mode the assertion is an op, not a tensor: depend on it.
-        with tf.control_dependencies([tf.debugging.assert_non_negative(
-            temperature, message='temperature must be >= 0')]):
+        # (NaN fails `>= 0` too.)
+        with tf.control_dependencies([
+            tf.debugging.assert_non_negative(
+                temperature, message='temperature must be >= 0'),
+            tf.debugging.assert_less(
+                temperature, tf.constant(np.inf, self.dtype),
+                message='temperature must be finite')]):
           temperature = tf.identity(temperature)
-      elif tf.executing_eagerly() and float(temperature) < 0:
-        raise ValueError(f'temperature must be >= 0, got {float(temperature)}.')
+      elif tf.executing_eagerly():
+        _check_temperature(float(temperature))
       eps = self.distribution.sample(sample_shape, seed=seed) * temperature
-      return self._forward_in_halves(eps, labels)
+      return self._forward_in_halves(
+          eps, self._labels_for(labels, eps.shape[:-3]))
 
   def _forward_in_halves(self, eps, labels=None):
     """`bijector.forward(eps)`, a batch of two or more as two halves.
@@ -261,10 +306,16 @@ class Glow(tfd.TransformedDistribution):
     `eps_l` (l < L-1) is the standardised half split off at level l,
     `eps_top` the standardised top latent; `latent_shapes` gives their shapes.
     """
-    return self.bijector.encode(self.check_images(x), labels=labels)
+    x = self.check_images(x)
+    return self.bijector.encode(x, labels=self._labels_for(labels,
+                                                           x.shape[:-3]))
 
   def decode(self, latents, labels=None):
     """Per-level latents -> images; the exact inverse of `encode`."""
+    if isinstance(latents, (list, tuple)) and latents and getattr(
+        latents[0], 'shape', None) is not None:
+      labels = self._labels_for(labels,
+                                tf.TensorShape(latents[0].shape)[:-3])
     return self.bijector.decode(latents, labels=labels)
 
   def initialize(self, x):
@@ -275,5 +326,19 @@ class Glow(tfd.TransformedDistribution):
     from a checkpoint) are left alone. Under a `tf.distribute` strategy, call
     it inside `strategy.run` with each replica's share of the batch: the
     statistics are all-reduced across replicas.
+
+    Raises:
+      ValueError: `x` is not this model's images, or (when its values are
+        known, as in eager mode) holds no image or a NaN or infinity: the
+        statistics would be NaN, and the ActNorms, marked initialised, would
+        keep them.
     """
-    self.bijector.initialize(self.check_images(x))
+    x = self.check_images(x)
+    if not tf.is_symbolic_tensor(x):
+      if x.shape.num_elements() == 0:
+        raise ValueError(f'`x` must hold at least one image to initialise '
+                         f'the ActNorms from, got shape {x.shape}.')
+      if not bool(tf.reduce_all(tf.math.is_finite(x))):
+        raise ValueError('`x` must be finite to initialise the ActNorms '
+                         'from; it holds NaN or infinite values.')
+    self.bijector.initialize(x)

@@ -116,7 +116,20 @@ def bits_per_dim_from_log_prob(log_prob, num_dims, n_bits):
   return -(log_prob - d * n_bits * math.log(2.0)) / (d * math.log(2.0))
 
 
-def bits_per_dim(dist, images_uint8, n_bits=8, labels=None, seed=None):
+def _model_n_bits(dist, n_bits):
+  """`n_bits`, or the model's own colour depth; a contradiction is refused."""
+  own = getattr(getattr(dist, 'config', None), 'n_bits', None)
+  if n_bits is None:
+    return 8 if own is None else own
+  n_bits = check_n_bits(n_bits)
+  if own is not None and n_bits != own:
+    raise ValueError(f'`n_bits` is {n_bits}, but the model was built for '
+                     f'{own}-bit images (config.n_bits); leave n_bits out to '
+                     'use the model\'s.')
+  return n_bits
+
+
+def bits_per_dim(dist, images_uint8, n_bits=None, labels=None, seed=None):
   """Bits per dimension of uint8 images under a model-space distribution.
 
   ```
@@ -131,7 +144,9 @@ def bits_per_dim(dist, images_uint8, n_bits=8, labels=None, seed=None):
   Args:
     dist: a distribution over model-space images, e.g. `glow_tf.Glow`.
     images_uint8: uint8 tensor `[N, H, W, C]`.
-    n_bits: colour depth the model was trained at.
+    n_bits: colour depth the model was trained at. Default: the model's own
+      (`dist.config.n_bits`, as a `glow_tf.Glow` has), else 8. A value that
+      contradicts the model's is refused: its bits/dim would be wrong.
     labels: int labels `[N]`, for class-conditional models.
     seed: stateless seed for the dequantisation noise.
 
@@ -141,9 +156,10 @@ def bits_per_dim(dist, images_uint8, n_bits=8, labels=None, seed=None):
   #### Examples
 
   ```python
-  bpd = glow_tf.bits_per_dim(glow, images, n_bits=8)
+  bpd = glow_tf.bits_per_dim(glow, images)   # at glow.config.n_bits
   ```
   """
+  n_bits = _model_n_bits(dist, n_bits)
   images = _check_uint8(images_uint8)
   if images.shape.rank is not None and images.shape.rank < 3:
     raise ValueError(

@@ -355,11 +355,22 @@ def initialize_act_norm(x, log_scale, bias, initialized, log_scale_factor=1.0):
     squares = context.all_reduce(tf.distribute.ReduceOp.SUM, squares)
   std = tf.sqrt(squares / count)
   done = initialized
-  bias.assign(tf.where(done, bias, -mean))
-  log_scale.assign(
-      tf.where(done, log_scale,
-               -tf.math.log(std + _ACT_NORM_EPSILON) / log_scale_factor))
-  initialized.assign(True)
+  # An empty batch (count 0) or a NaN or infinity gives NaN statistics, which
+  # would be kept for good once `initialized` is set: refuse them instead.
+  # In eager mode the assertion raises at once; in a graph the assignments
+  # wait for it, so a failed one assigns nothing.
+  usable = tf.logical_and(
+      count > 0, tf.reduce_all(tf.math.is_finite(tf.concat([mean, std], 0))))
+  check = tf.debugging.Assert(
+      tf.logical_or(done, usable),
+      ['ActNorm initialisation needs a non-empty batch of finite values; '
+       'values per channel:', count])
+  with tf.control_dependencies([] if check is None else [check]):
+    bias.assign(tf.where(done, bias, -mean))
+    log_scale.assign(
+        tf.where(done, log_scale,
+                 -tf.math.log(std + _ACT_NORM_EPSILON) / log_scale_factor))
+    initialized.assign(True)
 
 
 class ActNormLayer(tf.Module):

@@ -313,6 +313,37 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
     for b, v in zip(before, glow.trainable_variables):
       self.assertAllEqual(b, v.numpy())
 
+  @parameterized.named_parameters(
+      ('empty', lambda x: x[:0], 'at least one image'),
+      ('nan', lambda x: tf.tensor_scatter_nd_update(
+          x, [[0, 0, 0, 0]], [np.nan]), 'finite'),
+      ('inf', lambda x: x + np.inf, 'finite'))
+  def test_initialize_refuses_batches_that_would_poison_it(self, bad, message):
+    # Initialised from NaN statistics, the ActNorms would keep them for good
+    # (a second initialize leaves initialised ActNorms alone).
+    glow = glow_tf.Glow(tiny_config(), seed=0)
+    x = images(8)
+    with self.assertRaisesRegex(ValueError, message):
+      glow.initialize(bad(x))
+    act_norms = [m for m in glow.bijector.submodules if isinstance(m, ActNorm)]
+    self.assertFalse(any(bool(a.initialized) for a in act_norms))
+    glow.initialize(x)  # still possible, and finite
+    self.assertTrue(np.all(np.isfinite(glow.log_prob(x))))
+
+  def test_act_norm_initialisation_asserts_in_a_graph(self):
+    # In a tf.function the values are not known when it is traced: the
+    # assertion stops the run before any variable is assigned.
+    glow = glow_tf.Glow(tiny_config(), seed=0)
+    init = tf.function(glow.initialize, input_signature=[
+        tf.TensorSpec([None, 4, 4, 2], tf.float64)])
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                'non-empty batch of finite values'):
+      init(images(8)[:0])
+    act_norms = [m for m in glow.bijector.submodules if isinstance(m, ActNorm)]
+    self.assertFalse(any(bool(a.initialized) for a in act_norms))
+    init(images(8))
+    self.assertTrue(all(bool(a.initialized) for a in act_norms))
+
   def test_log_prob_in_tf_function_with_unknown_batch(self):
     glow = tiny_glow()
     fn = tf.function(glow.log_prob, input_signature=[
@@ -444,6 +475,32 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       glow.sample(3, temperature=-0.5, labels=labels)
     with self.assertRaisesRegex(ValueError, 'temperature must be >= 0'):
       glow.sample(3, temperature=float('nan'), labels=labels)
+    for bad in (float('inf'), tf.constant(np.nan, tf.float64),
+                tf.constant(np.inf, tf.float64), 'hot'):
+      with self.assertRaisesRegex(ValueError, 'temperature must be >= 0 and '
+                                  'finite'):
+        glow.sample(3, temperature=bad, labels=labels)
+    with self.assertRaisesRegex(ValueError, 'temperature must be a scalar'):
+      glow.sample(3, temperature=tf.constant([0.5, 0.7], tf.float64),
+                  labels=labels)
+    in_graph = tf.function(lambda t: glow.sample(3, temperature=t,
+                                                 labels=labels))
+    for bad in (np.nan, np.inf, -1.0):
+      with self.assertRaisesRegex(tf.errors.InvalidArgumentError,
+                                  'temperature must be'):
+        in_graph(tf.constant(bad, tf.float64))
+    for bad in ([0, 1], [[0], [1], [2]]):  # batch of 3
+      with self.assertRaisesRegex(ValueError, r'batch shape \[3\]'):
+        glow.log_prob(x, labels=bad)
+      with self.assertRaisesRegex(ValueError, r'batch shape \[3\]'):
+        glow.encode(x, labels=bad)
+      with self.assertRaisesRegex(ValueError, r'batch shape \[3\]'):
+        glow.sample(3, labels=bad)
+      with self.assertRaisesRegex(ValueError, r'batch shape \[3\]'):
+        glow.decode(glow.encode(x, labels=labels), labels=bad)
+    # Integer labels of any width are taken (tf.gather wants int32/int64).
+    self.assertAllClose(glow.log_prob(x, labels=tf.cast(labels, tf.uint8)),
+                        glow.log_prob(x, labels=labels))
     with self.assertRaisesRegex(ValueError, 'Expected 2 latents'):
       glow.decode(glow.encode(x, labels=labels)[:1], labels=labels)
     with self.assertRaisesRegex(ValueError, 'GlowConfig'):

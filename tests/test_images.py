@@ -10,10 +10,11 @@ from tests.bijector_checks import perturb_variables
 tfd = tfp.distributions
 
 
-def tiny_glow():
+def tiny_glow(n_bits=8):
   """A float64 [4, 4, 2] Glow, every parameter moved off its initial value."""
   config = glow_tf.GlowConfig(image_shape=(4, 4, 2), num_levels=2,
-                              num_steps=2, hidden_channels=4, dtype='float64')
+                              num_steps=2, hidden_channels=4, dtype='float64',
+                              n_bits=n_bits)
   glow = glow_tf.Glow(config, seed=0)
   glow.initialize(tf.random.stateless_uniform(
       [8, 4, 4, 2], seed=[1, 2], dtype=tf.float64) - 0.5)
@@ -32,13 +33,21 @@ class ImagesTest(tf.test.TestCase):
       self.assertAllEqual(glow_tf.to_uint8(x, n_bits), (raw // step) * step)
 
   def test_bits_per_dim_formula(self):
-    glow = tiny_glow()
+    glow = tiny_glow(n_bits=5)
     raw = tf.constant(np.random.default_rng(0).integers(
         0, 256, (3, 4, 4, 2)).astype(np.uint8))
     bpd = glow_tf.bits_per_dim(glow, raw, n_bits=5, seed=7)
     x = glow_tf.dequantize(raw, 5, seed=7, dtype=tf.float64)
     expected = -(glow.log_prob(x) - 32 * np.log(32.)) / (32 * np.log(2.))
     self.assertAllClose(bpd, expected, rtol=1e-6)
+    # Left out, n_bits is the model's own (5 here, not 8).
+    self.assertAllClose(glow_tf.bits_per_dim(glow, raw, seed=7), bpd,
+                        rtol=1e-12)
+
+  def test_bits_per_dim_refuses_another_n_bits_than_the_models(self):
+    raw = tf.zeros([1, 4, 4, 2], tf.uint8)
+    with self.assertRaisesRegex(ValueError, r'`n_bits` is 8.*5-bit'):
+      glow_tf.bits_per_dim(tiny_glow(n_bits=5), raw, n_bits=8)
 
   def test_uniform_density_is_n_bits(self):
     # A uniform density on [-0.5, 0.5]^D has log p = 0: n_bits bits/dim.

@@ -18,6 +18,7 @@ import dataclasses
 import os
 import time
 
+from glow_tf import _checks
 from glow_tf import data as data_lib
 from glow_tf import export as export_lib
 from glow_tf import training
@@ -116,7 +117,7 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None,
   if train_seconds is None:
     raise ValueError('The demo trains for a time: give train_config a '
                      'time_budget_s.')
-  os.makedirs(output_dir, exist_ok=True)
+  _checks.make_dirs(output_dir, 'output_dir')
   model_dir = os.path.join(output_dir, 'model')
   metrics_path = os.path.join(output_dir, 'metrics.json')
   metrics = {

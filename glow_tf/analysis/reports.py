@@ -133,6 +133,15 @@ def write_attribute_manipulation(glow, images, labels, output_dir,
   `num_images` images of `source_class`.
   """
   images, labels = np.asarray(images), np.asarray(labels)
+  if source_class == target_class:
+    raise ValueError(f'source_class and target_class must differ (both '
+                     f'{source_class!r}): the direction would be zero.')
+  present = np.unique(labels)
+  for k in (source_class, target_class):
+    if k not in present:  # checked on all the labels, before the filtering
+      raise ValueError(
+          f'class {k!r} has no image among the {len(labels)} given (labels '
+          f'present: {present.tolist()}).')
   keep = np.zeros(len(labels), bool)
   for k in (source_class, target_class):
     where = np.flatnonzero(labels == k)

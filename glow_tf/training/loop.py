@@ -22,6 +22,7 @@ import time
 from absl import logging
 import tensorflow as tf
 
+from glow_tf import _checks
 from glow_tf import _seeds
 from glow_tf import data as data_lib
 from glow_tf import images as images_lib
@@ -120,7 +121,7 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
     raise ValueError(
         f'batch_size {train_config.batch_size} must be divisible by the '
         f'number of replicas ({num_replicas}).')
-  tf.io.gfile.makedirs(model_dir)
+  _checks.make_dirs(model_dir, 'model_dir')
   checkpoints.check_or_save_config(model_dir, glow_config, chief)
   if chief:
     checkpoints.write_json(

@@ -114,3 +114,17 @@ def test_load_arrays_reads_the_idx_files_in_order(tmp_path):
                                                idx_dir=folder, max_examples=3)
   np.testing.assert_array_equal(got_images, images[:3])
   np.testing.assert_array_equal(got_labels, labels[:3])
+
+
+@pytest.mark.parametrize('source, target, message', [
+    (0, 42, r'class 42 has no image among the 4 given \(labels present: '
+            r'\[0, 1\]\)'),
+    (1, 1, 'must differ')])
+def test_attribute_manipulation_names_the_class_that_cannot_work(
+    tmp_path, source, target, message):
+  # Checked on every label before any filtering, and before the model runs.
+  images = np.zeros([4, 8, 8, 1], np.uint8)
+  labels = np.array([0, 1, 0, 1])
+  with pytest.raises(ValueError, match=message):
+    reports.write_attribute_manipulation(None, images, labels, str(tmp_path),
+                                         source, target)

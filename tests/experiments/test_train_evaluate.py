@@ -178,6 +178,7 @@ def test_missing_dataset_gives_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize('args, message', [
     (['--batch_size=0'], '`batch_size` must be a positive integer, got 0'),
+    (['--train_steps=0'], '`train_steps` must be a positive integer, got 0'),
     (['--learning_rate=-1'], '`learning_rate` must be a positive float'),
     (['--num_levels=5'], 'num_levels'),
     ([], '--model_dir'),

@@ -249,3 +249,12 @@ def test_class_conditional_training_uses_labels(tmp_path):
   assert metrics['step'] == 2 and np.isfinite(metrics['bits_per_dim'])
   glow, _ = checkpoints.restore_model(model_dir)
   assert glow.config.num_classes == 10
+
+
+def test_a_model_dir_that_is_a_file_gives_a_clear_error(tmp_path):
+  path = tmp_path / 'not_a_dir'
+  path.write_text('')
+  with pytest.raises(NotADirectoryError, match='`model_dir` must be a '
+                     'directory'):
+    training.train(fixtures.tiny_config(), fixtures.tiny_train_config(),
+                   str(path), fixtures.dataset_fn())
