@@ -3,6 +3,9 @@
 import dataclasses
 from typing import Optional, Tuple
 
+import numpy as np
+import tensorflow as tf
+
 from glow_tf import _checks
 from glow_tf.bijectors.flow_step import COUPLINGS
 from glow_tf.bijectors.flow_step import PERMUTATIONS
@@ -64,16 +67,21 @@ class GlowConfig:
   act_norm_log_scale_factor: float = 1.0
 
   def __post_init__(self):
-    shape = tuple(self.image_shape)
+    try:
+      shape = tuple(self.image_shape)
+    except TypeError:
+      shape = ()
     if len(shape) != 3 or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
         for d in shape):
       raise ValueError('image_shape must be three positive ints (H, W, C), '
                        f'got {self.image_shape!r}.')
+    shape = tuple(int(d) for d in shape)  # numpy ints too, as plain ints
     object.__setattr__(self, 'image_shape', shape)
-    _checks.positive_int(self.num_levels, 'num_levels')
-    _checks.positive_int(self.num_steps, 'num_steps')
-    _checks.positive_int(self.hidden_channels, 'hidden_channels')
+    for name in ('num_levels', 'num_steps', 'hidden_channels'):
+      # numpy ints pass, stored as plain ints (hashable, JSON as written)
+      object.__setattr__(self, name,
+                         _checks.positive_int(getattr(self, name), name))
     side = 2**self.num_levels
     if shape[0] % side or shape[1] % side:
       raise ValueError(
@@ -86,12 +94,18 @@ class GlowConfig:
         raise ValueError(f'{name} must be True or False, got '
                          f'{getattr(self, name)!r}.')
     if self.num_classes is not None:
-      _checks.positive_int(self.num_classes, 'num_classes')
-    check_n_bits(self.n_bits)
+      object.__setattr__(self, 'num_classes',
+                         _checks.positive_int(self.num_classes, 'num_classes'))
+    object.__setattr__(self, 'n_bits', check_n_bits(self.n_bits))
     object.__setattr__(
         self, 'act_norm_log_scale_factor',
         _checks.positive_float(self.act_norm_log_scale_factor,
                                'act_norm_log_scale_factor'))
+    if not isinstance(self.dtype, str):  # tf.float64, np.float32 ...: a name
+      try:
+        object.__setattr__(self, 'dtype', tf.as_dtype(self.dtype).name)
+      except TypeError:
+        pass  # refused just below, as given
     _checks.one_of(self.dtype, 'dtype', ('float32', 'float64'))
     if self.network_dtype is not None:
       _checks.one_of(self.network_dtype, 'network_dtype', ('bfloat16',))

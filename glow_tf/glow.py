@@ -335,7 +335,10 @@ class Glow(tfd.TransformedDistribution):
     """
     x = self.check_images(x)
     if not tf.is_symbolic_tensor(x):
-      if x.shape.num_elements() == 0:
+      context = tf.distribute.get_replica_context()
+      # One replica's share may be empty: the all-reduced count is checked.
+      alone = context is None or context.num_replicas_in_sync == 1
+      if alone and x.shape.num_elements() == 0:
         raise ValueError(f'`x` must hold at least one image to initialise '
                          f'the ActNorms from, got shape {x.shape}.')
       if not bool(tf.reduce_all(tf.math.is_finite(x))):

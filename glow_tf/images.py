@@ -24,6 +24,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from glow_tf import _checks
+
 __all__ = ['dequantize', 'quantize', 'to_uint8', 'bits_per_dim',
            'bits_per_dim_from_log_prob', 'check_n_bits']
 
@@ -78,6 +80,7 @@ def dequantize(images_uint8, n_bits=8, seed=None, dtype=tf.float32,
   x = glow_tf.dequantize(tf.constant([[0, 255]], tf.uint8), n_bits=5, seed=1)
   ```
   """
+  dtype = _checks.float_dtype(dtype)
   bins = quantize(images_uint8, n_bits)
   if not noise:
     u = tf.fill(tf.shape(bins), 0.5)

@@ -1,6 +1,7 @@
 """Tests of GlowConfig and the paper's presets (glow_tf/config.py)."""
 
 import dataclasses
+import json
 
 from absl.testing import parameterized
 import numpy as np
@@ -60,6 +61,8 @@ class GlowConfigTest(parameterized.TestCase):
   @parameterized.parameters(
       (dict(image_shape=(28, 28, 1), num_levels=3), 'divisible by 2\\*\\*num_levels = 8'),
       (dict(image_shape=(28, 28)), 'three positive ints'),
+      (dict(image_shape=None), 'three positive ints'),
+      (dict(image_shape=(8, 8, 1), dtype=tf.int32), "'float32', 'float64'"),
       (dict(image_shape=(8, 8, 1), coupling='rational'), "'affine', 'additive'"),
       (dict(image_shape=(8, 8, 1), permutation='x'), "'lu_conv', 'conv'"),
       (dict(image_shape=(8, 8, 1), n_bits=9), 'n_bits must be in 1..8'),
@@ -82,6 +85,18 @@ class GlowConfigTest(parameterized.TestCase):
   def test_bad_config(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message):
       glow_tf.GlowConfig(**kwargs)
+
+  def test_numpy_shapes_and_dtype_objects_become_plain_values(self):
+    # So that the config is hashable, comparable and JSON as written.
+    config = glow_tf.GlowConfig(image_shape=tuple(np.array([8, 8, 1])),
+                                num_levels=np.int64(2), dtype=tf.float64)
+    self.assertEqual(config.image_shape, (8, 8, 1))
+    self.assertTrue(all(type(d) is int for d in config.image_shape))
+    self.assertIs(type(config.num_levels), int)
+    self.assertEqual(config.dtype, 'float64')
+    self.assertEqual(config, glow_tf.GlowConfig(image_shape=(8, 8, 1),
+                                                num_levels=2, dtype='float64'))
+    json.dumps(dataclasses.asdict(config))
 
   def test_unknown_preset(self):
     with self.assertRaisesRegex(ValueError, 'cifar10'):

@@ -503,6 +503,18 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
                         glow.log_prob(x, labels=labels))
     with self.assertRaisesRegex(ValueError, 'Expected 2 latents'):
       glow.decode(glow.encode(x, labels=labels)[:1], labels=labels)
+    latents = glow.encode(x, labels=labels)
+    with self.assertRaisesRegex(ValueError, 'Expected a list of 2 latents'):
+      glow.decode(latents[0], labels=labels)
+    with self.assertRaisesRegex(ValueError, 'Latent 1 must have dtype '
+                                'float64'):
+      glow.decode([latents[0], tf.cast(latents[1], tf.float32)],
+                  labels=labels)
+    # numpy values are cast, as tf.convert_to_tensor does.
+    self.assertAllClose(
+        glow.decode([z.numpy().astype(np.float32) for z in latents],
+                    labels=labels),
+        glow.decode(latents, labels=labels), atol=1e-5)
     with self.assertRaisesRegex(ValueError, 'GlowConfig'):
       glow_tf.Glow({'image_shape': (4, 4, 2)})
 

@@ -63,6 +63,8 @@ class ImagesTest(tf.test.TestCase):
       glow_tf.dequantize(tf.zeros([2, 2], tf.uint8), n_bits=0)
     with self.assertRaisesRegex(ValueError, 'float'):
       glow_tf.to_uint8(tf.zeros([2], tf.int32))
+    with self.assertRaisesRegex(ValueError, '`dtype` must be a float dtype'):
+      glow_tf.dequantize(tf.zeros([2, 2], tf.uint8), dtype=tf.int32)
 
 
 if __name__ == '__main__':

@@ -246,10 +246,17 @@ class MultiScaleFlow(GlowBijector):
 
   def decode(self, latents, labels=None):
     """`[eps_0, ..., eps_top]` -> image; the exact inverse of `encode`."""
-    latents = [tf.convert_to_tensor(z, self.dtype) for z in latents]
+    if not isinstance(latents, (list, tuple)):
+      raise ValueError(f'Expected a list of {self.num_levels} latents (one per '
+                       f'level, as encode returns), got {type(latents).__name__}.')
     if len(latents) != self.num_levels:
       raise ValueError(f'Expected {self.num_levels} latents (one per level), '
                        f'got {len(latents)}.')
+    for level, z in enumerate(latents):
+      if tf.is_tensor(z) and z.dtype != self.dtype:  # numpy values are cast
+        raise ValueError(f'Latent {level} must have dtype {self.dtype.name} '
+                         f"(the model's), got {z.dtype.name}.")
+    latents = [tf.convert_to_tensor(z, self.dtype) for z in latents]
     for level, (z, shape) in enumerate(zip(latents, self.latent_shapes)):
       if z.shape.rank is not None and tuple(z.shape[-3:]) != tuple(shape):
         if z.shape[-3:].is_fully_defined():
