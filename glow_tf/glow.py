@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from glow_tf import _checks
 from glow_tf import _seeds
 from glow_tf.bijectors.flow_step import flow_step
 from glow_tf.bijectors.learned_prior import LearnedPrior
@@ -76,6 +77,18 @@ def _labels_to_bijector(kwargs):
   return kwargs.get('distribution_kwargs', {}), bijector_kwargs
 
 
+def _check_sample_shape(sample_shape):
+  """A Python `sample_shape` (an int or a sequence of them) must be >= 0."""
+  if tf.is_tensor(sample_shape):
+    return  # TFP checks a tensor's values
+  dims = (sample_shape if isinstance(sample_shape, (list, tuple))
+          else [sample_shape])
+  for d in dims:
+    if (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0):
+      raise ValueError('sample_shape must be a non-negative int (or a '
+                       f'sequence of them), got {sample_shape!r}.')
+
+
 def _check_temperature(temperature):
   """A Python temperature as a float: finite and >= 0, or a ValueError."""
   try:
@@ -141,6 +154,8 @@ class Glow(tfd.TransformedDistribution):
     parameters = dict(locals())
     if not isinstance(config, GlowConfig):
       raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
+    if seed is not None:
+      _checks.positive_int(seed, 'seed', allow_zero=True)
     self._config = config
     dtype = tf.as_dtype(config.dtype)
     with tf.name_scope(name) as scope_name:
@@ -249,6 +264,7 @@ class Glow(tfd.TransformedDistribution):
       Model-space images `[*sample_shape, H, W, C]`; `glow_tf.to_uint8`
       turns them into uint8 images.
     """
+    _check_sample_shape(sample_shape)
     checked = not tf.is_tensor(temperature)
     if checked:
       _check_temperature(temperature)

@@ -517,6 +517,14 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
         glow.decode(latents, labels=labels), atol=1e-5)
     with self.assertRaisesRegex(ValueError, 'GlowConfig'):
       glow_tf.Glow({'image_shape': (4, 4, 2)})
+    for bad in (-1, 2.5, [2, -1], True):
+      with self.assertRaisesRegex(ValueError, 'sample_shape must be a '
+                                  'non-negative int'):
+        glow.sample(bad, labels=labels)
+    for bad in (-1, 'a', 1.5):
+      with self.assertRaisesRegex(ValueError, '`seed` must be a non-negative '
+                                  'integer'):
+        glow_tf.Glow(tiny_config(), seed=bad)
 
   def test_labels_rejected_without_classes(self):
     glow = tiny_glow()
