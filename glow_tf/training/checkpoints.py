@@ -166,12 +166,12 @@ def find_intact_checkpoint(model_dir):
       continue
     if skipped:
       logging.warning('Skipped %d damaged checkpoint(s) of %r: %s. Using %r.',
-                      len(skipped), model_dir, ' '.join(skipped), prefix)
+                      len(skipped), model_dir, '; '.join(skipped), prefix)
     return prefix
   if skipped:
     raise CheckpointError(
-        f'No intact checkpoint in {model_dir!r}: {" ".join(skipped)} Delete '
-        'the damaged files, or train into a new model_dir.')
+        f'No intact checkpoint in {model_dir!r}: {"; ".join(skipped)}. '
+        'Delete the damaged files, or train into a new model_dir.')
   return None
 
 
