@@ -148,7 +148,7 @@ def preset(name, **overrides):
   Names: 'cifar10', 'imagenet32', 'imagenet64', 'celeba_hq_256',
   'fashion_mnist'.
   """
-  if name not in PRESETS:
+  if not isinstance(name, str) or name not in PRESETS:
     raise ValueError(f'Unknown preset {name!r}; expected one of '
                      f'{sorted(PRESETS)}.')
   return PRESETS[name].replace(**overrides)

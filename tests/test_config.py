@@ -101,6 +101,8 @@ class GlowConfigTest(parameterized.TestCase):
   def test_unknown_preset(self):
     with self.assertRaisesRegex(ValueError, 'cifar10'):
       glow_tf.preset('mnist64')
+    with self.assertRaisesRegex(ValueError, 'Unknown preset'):
+      glow_tf.preset(['cifar10'])  # not a name: refused, not unhashable
 
 
 class ParameterCountTest(tf.test.TestCase, parameterized.TestCase):
