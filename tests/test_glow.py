@@ -499,8 +499,12 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       with self.assertRaisesRegex(ValueError, r'batch shape \[3\]'):
         glow.decode(glow.encode(x, labels=labels), labels=bad)
     # Integer labels of any width are taken (tf.gather wants int32/int64).
-    self.assertAllClose(glow.log_prob(x, labels=tf.cast(labels, tf.uint8)),
-                        glow.log_prob(x, labels=labels))
+    for dtype in (tf.uint8, tf.int16, tf.uint32, tf.uint64):
+      self.assertAllClose(glow.log_prob(x, labels=tf.cast(labels, dtype)),
+                          glow.log_prob(x, labels=labels))
+    # Not wrapped into range by the cast: 2**32 stays out of range.
+    with self.assertRaisesRegex(ValueError, r'labels` must be in \[0, 3\)'):
+      glow.log_prob(x, labels=tf.constant([0, 1, 2**32], tf.uint64))
     with self.assertRaisesRegex(ValueError, 'Expected 2 latents'):
       glow.decode(glow.encode(x, labels=labels)[:1], labels=labels)
     latents = glow.encode(x, labels=labels)
