@@ -160,9 +160,10 @@ def main(argv):
       _DATASET.value, split, data_dir=_DATA_DIR.value, idx_dir=_IDX_DIR.value,
       image_size=_IMAGE_SIZE.value)
   glow_config = _glow_config(info)
+  # `is None`, not `or`: --train_steps=0 must reach TrainConfig's check.
+  train_steps = 10_000 if _TRAIN_STEPS.value is None else _TRAIN_STEPS.value
   train_config = training.TrainConfig(
-      batch_size=_BATCH_SIZE.value, train_steps=(10_000 if _TRAIN_STEPS.value is None
-                   else _TRAIN_STEPS.value),
+      batch_size=_BATCH_SIZE.value, train_steps=train_steps,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,
       optimizer=_OPTIMIZER.value, beta_2=_BETA_2.value,
       clip_grad_norm=_CLIP_GRAD_NORM.value,

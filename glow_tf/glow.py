@@ -208,17 +208,11 @@ class Glow(tfd.TransformedDistribution):
   def _labels_for(self, labels, batch_shape):
     """`labels` (a tensor), checked against the batch shape where both are known.
 
-    Integer labels of a dtype that `tf.gather` does not take (uint8, int16,
-    ...) are cast to int32; the range is checked by the top prior.
+    Their dtype and range are checked by the top prior (`check_labels`).
     """
     if labels is None or self._config.num_classes is None:
       return labels  # the prior says what is missing or not wanted
     labels = tf.convert_to_tensor(labels)
-    if labels.dtype in (tf.int8, tf.uint8, tf.int16, tf.uint16):
-      labels = tf.cast(labels, tf.int32)  # exact
-    elif labels.dtype in (tf.uint32, tf.uint64):
-      # exact for uint32; a uint64 above 2**63 turns negative and is refused
-      labels = tf.cast(labels, tf.int64)
     batch_shape = tf.TensorShape(batch_shape)
     if (labels.shape.is_fully_defined() and batch_shape.is_fully_defined()
         and labels.shape != batch_shape):

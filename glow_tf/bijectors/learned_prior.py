@@ -9,7 +9,10 @@ __all__ = ['LearnedPrior']
 
 
 def check_labels(labels, num_classes):
-  """Validates class labels: present, integer, in `[0, num_classes)`."""
+  """Validates class labels: present, integer, in `[0, num_classes)`.
+
+  Returns them as int32 or int64, the index dtypes of `tf.gather`.
+  """
   if labels is None:
     raise ValueError(
         f'This model is class-conditional (num_classes={num_classes}): pass '
@@ -17,6 +20,12 @@ def check_labels(labels, num_classes):
   labels = tf.convert_to_tensor(labels)
   if not labels.dtype.is_integer:
     raise ValueError(f'`labels` must be integers, got dtype {labels.dtype.name}.')
+  # tf.gather takes int32 and int64 indices only: cast the others, exactly
+  # (a uint64 above 2**63 turns negative, and is refused below).
+  if labels.dtype in (tf.int8, tf.uint8, tf.int16, tf.uint16):
+    labels = tf.cast(labels, tf.int32)
+  elif labels.dtype in (tf.uint32, tf.uint64):
+    labels = tf.cast(labels, tf.int64)
   if tf.executing_eagerly():
     values = labels.numpy()
     if values.size and (values.min() < 0 or values.max() >= num_classes):

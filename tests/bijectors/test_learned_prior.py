@@ -71,6 +71,18 @@ class LearnedPriorTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, 'num_classes=None'):
       LearnedPrior(3, dtype=tf.float64).inverse(z, labels=tf.constant([0, 1]))
 
+  def test_labels_of_any_integer_dtype(self):
+    # tf.gather takes int32/int64 only: the others are cast exactly, and a
+    # label out of range stays out of range after the cast.
+    conditional = LearnedPrior(3, num_classes=4, dtype=tf.float64)
+    z = _latents([2, 2, 2, 3])
+    expected = conditional.inverse(z, labels=tf.constant([1, 3]))
+    for dtype in (tf.uint8, tf.int16, tf.uint32, tf.uint64):
+      self.assertAllEqual(
+          conditional.inverse(z, labels=tf.constant([1, 3], dtype)), expected)
+    with self.assertRaisesRegex(ValueError, r'labels` must be in \[0, 4\)'):
+      conditional.inverse(z, labels=tf.constant([1, 2**32], tf.uint64))
+
   @parameterized.named_parameters(
       ('channels', [2, 2, 2, 4], r'expected 3 channels'),
       ('rank', [2, 3], r'rank >= 3'))
