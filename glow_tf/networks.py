@@ -40,7 +40,10 @@ each tap function is one XLA-compiled `tf.function` (pure data movement, so
 the values are the same up to the order of a 9-term sum; the matmuls stay
 TensorFlow's oneDNN ones). `xla_taps(False)` traces the plain ops instead:
 `glow_tf.export` does, since TF Serving's CPU server compiles no XLA by
-default.
+default. `after_summed_taps` puts the element-wise work that follows a sum
+of taps (a coupling's scale and shift, its split and concatenation) into the
+same XLA computation, where each of those would otherwise be a TensorFlow op
+of its own.
 """
 
 import contextlib
@@ -53,9 +56,9 @@ from glow_tf import _seeds
 
 __all__ = ['COMPUTE_DTYPES', 'ActNormLayer', 'Conv2D', 'CouplingNetwork',
            'ZeroConv2D', 'act_norm_variables', 'add_edge_map',
-           'applied_log_scale', 'check_compute_dtype', 'edge_indicator',
-           'initialize_act_norm', 'taps_on_output', 'xla_taps',
-           'xla_taps_enabled']
+           'after_summed_taps', 'applied_log_scale', 'check_compute_dtype',
+           'edge_indicator', 'edge_map', 'initialize_act_norm',
+           'taps_on_output', 'xla_taps', 'xla_taps_enabled']
 
 # The coupling networks' optional lower-precision compute dtypes.
 COMPUTE_DTYPES = ('bfloat16',)
@@ -187,6 +190,44 @@ def _sum_taps(y):
   return _sum_taps_raw(y, 1, xla), grad
 
 
+def after_summed_taps(epilogue):
+  """`epilogue(sum_taps(y), *args)` as one computation, XLA-compiled by default.
+
+  `sum_taps(y)` is the sum of the 3x3 taps that ends a convolution to few
+  channels (`taps_on_output`): `y` is `[N, H, W, 9 C]`, the matmul of the
+  convolution's input with its kernel (`ZeroConv2D.output_taps`). With XLA
+  taps (`xla_taps_enabled()`, read when traced) the sum and `epilogue` are
+  one XLA-compiled function, so `epilogue`'s element-wise ops, slices and
+  concatenations run in the same fused loops as the sum; without, the same
+  `epilogue` runs on TensorFlow's ops. Both are differentiable (XLA's
+  by TensorFlow's gradient of the compiled function).
+
+  Args:
+    epilogue: `(summed, *args) -> tensors`, traceable; `args` may include
+      Python values (part of the trace's key).
+
+  Returns:
+    `fn(y, *args)`.
+
+  #### Examples
+
+  ```python
+  shifted = after_summed_taps(lambda summed, bias: summed + bias)
+  out = shifted(y, bias)        # == sum_taps(y) + bias
+  ```
+  """
+  def fused(y, *args):
+    return epilogue(_sum_taps_plain(y, 1), *args)
+
+  compiled = tf.function(fused, jit_compile=True, autograph=False)
+
+  def fn(y, *args):
+    if xla_taps_enabled():
+      return compiled(y, *args)
+    return epilogue(_sum_taps(y), *args)
+  return fn
+
+
 def _to_pixels(x):
   """`[N, H, W, C] -> [N*H*W, C]`."""
   return tf.reshape(x, [-1, x.shape[-1]])
@@ -278,12 +319,20 @@ def edge_indicator(like):
   return tf.reshape(1.0 - inside, [-1, len(_TAPS)])
 
 
+def edge_map(like, edge):
+  """`[1, H, W, Cout]`: the edge map (module docstring) of `like`'s image size.
+
+  `edge` is `[9, Cout]`, `like` any `[N, H, W, C]` tensor.
+  """
+  h, w = _spatial(like)
+  out = tf.reshape(tf.matmul(edge_indicator(like), edge),
+                   tf.stack([1, h, w, edge.shape[-1]]))
+  return out
+
+
 def add_edge_map(y, edge):
   """`y + edge_map` (see the module docstring); `edge` is `[9, Cout]`."""
-  shape = tf.shape(y)
-  edge_map = tf.reshape(tf.matmul(edge_indicator(y), edge),
-                        tf.concat([[1], shape[1:3], [-1]], axis=0))
-  return y + edge_map
+  return y + edge_map(y, edge)
 
 
 def act_norm_variables(num_channels, dtype):
@@ -524,6 +573,30 @@ class ZeroConv2D(tf.Module):
     return self._with_edge(tf.nn.bias_add(conv_as_matmul(x, kernel), bias),
                            edge)
 
+  @property
+  def sums_output_taps(self):
+    """Whether the convolution is a matmul and then a sum of 3x3 taps."""
+    return self._taps_on_output()
+
+  def output_taps(self, pixels, like, cast=None):
+    """`on_pixels` before its taps are summed: `(y, offset)`.
+
+    `on_pixels(pixels, like, cast, out_dtype) == cast(sum_taps(y)) + offset`
+    with `y = pixels @ kernel9` (`[N, H, W, 9 out_channels]`, in the dtype
+    of `pixels`) and `offset` the bias, plus the edge map with edge padding
+    (in the variables' dtype): for `after_summed_taps`. Only where
+    `sums_output_taps`.
+    """
+    if not self._taps_on_output():
+      raise ValueError(f'{self.name}: a {list(self.kernel.shape)} kernel '
+                       'sums no taps on its output.')
+    kernel, bias, edge = self._scaled()
+    if cast is not None:
+      kernel = cast(kernel)
+    y = _to_image(tf.matmul(pixels, _kernel9(kernel)), like)
+    offset = bias if edge is None else bias + edge_map(like, edge)
+    return y, offset
+
   def on_pixels(self, pixels, like, cast=None, out_dtype=None):
     """The same convolution of an image given as its pixels.
 
@@ -625,24 +698,62 @@ class CouplingNetwork(tf.Module):
       h = tf.nn.relu(self.norm_in.initialize(self.conv_in(x)))
       h = tf.nn.relu(self.norm_hidden.initialize(self.conv_hidden(h)))
       return self.conv_out(h)
-    # The fast path: each ActNorm folded into the convolution before it, each
-    # convolution one matmul (see the module docstring), and the hidden
-    # layers kept as `[pixels, channels]` matrices so that TensorFlow fuses
-    # matmul + bias + ReLU into one op.
-    if self._compute_dtype is None:
-      return self._fast(x, lambda t: t, _bias_relu)
-    # Mixed precision: the folded weights (computed in the variables' dtype)
-    # and the input are cast once; the biases stay in the variables' dtype,
-    # so that their gradients, sums over every pixel, are summed there too.
-    cast = lambda t: None if t is None else tf.cast(t, self._compute_dtype)
-    return self._fast(cast(x), cast, _mixed_bias_relu, out_dtype=x.dtype)
+    h, cast = self._hidden(x)
+    return self.conv_out.on_pixels(
+        h, like=x, cast=cast,
+        out_dtype=None if self._compute_dtype is None else x.dtype)
 
   @property
   def compute_dtype(self):
     """The dtype of the fast path's matmuls, or None for the variables'."""
     return self._compute_dtype
 
-  def _fast(self, x, cast, bias_relu, out_dtype=None):
+  @property
+  def sums_output_taps(self):
+    """Whether the last convolution ends in a sum of taps (`output_taps`).
+
+    True unless `hidden_channels <= out_channels` (`taps_on_output`).
+    """
+    return self.conv_out.sums_output_taps
+
+  def output_taps(self, x):
+    """The network's output before its last 3x3 taps are summed.
+
+    Returns `(y, offset)` with `self(x) == cast(sum_taps(y)) + offset` up to
+    float rounding, `y` `[N, H, W, 9 out_channels]` in the compute dtype
+    and `offset` in the variables' dtype (`ZeroConv2D.output_taps`): for
+    code that fuses what follows the network into the sum
+    (`after_summed_taps`). Only where `sums_output_taps`.
+
+    #### Examples
+
+    ```python
+    y, offset = net.output_taps(x_a)
+    add = after_summed_taps(lambda s, o: tf.cast(s, o.dtype) + o)
+    h = add(y, offset)                    # == net(x_a)
+    ```
+    """
+    h, cast = self._hidden(x)
+    return self.conv_out.output_taps(h, like=x, cast=cast)
+
+  def _hidden(self, x):
+    """The fast path up to the last convolution: `(pixels, cast)`.
+
+    Each ActNorm is folded into the convolution before it, each convolution
+    is one matmul (see the module docstring), and the hidden layers are kept
+    as `[pixels, channels]` matrices so that TensorFlow fuses matmul + bias
+    + ReLU into one op. With a compute dtype the folded weights (computed
+    in the variables' dtype) and the input are cast once; the biases stay
+    in the variables' dtype, so that their gradients, sums over every
+    pixel, are summed there too. `cast` is the cast to apply to the last
+    convolution's kernel.
+    """
+    if self._compute_dtype is None:
+      cast, bias_relu = (lambda t: t), _bias_relu
+    else:
+      cast = lambda t: None if t is None else tf.cast(t, self._compute_dtype)
+      bias_relu = _mixed_bias_relu
+      x = cast(x)
     kernel, bias, edge = _folded(self.conv_in.kernel, self.norm_in,
                                  self.conv_in.edge)
     kernel, edge = cast(kernel), cast(edge)
@@ -656,5 +767,4 @@ class CouplingNetwork(tf.Module):
       h = _to_pixels(add_edge_map(_to_image(h, x), edge))
     h = bias_relu(h, bias)
     kernel, bias, _ = _folded(self.conv_hidden.kernel[0, 0], self.norm_hidden)
-    h = bias_relu(tf.matmul(h, cast(kernel)), bias)
-    return self.conv_out.on_pixels(h, like=x, cast=cast, out_dtype=out_dtype)
+    return bias_relu(tf.matmul(h, cast(kernel)), bias), cast

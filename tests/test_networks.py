@@ -253,6 +253,69 @@ class MixedPrecisionTest(tf.test.TestCase, parameterized.TestCase):
                                compute_dtype='bfloat16')
 
 
+class SummedTapsTest(tf.test.TestCase, parameterized.TestCase):
+  """`output_taps` and `after_summed_taps` give back the convolution."""
+
+  @parameterized.product(xla=[True, False], edge_padding=[False, True])
+  def test_epilogue_of_the_output_taps_is_the_conv_with_gradients(
+      self, xla, edge_padding):
+    conv = networks.ZeroConv2D(8, 3, dtype=tf.float64,
+                               edge_padding=edge_padding)
+    self.assertTrue(conv.sums_output_taps)
+    rng = np.random.default_rng(3)
+    for v in conv.trainable_variables:
+      v.assign(rng.normal(0.0, 0.2, v.shape))
+    x = _images(2, shape=(4, 5, 8))
+    add = networks.after_summed_taps(lambda summed, offset: summed + offset)
+    results = []
+    with networks.xla_taps(xla):
+      for fn in (lambda x: add(*conv.output_taps(tf.reshape(x, [-1, 8]), x)),
+                 conv):
+        with tf.GradientTape() as tape:
+          tape.watch(x)
+          y = fn(x)
+          loss = tf.reduce_sum(tf.sin(y))
+        results.append([y] + tape.gradient(
+            loss, [x] + list(conv.trainable_variables)))
+      traced = tf.function(lambda y, offset: add(y, offset)).get_concrete_function(
+          tf.TensorSpec([None, 4, 5, 27], tf.float64),
+          tf.TensorSpec([3], tf.float64)).graph.as_graph_def()
+    self.assertLen(xla_compiled_functions(traced), 1 if xla else 0)
+    for fused, reference in zip(*results):
+      self.assertAllClose(fused, reference, rtol=1e-10, atol=1e-10)
+    self.assertGreater(float(tf.reduce_max(tf.abs(results[0][0]))), 0.1)
+
+  # bfloat16: XLA rounds its fused sum of bfloat16 taps otherwise than the
+  # network's own sum and cast, so they agree to bfloat16's precision only.
+  @parameterized.parameters((None, 1e-10), ('bfloat16', 0.02))
+  def test_network_output_taps_sum_to_the_network(self, compute_dtype, tol):
+    dtype = tf.float32 if compute_dtype else tf.float64
+    net = networks.CouplingNetwork(3, 6, hidden_channels=16, seed=0,
+                                   dtype=dtype, edge_padding=True,
+                                   compute_dtype=compute_dtype)
+    self.assertTrue(net.sums_output_taps)
+    x = tf.random.stateless_normal([4, 6, 6, 3], seed=[3, 1], dtype=dtype)
+    net(x, initialize=True)
+    rng = np.random.default_rng(0)
+    for v in net.trainable_variables:
+      v.assign(v + rng.normal(0.0, 0.1, v.shape))
+    y, offset = net.output_taps(x)
+    self.assertEqual(y.shape, [4, 6, 6, 54])
+    self.assertEqual(y.dtype, tf.bfloat16 if compute_dtype else dtype)
+    self.assertEqual(offset.dtype, dtype)
+    add = networks.after_summed_taps(
+        lambda summed, offset: tf.cast(summed, offset.dtype) + offset)
+    self.assertAllClose(add(y, offset), net(x), rtol=tol, atol=tol)
+    self.assertGreater(float(tf.reduce_max(tf.abs(net(x)))), 0.1)
+
+  def test_output_taps_need_taps_on_the_output(self):
+    conv = networks.ZeroConv2D(2, 6)
+    self.assertFalse(conv.sums_output_taps)
+    self.assertFalse(networks.CouplingNetwork(2, 12, 4).sums_output_taps)
+    with self.assertRaisesRegex(ValueError, 'sums no taps on its output'):
+      conv.output_taps(tf.zeros([8, 2]), tf.zeros([2, 2, 2, 2]))
+
+
 class EdgePaddingTest(tf.test.TestCase, parameterized.TestCase):
   """The padding-indicator channel equals the reference code's, gradients too."""
 

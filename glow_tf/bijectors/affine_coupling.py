@@ -1,5 +1,7 @@
 """Glow's affine (or additive) coupling layer."""
 
+import math
+
 import tensorflow as tf
 
 from glow_tf import _checks
@@ -7,6 +9,38 @@ from glow_tf import networks
 from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['AffineCoupling']
+
+_SIGMOID_2 = 1.0 / (1.0 + math.exp(-2.0))
+
+
+def _affine_forward_tail(summed, z, offset, split):
+  """`(x, raw)` of the forward pass from the network's summed taps.
+
+  `x = [z_a, z_b / scale - shift]` with `[shift, raw] = summed + offset` and
+  `1 / scale = sigmoid(2) / sigmoid(raw + 2) = sigmoid(2) (1 + exp(-raw - 2))`.
+  """
+  h = tf.cast(summed, offset.dtype) + offset
+  transformed = z.shape[-1] - split
+  shift, raw = h[..., :transformed], h[..., transformed:]
+  x_b = z[..., split:] * (_SIGMOID_2 * (1.0 + tf.exp(-raw - 2.0))) - shift
+  return tf.concat([z[..., :split], x_b], axis=-1), raw
+
+
+def _additive_forward_tail(summed, z, offset, split):
+  """`x = [z_a, z_b - shift]` with `shift = summed + offset`."""
+  shift = tf.cast(summed, offset.dtype) + offset
+  return tf.concat([z[..., :split], z[..., split:] - shift], axis=-1)
+
+
+# The forward pass after NN's last matmul, fused with the sum of its taps.
+_AFFINE_FORWARD_TAIL = networks.after_summed_taps(_affine_forward_tail)
+_ADDITIVE_FORWARD_TAIL = networks.after_summed_taps(_additive_forward_tail)
+
+
+def _log_scale(raw):
+  """`log(sigmoid(raw + 2) / sigmoid(2))`."""
+  return (tf.math.log_sigmoid(raw + 2.0) -
+          tf.math.log_sigmoid(tf.constant(2.0, raw.dtype)))
 
 
 class AffineCoupling(GlowBijector):
@@ -142,9 +176,7 @@ class AffineCoupling(GlowBijector):
     if self._additive:
       return h, None
     shift, raw = tf.split(h, 2, axis=-1)
-    log_scale = (tf.math.log_sigmoid(raw + 2.0) -
-                 tf.math.log_sigmoid(tf.constant(2.0, raw.dtype)))
-    return shift, log_scale
+    return shift, _log_scale(raw)
 
   def _inverse_and_log_det(self, x):
     x_a, x_b = self.split(x)
@@ -152,9 +184,38 @@ class AffineCoupling(GlowBijector):
     return tf.concat([x_a, z_b], axis=-1), ildj
 
   def _forward_and_log_det(self, z):
+    # Not with a bfloat16 network: XLA rounds the fused bfloat16 sum of taps
+    # otherwise than the inverse's TensorFlow ops do, and the layer would
+    # invert only to bfloat16's precision.
+    if (self.network.sums_output_taps and
+        self.network.compute_dtype is None):
+      return self._fused_forward_and_log_det(z)
     z_a, z_b = self.split(z)
     x_b, fldj = self.forward_half(z_b, *self.shift_and_log_scale(z_a))
     return tf.concat([z_a, x_b], axis=-1), fldj
+
+  def _fused_forward_and_log_det(self, z):
+    """`_forward_and_log_det` with all of it after NN's last matmul fused.
+
+    The sum of NN's output taps, the bias, the split into shift and scale,
+    the affine map and the concatenation are one XLA computation
+    (`networks.after_summed_taps`): sampling runs this direction, and there
+    each would be an op of its own on small tensors. The log-det is summed
+    outside, so that a caller that does not use it (`forward`) prunes it.
+    """
+    _checks.check_event(z, self, self._num_channels, min_rank=3)
+    flat, undo = _checks.to_rank4(z)
+    y, offset = self.network.output_taps(flat[..., :self._split])
+    batch_shape = tf.shape(z)[:-3]
+    if self._additive:
+      x = _ADDITIVE_FORWARD_TAIL(y, flat, offset, self._split)
+      return undo(x), tf.zeros(batch_shape, self.dtype)
+    x, raw = _AFFINE_FORWARD_TAIL(y, flat, offset, self._split)
+    fldj = -tf.reduce_sum(_log_scale(raw), axis=[-3, -2, -1])
+    if z.shape.rank != 4:
+      fldj = tf.reshape(fldj, batch_shape)
+      fldj.set_shape(z.shape[:-3])
+    return undo(x), fldj
 
   def _inverse(self, x):
     return self._inverse_and_log_det(x)[0]
