@@ -70,6 +70,18 @@ class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
     for a, b in zip(*results):
       self.assertAllClose(a, b, rtol=1e-6, atol=1e-6)
 
+  def test_taps_of_an_image_size_unknown_when_traced(self):
+    # The XLA sum of taps slices each block by the static H and W; traced
+    # with unknown ones it pads first, as the plain taps do.
+    for c_in, c_out in ((2, 16), (16, 4)):
+      kernel = tf.random.stateless_normal([3, 3, c_in, c_out], seed=[7, 2])
+      x = tf.random.stateless_normal([2, 5, 6, c_in], seed=[7, 1])
+      conv = tf.function(lambda x, k=kernel: networks.conv3x3_as_matmul(x, k),
+                         input_signature=[tf.TensorSpec([None, None, None,
+                                                         c_in])])
+      self.assertAllClose(conv(x), tf.nn.conv2d(x, kernel, 1, 'SAME'),
+                          rtol=1e-5, atol=1e-5)
+
   def test_xla_taps_switch_decides_the_traced_graph(self):
     self.assertTrue(networks.xla_taps_enabled())
     x_spec = tf.TensorSpec([None, 5, 6, 2], tf.float32)
