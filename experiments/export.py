@@ -29,7 +29,6 @@ from absl import flags
 from experiments import _flags
 from experiments import _main
 from glow_tf import export
-from glow_tf.training import checkpoints
 
 
 _MODEL_DIR = _flags.define_model_dir()
@@ -60,14 +59,13 @@ _WARMUP = flags.DEFINE_boolean(
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  try:
-    path = export.export_from_model_dir(
-        _MODEL_DIR.value, _EXPORT_DIR.value, version=_VERSION.value,
-        use_ema=_USE_EMA.value, checkpoint=_CHECKPOINT.value,
-        score_seed=_SCORE_SEED.value, max_num_samples=_MAX_NUM_SAMPLES.value,
-        warmup=_WARMUP.value, model_name=_MODEL_NAME.value)
-  except (checkpoints.CheckpointError, export.ExportError, ImportError) as e:
-    sys.exit(f'export failed: {e}')
+  # A CheckpointError or ExportError (both ValueErrors) ends the binary with
+  # `export: error: <message>` (experiments/_main.py).
+  path = export.export_from_model_dir(
+      _MODEL_DIR.value, _EXPORT_DIR.value, version=_VERSION.value,
+      use_ema=_USE_EMA.value, checkpoint=_CHECKPOINT.value,
+      score_seed=_SCORE_SEED.value, max_num_samples=_MAX_NUM_SAMPLES.value,
+      warmup=_WARMUP.value, model_name=_MODEL_NAME.value)
   print(f'Exported {_MODEL_DIR.value} to {path} (signatures: '
         f'{", ".join(export.SIGNATURE_NAMES)}).')
 

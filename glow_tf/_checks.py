@@ -47,6 +47,31 @@ def positive_float(value, name):
   return float(value)
 
 
+def stateless_seed(seed, name='seed'):
+  """`seed` as a stateless `[2]` seed: an int `s` becomes `[0, s]`.
+
+  A shape-`[2]` integer tensor, array or sequence passes unchanged; anything
+  else (a string, a float, a bool, another shape) is a ValueError naming
+  `name`.
+  """
+  if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+    return [0, int(seed)]
+  problem = None
+  try:
+    t = seed if tf.is_tensor(seed) else np.asarray(seed)
+    dtype = tf.as_dtype(t.dtype)
+    if not dtype.is_integer:
+      problem = f'dtype {dtype.name}'
+    elif not tf.TensorShape(t.shape).is_compatible_with([2]):
+      problem = f'shape {list(t.shape)}'
+  except (TypeError, ValueError):
+    problem = type(seed).__name__
+  if problem is not None:
+    raise ValueError(f'`{name}` must be an int or a stateless seed of two '
+                     f'integers (shape [2]), got {seed!r} ({problem}).')
+  return seed
+
+
 def float_dtype(dtype):
   """Returns a floating `tf.DType`, or raises ValueError."""
   dtype = tf.as_dtype(dtype)

@@ -1,6 +1,7 @@
 """`Glow`: the multi-scale Glow model as a `tfp.distributions.TransformedDistribution`."""
 
 import math
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -157,6 +158,7 @@ class Glow(tfd.TransformedDistribution):
     if seed is not None:
       _checks.positive_int(seed, 'seed', allow_zero=True)
     self._config = config
+    self._known_initialized = False  # see _warn_before_initialize
     dtype = tf.as_dtype(config.dtype)
     with tf.name_scope(name) as scope_name:
       flow = build_flow(config, seed)
@@ -221,13 +223,52 @@ class Glow(tfd.TransformedDistribution):
           f'integer label per image), got shape {labels.shape.as_list()}.')
     return labels
 
+  @property
+  def initialized(self):
+    """Whether every ActNorm (the coupling networks' too) is initialised.
+
+    Reads the variables: True after `initialize`, or after restoring a
+    checkpoint of an initialised model.
+    """
+    flags = [v for v in self.variables if v.dtype == tf.bool and
+             v.name.split('/')[-1].startswith('initialized')]
+    return bool(flags) and all(bool(v.numpy()) for v in flags)
+
+  def _warn_before_initialize(self, method):
+    """Warns (eagerly, until initialised) that `method` runs uninitialised.
+
+    Not an error: an uninitialised Glow is a valid flow (its ActNorms are
+    the identity), and a user restoring weights may call it on purpose.
+    """
+    if self._known_initialized or not tf.executing_eagerly():
+      return
+    self._known_initialized = self.initialized
+    if not self._known_initialized:
+      warnings.warn(
+          f'Glow.{method} before Glow.initialize: the ActNorms are not '
+          'initialised from data yet (they are the identity). Call '
+          'glow.initialize(x) once on a large batch of model-space images '
+          'first, or restore a trained checkpoint.', stacklevel=3)
+
   def log_prob(self, x, labels=None, name='log_prob'):
     """Exact log-density of model-space images `x` `[..., H, W, C]`.
 
     One pass through the flow (`MultiScaleFlow.inverse_and_log_det`): every
-    coupling network and prior runs once.
+    coupling network and prior runs once. In eager mode it warns when the
+    model is not initialised yet, and when `x` has values outside
+    `[-1, 1]`, far from model space (`[-0.5, 0.5]`): raw pixel values
+    (0..255) passed as floats, most likely.
     """
     x = self.check_images(x)
+    self._warn_before_initialize('log_prob')
+    if tf.executing_eagerly() and x.shape.num_elements():
+      largest = float(tf.reduce_max(tf.abs(x)))
+      if largest > 1.0:
+        warnings.warn(
+            f'Glow.log_prob got values up to {largest:g} in absolute value; '
+            'model-space images lie in [-0.5, 0.5]. Convert uint8 images '
+            'with glow_tf.dequantize(images, n_bits) (or score them with '
+            'glow_tf.bits_per_dim).', stacklevel=2)
     labels = self._labels_for(labels, x.shape[:-3])
     return super().log_prob(x, name=name, **_label_kwargs(labels))
 
@@ -262,6 +303,9 @@ class Glow(tfd.TransformedDistribution):
       turns them into uint8 images.
     """
     _check_sample_shape(sample_shape)
+    if seed is not None:
+      _checks.stateless_seed(seed)  # checked only: TFP takes ints as they are
+    self._warn_before_initialize('sample')
     checked = not tf.is_tensor(temperature)
     if checked:
       _check_temperature(temperature)

@@ -87,9 +87,8 @@ def dequantize(images_uint8, n_bits=8, seed=None, dtype=tf.float32,
   elif seed is None:
     u = tf.random.uniform(tf.shape(bins))
   else:
-    if isinstance(seed, (int, np.integer)):
-      seed = [0, int(seed)]
-    u = tf.random.stateless_uniform(tf.shape(bins), seed=seed)
+    u = tf.random.stateless_uniform(tf.shape(bins),
+                                    seed=_checks.stateless_seed(seed))
   x = (bins + u) / 2.0**n_bits - 0.5
   return tf.cast(x, dtype)
 

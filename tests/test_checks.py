@@ -65,6 +65,20 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
         f'{tf.as_dtype(dtype).name}'):
       _checks.float_dtype(dtype)
 
+  def test_stateless_seed(self):
+    self.assertEqual(_checks.stateless_seed(5), [0, 5])
+    self.assertEqual(_checks.stateless_seed(np.int64(7)), [0, 7])
+    for good in ([1, 2], (3, 4), np.array([5, 6]), tf.constant([7, 8])):
+      self.assertIs(_checks.stateless_seed(good), good)
+    for bad, problem in (('a', 'dtype string'), (1.5, 'dtype float64'),
+                         (True, 'dtype bool'), ([1, 2, 3], 'shape [3]'),
+                         (tf.constant([1.0, 2.0]), 'dtype float32'),
+                         ([[1, 2]], 'shape [1, 2]')):
+      with self.assertRaisesRegex(
+          ValueError, r'`noise_seed` must be an int or a stateless seed of '
+          rf'two integers \(shape \[2\]\), got .*\({re.escape(problem)}\)'):
+        _checks.stateless_seed(bad, 'noise_seed')
+
   def test_make_dirs(self):
     root = self.get_temp_dir()
     path = f'{root}/a/b'

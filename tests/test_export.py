@@ -477,7 +477,7 @@ class BinaryTest(absltest.TestCase):
                                f'--export_dir={_EXPORT_DIR}',
                                f'--version={STEP}')
     self.assertNotEqual(result.returncode, 0)
-    self.assertIn('export failed: Export version', result.stderr)
+    self.assertIn('export: error: Export version', result.stderr)
     self.assertIn('exists already', result.stderr)
     self.assertNotIn('Traceback', result.stderr)
 

@@ -1,6 +1,7 @@
 """Tests of Glow, the multi-scale TransformedDistribution."""
 
 from unittest import mock
+import warnings
 
 from absl.testing import parameterized
 import numpy as np
@@ -114,8 +115,13 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
         float(tf.reduce_max(tf.abs(glow.decode(moved, labels=labels) - x))),
         1e-3)
 
-  def test_sample_encode_decode_round_trip(self):
-    glow = tiny_glow()
+  # hidden_channels=16 > 8 outputs: the couplings' fused forward pass
+  # (AffineCoupling, networks.after_summed_taps); 4: the plain one.
+  @parameterized.parameters(4, 16)
+  def test_sample_encode_decode_round_trip(self, hidden_channels):
+    glow = tiny_glow(hidden_channels=hidden_channels)
+    coupling = glow.bijector.steps[0].bijectors[0].bijectors[-1]
+    self.assertEqual(coupling.network.sums_output_taps, hidden_channels > 8)
     samples = glow.sample(5, seed=[4, 2], temperature=0.8)
     self.assertEqual(samples.shape, [5, 4, 4, 2])
     self.assertAllClose(glow.decode(glow.encode(samples)), samples,
@@ -145,6 +151,37 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
           lambda m: glow.sample(m, seed=[7, 1], temperature=0.6, **kwargs),
           input_signature=signature)
       self.assertAllClose(sample(size), samples, rtol=1e-12, atol=1e-12)
+
+  def test_warnings_before_initialize_and_for_raw_pixel_values(self):
+    glow = glow_tf.Glow(tiny_config())
+    x = images()
+    self.assertFalse(glow.initialized)
+    with self.assertWarnsRegex(UserWarning, r'Glow.log_prob before '
+                               r'Glow.initialize.*glow.initialize\(x\)'):
+      glow.log_prob(x)
+    with self.assertWarnsRegex(UserWarning, 'Glow.sample before '
+                               'Glow.initialize'):
+      glow.sample(2, seed=[1, 1])
+    glow.initialize(x)
+    self.assertTrue(glow.initialized)
+    with warnings.catch_warnings():
+      warnings.simplefilter('error')  # initialised, model-space: no warning
+      glow.log_prob(x)
+      glow.sample(2, seed=[1, 1])
+      glow.log_prob(x[:0])
+      tf.function(glow.log_prob)(x * 255.0)  # graphs are not checked
+    with self.assertWarnsRegex(UserWarning, r'values up to 2[0-9][0-9]\.?[0-9]* '
+                               r'.*glow_tf.dequantize'):
+      glow.log_prob((x + 0.5) * 255.0)
+
+  def test_sample_refuses_a_bad_seed(self):
+    glow = tiny_glow()
+    for bad in ('a', 1.5, [1, 2, 3]):
+      with self.assertRaisesRegex(ValueError, '`seed` must be an int or a '
+                                  'stateless seed of two integers'):
+        glow.sample(2, seed=bad)
+    self.assertEqual(glow.sample(2, seed=3).shape, [2, 4, 4, 2])  # TFP's
+    self.assertAllEqual(glow.sample(2, seed=[0, 3]), glow.sample(2, seed=[0, 3]))
 
   def test_temperature_zero_gives_the_prior_means(self):
     glow = tiny_glow()

@@ -32,6 +32,16 @@ class ImagesTest(tf.test.TestCase):
       step = 2**(8 - n_bits)
       self.assertAllEqual(glow_tf.to_uint8(x, n_bits), (raw // step) * step)
 
+  def test_dequantize_seeds(self):
+    raw = tf.constant([[0, 128, 255]], tf.uint8)
+    self.assertAllEqual(glow_tf.dequantize(raw, seed=3),
+                        glow_tf.dequantize(raw, seed=[0, 3]))
+    self.assertNotAllClose(glow_tf.dequantize(raw, seed=3),
+                           glow_tf.dequantize(raw, seed=4))
+    with self.assertRaisesRegex(ValueError, r'`seed` must be an int or a '
+                                r"stateless seed .*got 'a'"):
+      glow_tf.dequantize(raw, seed='a')
+
   def test_bits_per_dim_formula(self):
     glow = tiny_glow(n_bits=5)
     raw = tf.constant(np.random.default_rng(0).integers(

@@ -38,7 +38,7 @@ __all__ = ['CheckpointError', 'save_config', 'load_config',
            'verify_checkpoint', 'variable_names', 'find_intact_checkpoint',
            'latest_checkpoint',
            'has_ema_weights', 'restore_model', 'Checkpointer', 'CONFIG_FILE',
-           'TRAIN_CONFIG_FILE', 'CHECKPOINT_NAME']
+           'TRAIN_CONFIG_FILE', 'CHECKPOINT_NAME', 'train_config_changes']
 
 CONFIG_FILE = 'config.json'
 TRAIN_CONFIG_FILE = 'train_config.json'
@@ -81,6 +81,29 @@ def load_config(model_dir):
     return GlowConfig(**fields)
   except (ValueError, TypeError, KeyError) as e:
     raise CheckpointError(f'Corrupt {path}: {e}') from e
+
+
+def train_config_changes(model_dir, train_config):
+  """The fields of `train_config` that differ from `model_dir`'s last run.
+
+  Reads `model_dir/train_config.json` (written by every run of
+  `glow_tf.training.train`) and returns `['batch_size: 64 -> 32', ...]`;
+  empty when nothing changed, the file is missing or it is unreadable (a
+  training setting may change between runs: this is for telling the user).
+  """
+  path = os.path.join(model_dir, TRAIN_CONFIG_FILE)
+  try:
+    if not tf.io.gfile.exists(path):
+      return []
+    with tf.io.gfile.GFile(path) as f:
+      saved = json.load(f)
+  except (ValueError, tf.errors.OpError):
+    return []
+  if not isinstance(saved, dict):
+    return []
+  fields = json.loads(json.dumps(dataclasses.asdict(train_config)))
+  return [f'{k}: {saved[k]!r} -> {v!r}' for k, v in sorted(fields.items())
+          if k in saved and saved[k] != v]
 
 
 def check_or_save_config(model_dir, glow_config, chief=True):

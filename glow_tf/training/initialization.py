@@ -24,16 +24,9 @@ class ReplicaMismatchError(RuntimeError):
   """The replicas' copies of a variable differ where they should agree."""
 
 
-def _flags(model):
-  return [v for v in model.variables
-          if v.dtype == tf.bool and v.name.split('/')[-1].startswith(
-              'initialized')]
-
-
 def is_initialized(model):
   """Whether every ActNorm of `model` (a `Glow`) has been initialised."""
-  flags = _flags(model)
-  return bool(flags) and all(bool(v.numpy()) for v in flags)
+  return model.initialized
 
 
 def distribute_batch(strategy, batch):

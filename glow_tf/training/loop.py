@@ -123,6 +123,7 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
         f'number of replicas ({num_replicas}).')
   _checks.make_dirs(model_dir, 'model_dir')
   checkpoints.check_or_save_config(model_dir, glow_config, chief)
+  changes = checkpoints.train_config_changes(model_dir, train_config)
   if chief:
     checkpoints.write_json(
         os.path.join(model_dir, checkpoints.TRAIN_CONFIG_FILE), train_config)
@@ -138,6 +139,11 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
              'checkpoint': trainer.restored_from}
   if start_step:
     log(f'Resuming from step {start_step} ({trainer.restored_from}).')
+    if changes:
+      # Allowed (a longer run, another time budget), but a changed batch
+      # size or learning rate changes the run: say so.
+      log(f'Note: the training settings differ from the last run in '
+          f'{model_dir}: {", ".join(changes)}.')
   trained_before = float(trainer.trained_seconds.numpy())
   done_by_time = (time_budget_s is not None and
                   trained_before >= time_budget_s)

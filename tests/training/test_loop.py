@@ -110,6 +110,7 @@ def test_resume_after_a_crash_continues_from_the_last_checkpoint(
   again = training.train(config, train_config, model_dir,
                           fixtures.dataset_fn())
   assert again['step'] == 9 and again['stop_reason'] == 'already_trained'
+  assert not checkpoints.train_config_changes(model_dir, train_config)
   assert again['bits_per_dim'] is None and again['images_per_sec'] is None
   assert fixtures.checkpoint_steps(model_dir) == [3, 6, 9]
 
@@ -199,6 +200,30 @@ def test_checkpoint_of_an_older_version_without_trained_seconds(tmp_path):
   metrics = training.train(config, train_config, model_dir,
                            fixtures.dataset_fn())
   assert metrics['start_step'] == 2 and metrics['step'] == 4
+
+
+def test_changed_training_settings_on_resume_are_logged(tmp_path):
+  model_dir = str(tmp_path / 'model')
+  config = fixtures.tiny_config()
+  first = fixtures.tiny_train_config(train_steps=3, summary_every=0,
+                                     sample_every=0)
+  training.train(config, first, model_dir, fixtures.dataset_fn())
+  lines = []
+  longer = first.replace(train_steps=4, batch_size=8)
+  assert checkpoints.train_config_changes(model_dir, longer) == [
+      f'batch_size: {first.batch_size} -> 8', 'train_steps: 3 -> 4']
+  metrics = training.train(config, longer, model_dir, fixtures.dataset_fn(),
+                           log=lines.append)
+  assert metrics['start_step'] == 3 and metrics['step'] == 4
+  notes = [line for line in lines if line.startswith('Note:')]
+  assert notes == [f'Note: the training settings differ from the last run '
+                   f'in {model_dir}: batch_size: {first.batch_size} -> 8, '
+                   f'train_steps: 3 -> 4.'], lines
+  # The file now holds this run's settings; an unreadable one is no change.
+  assert not checkpoints.train_config_changes(model_dir, longer)
+  with open(os.path.join(model_dir, checkpoints.TRAIN_CONFIG_FILE), 'w') as f:
+    f.write('{not json')
+  assert not checkpoints.train_config_changes(model_dir, first)
 
 
 def test_another_config_on_resume_gives_a_clear_error(trained_dir):
