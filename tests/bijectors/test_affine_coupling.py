@@ -282,7 +282,9 @@ class AffineCouplingTest(tf.test.TestCase, parameterized.TestCase):
   # float32: on CPU, TensorFlow's oneDNN Conv2D returns an empty batch
   # unchanged, with its input's channel count. The network's last layer maps
   # 8 channels to 12 (affine, 12 channels) or to 2 (additive, 4 channels).
-  @parameterized.parameters((12, False), (4, True))
+  # (4, False): the fused forward pass (8 hidden > 4 outputs) on empty and
+  # unknown batches.
+  @parameterized.parameters((12, False), (4, True), (4, False))
   def test_empty_batch(self, num_channels, additive):
     coupling = _coupling(num_channels, additive, dtype=tf.float32)
     bijector_checks.perturb_variables(coupling)
@@ -297,6 +299,15 @@ class AffineCouplingTest(tf.test.TestCase, parameterized.TestCase):
         tf.TensorSpec([None, 4, 4, num_channels], tf.float32)])
     self.assertEqual(unknown(x[:0]).shape, [0, 4, 4, num_channels])
     self.assertAllClose(unknown(x), coupling.inverse(x), rtol=1e-6)
+    unknown_forward = tf.function(
+        lambda z: coupling.forward_and_log_det(z, event_ndims=3),
+        input_signature=[tf.TensorSpec([None, 4, 4, num_channels])])
+    for z in (x, x[:0]):
+      x_back, fldj = unknown_forward(z)
+      self.assertAllClose(x_back, coupling.forward(z), rtol=1e-6, atol=1e-6)
+      self.assertAllClose(fldj, coupling.forward_log_det_jacobian(
+          z, event_ndims=3), rtol=1e-6, atol=1e-6)
+      self.assertEqual(fldj.shape, z.shape[:1])
     self.assertAllEqual(coupling.inverse(tf.concat([x, x[:0]], 0)),
                         coupling.inverse(x))
 
