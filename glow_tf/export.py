@@ -90,8 +90,8 @@ from glow_tf.training import checkpoints
 
 __all__ = ['ExportError', 'ServingModule', 'SIGNATURE_NAMES',
            'export_from_model_dir', 'export_saved_model', 'latent_name',
-           'stateless_seed', 'warmup_requests', 'write_warmup_requests',
-           'WARMUP_FILE']
+           'latest_version', 'load', 'stateless_seed', 'warmup_requests',
+           'write_warmup_requests', 'WARMUP_FILE']
 
 SIGNATURE_NAMES = ('serving_default', 'sample', 'encode', 'decode')
 WARMUP_FILE = os.path.join('assets.extra', 'tf_serving_warmup_requests')
@@ -515,3 +515,61 @@ def export_from_model_dir(model_dir, export_dir, version=None, use_ema=True,
         f'truncated ({type(e).__name__}: {e}).') from e
   return export_saved_model(glow, export_dir,
                             step if version is None else version, **kwargs)
+
+
+def _is_saved_model(path):
+  return any(tf.io.gfile.exists(os.path.join(path, name))
+             for name in ('saved_model.pb', 'saved_model.pbtxt'))
+
+
+def latest_version(export_dir):
+  """`<export_dir>/<version>` of the highest complete version, as TF Serving picks.
+
+  Only folders named by an integer that hold a SavedModel count: a
+  temporary `tmp-export-...` folder of an export under way does not.
+
+  Raises:
+    ExportError: `export_dir` holds no version.
+  """
+  versions = []
+  if tf.io.gfile.isdir(export_dir):
+    for name in tf.io.gfile.listdir(export_dir):
+      name = name.rstrip('/')
+      if name.isdigit() and _is_saved_model(os.path.join(export_dir, name)):
+        versions.append(int(name))
+  if not versions:
+    raise ExportError(
+        f'No exported version in {export_dir!r}: expected '
+        '<export_dir>/<version>/saved_model.pb, the layout that '
+        'experiments/export.py (glow_tf.export.export_saved_model) writes.')
+  return os.path.join(export_dir, str(max(versions)))
+
+
+def load(path):
+  """Loads an export: a version folder, or the base folder's newest version.
+
+  `tf.saved_model.load` needs `<export_dir>/<version>`; given the base
+  folder (what TF Serving's `--model_base_path` takes) it says only that no
+  SavedModel is there. This takes either.
+
+  Args:
+    path: `<export_dir>/<version>` or `<export_dir>`.
+
+  Returns:
+    The loaded SavedModel (`.signatures['serving_default']`, ...).
+
+  Raises:
+    ExportError: `path` is neither.
+
+  #### Examples
+
+  ```python
+  from glow_tf import export
+  model = export.load('/tmp/glow_export')     # the newest version
+  model.signatures['sample'](num_samples=4, temperature=0.7, seed=0)
+  ```
+  """
+  path = os.fspath(path)
+  if not _is_saved_model(path):
+    path = latest_version(path)
+  return tf.saved_model.load(path, tags=['serve'])

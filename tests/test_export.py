@@ -466,6 +466,32 @@ class ExportErrorsTest(absltest.TestCase):
     self.assertFalse(os.path.exists(os.path.join(export_dir, str(STEP))))
 
 
+class LoadTest(absltest.TestCase):
+
+  def test_load_takes_a_version_or_the_base_folder(self):
+    self.assertEqual(export.latest_version(_EXPORT_DIR), _PATH)
+    images = _IMAGES[:2].astype(np.uint8)
+    expected = expected_scores(_GLOW, images)['bits_per_dim']
+    for path in (_PATH, _EXPORT_DIR):
+      loaded = export.load(path)
+      scores = loaded.signatures['serving_default'](images=images)
+      assert_close(self, scores['bits_per_dim'].numpy(), expected, path)
+
+  def test_latest_version_skips_temporary_and_incomplete_folders(self):
+    base = os.path.join(_TMP, 'versions')
+    shutil.copytree(_PATH, os.path.join(base, '7'))
+    shutil.copytree(_PATH, os.path.join(base, '12'))
+    os.makedirs(os.path.join(base, '100'))  # no saved_model.pb
+    shutil.copytree(_PATH, os.path.join(base, 'tmp-export-1234'))
+    self.assertEqual(export.latest_version(base), os.path.join(base, '12'))
+    empty = os.path.join(_TMP, 'no_versions')
+    os.makedirs(empty)
+    for bad in (empty, os.path.join(_TMP, 'nowhere')):
+      with self.assertRaisesRegex(export.ExportError,
+                                  'No exported version in .*<version>'):
+        export.load(bad)
+
+
 class BinaryTest(absltest.TestCase):
 
   def test_export_binary_wrote_the_step_version(self):
