@@ -350,9 +350,8 @@ def edge_map(like, edge):
   `edge` is `[9, Cout]`, `like` any `[N, H, W, C]` tensor.
   """
   h, w = _spatial(like)
-  out = tf.reshape(tf.matmul(edge_indicator(like), edge),
-                   tf.stack([1, h, w, edge.shape[-1]]))
-  return out
+  return tf.reshape(tf.matmul(edge_indicator(like), edge),
+                    tf.stack([1, h, w, edge.shape[-1]]))
 
 
 def add_edge_map(y, edge):
