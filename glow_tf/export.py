@@ -517,11 +517,6 @@ def export_from_model_dir(model_dir, export_dir, version=None, use_ema=True,
                             step if version is None else version, **kwargs)
 
 
-def _is_saved_model(path):
-  return any(tf.io.gfile.exists(os.path.join(path, name))
-             for name in ('saved_model.pb', 'saved_model.pbtxt'))
-
-
 def latest_version(export_dir):
   """`<export_dir>/<version>` of the highest complete version, as TF Serving picks.
 
@@ -535,7 +530,8 @@ def latest_version(export_dir):
   if tf.io.gfile.isdir(export_dir):
     for name in tf.io.gfile.listdir(export_dir):
       name = name.rstrip('/')
-      if name.isdigit() and _is_saved_model(os.path.join(export_dir, name)):
+      if name.isdigit() and tf.saved_model.contains_saved_model(
+          os.path.join(export_dir, name)):
         versions.append(int(name))
   if not versions:
     raise ExportError(
@@ -570,6 +566,6 @@ def load(path):
   ```
   """
   path = os.fspath(path)
-  if not _is_saved_model(path):
+  if not tf.saved_model.contains_saved_model(path):
     path = latest_version(path)
   return tf.saved_model.load(path, tags=['serve'])
