@@ -89,8 +89,14 @@ def _window(padded, di, dj, sign, h, w, channels=None):
   return padded[:, top:top + h, left:left + w, channels[0]:channels[1]]
 
 
-def _gather_taps_plain(x, sign):
-  """Tap t of the output is `x` shifted by `sign * offset_t` (one pad)."""
+def _gather_taps_plain(x, sign, channels=None):
+  """Tap t of the output is `x` shifted by `sign * offset_t` (one pad).
+
+  With `channels`, the taps of `x[..., :channels]` (under XLA the slice
+  fuses into the pads, so it copies nothing of its own).
+  """
+  if channels is not None:
+    x = x[..., :channels]
   h, w = _spatial(x)
   padded = _pad1(x)
   return tf.concat([_window(padded, di, dj, sign, h, w)
@@ -175,29 +181,40 @@ def xla_taps(enabled):
     _xla_taps[0] = previous
 
 
-def _gather_taps_raw(x, sign, xla):
-  return (_gather_taps_xla if xla else _gather_taps_plain)(x, sign)
+def _gather_taps_raw(x, sign, xla, channels=None):
+  return (_gather_taps_xla if xla else _gather_taps_plain)(x, sign, channels)
 
 
 def _sum_taps_raw(y, sign, xla):
   return (_sum_taps_xla if xla else _sum_taps_plain)(y, sign)
 
 
-@tf.custom_gradient
-def _gather_taps(x):
+def _gather_taps(x, channels=None):
   """3x3 patches: `[N, H, W, C] -> [N, H, W, 9 C]`, tap t = (i, j) at t*C.
 
   `out[p, t*C + c] = x[p + (i - 1, j - 1), c]` ('SAME' zero padding), so a
   3x3 'SAME' convolution is `_gather_taps(x) @ reshape(kernel, [9 C, -1])`.
   Its gradient is the adjoint, `_sum_taps` with the opposite shift: no
-  `StridedSliceGrad`s of the padded tensor.
+  `StridedSliceGrad`s of the padded tensor. With `channels` (a Python int),
+  the patches of `x[..., :channels]`, sliced inside the same computation;
+  the other channels' gradient is zero.
   """
   xla = xla_taps_enabled()  # the gradient, traced later (even by a
                             # SavedModel export), follows the forward's choice
+  total = x.shape[-1]
+  if channels is not None and total is not None and channels >= total:
+    channels = None
 
-  def grad(dy):
-    return _sum_taps_raw(dy, -1, xla)
-  return _gather_taps_raw(x, 1, xla), grad
+  @tf.custom_gradient
+  def gather(x):
+    def grad(dy):
+      dx = _sum_taps_raw(dy, -1, xla)
+      if channels is None:
+        return dx
+      rest = tf.shape(x)[-1] - channels
+      return tf.pad(dx, [[0, 0], [0, 0], [0, 0], [0, rest]])
+    return _gather_taps_raw(x, 1, xla, channels), grad
+  return gather(x)
 
 
 @tf.custom_gradient
@@ -740,7 +757,7 @@ class CouplingNetwork(tf.Module):
     """
     return self.conv_out.sums_output_taps
 
-  def output_taps(self, x):
+  def output_taps(self, x, channels=None):
     """The network's output before its last 3x3 taps are summed.
 
     Returns `(y, offset)` with `self(x) == cast(sum_taps(y)) + offset` up to
@@ -748,6 +765,10 @@ class CouplingNetwork(tf.Module):
     and `offset` in the variables' dtype (`ZeroConv2D.output_taps`): for
     code that fuses what follows the network into the sum
     (`after_summed_taps`). Only where `sums_output_taps`.
+
+    With `channels` (an int), the network runs on `x[..., :channels]` (its
+    `in_channels` first channels: a coupling's conditioning half), sliced
+    inside the input convolution's taps instead of by an op of its own.
 
     #### Examples
 
@@ -757,10 +778,18 @@ class CouplingNetwork(tf.Module):
     h = add(y, offset)                    # == net(x_a)
     ```
     """
-    h, cast = self._hidden(x)
+    if channels is not None:
+      _checks.positive_int(channels, 'channels')
+      if channels != self.conv_in.kernel.shape[2]:
+        raise ValueError(f'{self.name}: channels must be in_channels='
+                         f'{self.conv_in.kernel.shape[2]}, got {channels}.')
+      if x.shape[-1] is not None and x.shape[-1] < channels:
+        raise ValueError(f'{self.name}: x has {x.shape[-1]} channels, fewer '
+                         f'than channels={channels}.')
+    h, cast = self._hidden(x, channels)
     return self.conv_out.output_taps(h, like=x, cast=cast)
 
-  def _hidden(self, x):
+  def _hidden(self, x, channels=None):
     """The fast path up to the last convolution: `(pixels, cast)`.
 
     Each ActNorm is folded into the convolution before it, each convolution
@@ -770,7 +799,7 @@ class CouplingNetwork(tf.Module):
     in the variables' dtype) and the input are cast once; the biases stay
     in the variables' dtype, so that their gradients, sums over every
     pixel, are summed there too. `cast` is the cast to apply to the last
-    convolution's kernel.
+    convolution's kernel. `channels`: see `output_taps`.
     """
     if self._compute_dtype is None:
       cast, bias_relu = (lambda t: t), _bias_relu
@@ -783,9 +812,11 @@ class CouplingNetwork(tf.Module):
     kernel, edge = cast(kernel), cast(edge)
     c_in, width = kernel.shape[2], kernel.shape[3]
     if not taps_on_output(c_in, width):
-      h = tf.matmul(_to_pixels(_gather_taps(x)),
+      h = tf.matmul(_to_pixels(_gather_taps(x, channels)),
                     tf.reshape(kernel, [9 * c_in, width]))
     else:
+      if channels is not None:
+        x = x[..., :channels]
       h = _to_pixels(conv3x3_as_matmul(x, kernel))
     if edge is not None:
       h = _to_pixels(add_edge_map(_to_image(h, x), edge))

@@ -320,6 +320,51 @@ class SummedTapsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(add(y, offset), net(x), rtol=tol, atol=tol)
     self.assertGreater(float(tf.reduce_max(tf.abs(net(x)))), 0.1)
 
+  @parameterized.product(xla=[True, False], edge_padding=[False, True],
+                         graph=[False, True])
+  def test_output_taps_of_leading_channels_equal_those_of_the_slice(
+      self, xla, edge_padding, graph):
+    net = networks.CouplingNetwork(3, 6, hidden_channels=16, seed=0,
+                                   dtype=tf.float64, edge_padding=edge_padding)
+    x = _images(4, seed=7, shape=(5, 6, 5))
+    net(x[..., :3], initialize=True)
+    rng = np.random.default_rng(4)
+    for v in net.trainable_variables:
+      v.assign(v + rng.normal(0.0, 0.1, v.shape))
+    add = networks.after_summed_taps(lambda summed, offset: summed + offset)
+    weights = tf.constant(rng.normal(size=[4, 5, 6, 54]))  # any cotangent
+
+    def both(x):
+      with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        outs = [net.output_taps(x, channels=3), net.output_taps(x[..., :3])]
+        losses = [tf.reduce_sum(tf.sin(y) * weights) + tf.reduce_sum(
+            add(y, offset) ** 2) for y, offset in outs]
+      grads = [tape.gradient(loss, [x] + list(net.trainable_variables))
+               for loss in losses]
+      return [y for y, _ in outs], grads
+
+    with networks.xla_taps(xla):
+      ys, grads = (tf.function(both) if graph else both)(x)
+    self.assertAllClose(ys[0], ys[1], rtol=1e-12, atol=1e-12)
+    for fused, reference in zip(*grads):
+      self.assertAllClose(fused, reference, rtol=1e-10, atol=1e-10)
+    # The unread channels get exactly zero; the read ones do not.
+    self.assertAllEqual(grads[0][0][..., 3:], tf.zeros([4, 5, 6, 2],
+                                                       tf.float64))
+    self.assertGreater(float(tf.reduce_max(tf.abs(grads[0][0][..., :3]))),
+                       0.1)
+
+  def test_output_taps_of_leading_channels_check_the_count(self):
+    net = networks.CouplingNetwork(3, 6, hidden_channels=16, seed=0)
+    x = tf.zeros([1, 4, 4, 5])
+    with self.assertRaisesRegex(ValueError, 'channels must be in_channels=3'):
+      net.output_taps(x, channels=2)
+    with self.assertRaisesRegex(ValueError, 'fewer than channels=3'):
+      net.output_taps(x[..., :2], channels=3)
+    with self.assertRaisesRegex(ValueError, 'channels'):
+      net.output_taps(x, channels=0)
+
   def test_output_taps_need_taps_on_the_output(self):
     conv = networks.ZeroConv2D(2, 6)
     self.assertFalse(conv.sums_output_taps)

@@ -202,10 +202,12 @@ class AffineCoupling(GlowBijector):
     (`networks.after_summed_taps`): sampling runs this direction, and there
     each would be an op of its own on small tensors. The log-det is summed
     outside, so that a caller that does not use it (`forward`) prunes it.
+    NN reads its half of `z` inside its input taps' computation
+    (`CouplingNetwork.output_taps(z, channels=...)`), without a slice op.
     """
     _checks.check_event(z, self, self._num_channels, min_rank=3)
     flat, undo = _checks.to_rank4(z)
-    y, offset = self.network.output_taps(flat[..., :self._split])
+    y, offset = self.network.output_taps(flat, channels=self._split)
     batch_shape = tf.shape(z)[:-3]
     if self._additive:
       x = _ADDITIVE_FORWARD_TAIL(y, flat, offset, self._split)
