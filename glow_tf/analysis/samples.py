@@ -1,7 +1,6 @@
 """Samples at several temperatures (the paper's figure 8)."""
 
 import numpy as np
-import tensorflow as tf
 
 from glow_tf import _checks
 from glow_tf import images as images_lib
@@ -27,7 +26,7 @@ def temperature_grid(glow, temperatures, num_samples, seed=0, labels=None):
     glow: a `glow_tf.Glow`.
     temperatures: sequence of non-negative floats, one per row.
     num_samples: images per row.
-    seed: int seed of the latents `eps`.
+    seed: int seed of the latents `eps` (or a stateless seed, shape [2]).
     labels: int labels `[num_samples]` for class-conditional models.
 
   Returns:
@@ -46,10 +45,10 @@ def temperature_grid(glow, temperatures, num_samples, seed=0, labels=None):
   if not temperatures or min(temperatures) < 0:
     raise ValueError('temperatures must be a non-empty sequence of floats '
                      f'>= 0, got {temperatures!r}.')
-  stateless_seed = tf.constant([0, int(seed)], tf.int32)
+  seed = _checks.stateless_seed(seed)  # a float or a string: a clear error
   rows = []
   for temperature in temperatures:
-    x = glow.sample(num_samples, seed=stateless_seed, temperature=temperature,
+    x = glow.sample(num_samples, seed=seed, temperature=temperature,
                     labels=labels)
     rows.append(images_lib.to_uint8(x, glow.config.n_bits).numpy())
   return np.stack(rows)
