@@ -23,6 +23,9 @@ The library behind `experiments/benchmark.py`, one concern per module:
   on its speed-up over tfp on that machine;
 * `memory_probe`: `peak_step_memory`, the peak memory of one training step,
   measured in a fresh process (Linux `VmHWM`);
+* `op_profile`: `profile_ops`, where a compiled call's time goes: the op
+  time of `tf.profiler`'s events summed by op type (the library behind
+  `experiments/profile_ops.py`);
 * `run`: `run_benchmark`, all of it, as one JSON-ready dict;
 * `tables`: `format_table`, that dict as plain text.
 
@@ -42,6 +45,7 @@ from glow_tf.benchmarking.flops import forward_flops_per_image
 from glow_tf.benchmarking.flops import train_flops_per_image
 from glow_tf.benchmarking.floor import matmul_floor
 from glow_tf.benchmarking.memory_probe import peak_step_memory
+from glow_tf.benchmarking.op_profile import profile_ops
 from glow_tf.benchmarking.peak import matmul_probes
 from glow_tf.benchmarking.peak import model_matmul_shapes
 from glow_tf.benchmarking.peak import peak_matmul_gflops
@@ -55,6 +59,6 @@ __all__ = [
     'benchmark_config', 'build_tfp_glow', 'count_parameters', 'format_table',
     'forward_flops_per_image', 'machine_info', 'make_sampler',
     'make_train_step', 'matmul_floor', 'matmul_probes', 'model_matmul_shapes',
-    'peak_matmul_gflops', 'peak_step_memory',
+    'peak_matmul_gflops', 'peak_step_memory', 'profile_ops',
     'run_benchmark', 'time_interleaved', 'train_flops_per_image',
 ]
