@@ -30,6 +30,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from glow_tf.benchmarking.timing import fetch
+
 __all__ = ['MATMUL_OPS', 'profile_ops', 'summarize_xspace']
 
 # The op types that are a matmul (plain, or fused with a bias and ReLU).
@@ -88,12 +90,6 @@ def summarize_xspace(xspace, calls):
           for op, ps in total.most_common()]
 
 
-def _fetch(structure):
-  for t in tf.nest.flatten(structure):
-    if hasattr(t, 'numpy'):
-      t.numpy()
-
-
 def profile_ops(fn, calls=10, warmup=3, timed_calls=20):
   """Profiles `calls` calls of `fn` (no arguments); op time by type.
 
@@ -115,17 +111,17 @@ def profile_ops(fn, calls=10, warmup=3, timed_calls=20):
     if not isinstance(value, int) or value < low:
       raise ValueError(f'{name} must be an int >= {low}, got {value!r}.')
   for _ in range(warmup):
-    _fetch(fn())
+    fetch(fn())
   seconds = []
   for _ in range(timed_calls):
     start = time.perf_counter()
-    _fetch(fn())
+    fetch(fn())
     seconds.append(time.perf_counter() - start)
   with tempfile.TemporaryDirectory() as logdir:
     tf.profiler.experimental.start(logdir)
     try:
       for _ in range(calls):
-        _fetch(fn())
+        fetch(fn())
     finally:
       tf.profiler.experimental.stop()
     paths = glob.glob(os.path.join(logdir, '**', '*.xplane.pb'),

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-__all__ = ['rate_and_speedup', 'speedup_range', 'time_interleaved']
+__all__ = ['fetch', 'rate_and_speedup', 'speedup_range', 'time_interleaved']
 
 
 def time_interleaved(contenders, rounds=5, calls_per_round=3, warmup=1):
@@ -23,19 +23,20 @@ def time_interleaved(contenders, rounds=5, calls_per_round=3, warmup=1):
   """
   for fn in contenders.values():
     for _ in range(warmup):
-      _fetch(fn())
+      fetch(fn())
   times = {name: [] for name in contenders}
   for _ in range(rounds):
     for name, fn in contenders.items():
       start = time.perf_counter()
       for _ in range(calls_per_round):
         out = fn()
-      _fetch(out)
+      fetch(out)
       times[name].append((time.perf_counter() - start) / calls_per_round)
   return times
 
 
-def _fetch(structure):
+def fetch(structure):
+  """Waits for every tensor of a call's result (its `numpy()` value)."""
   for t in tf.nest.flatten(structure):
     if hasattr(t, 'numpy'):
       t.numpy()
