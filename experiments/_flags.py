@@ -18,16 +18,20 @@ default is reused instead of defined twice (a different default still
 raises absl's DuplicateFlagError).
 """
 
+import os
+
 from absl import flags
 
 __all__ = [
     'given',
+    'output_file_problem',
     'define_act_norm_log_scale_factor',
     'define_data_dirs',
     'define_dataset',
     'define_image_size',
     'define_image_source',
     'define_model_dir',
+    'define_output_file',
     'define_output_dir',
     'define_short_run_flags',
     'define_use_ema',
@@ -57,6 +61,45 @@ def define_output_dir(help_text='Folder for the PNG and JSON files.',
   """--output_dir: where the binary writes; required when it has no default."""
   return _define(flags.DEFINE_string, 'output_dir', default, help_text,
                  required=default is None)
+
+
+def output_file_problem(path):
+  """Why `path` cannot be written as a file, or None when it can.
+
+  Missing folders are fine (the writer creates them: `_main.write_json`);
+  a path that is a folder, or whose nearest existing ancestor is a file or a
+  folder this process cannot write to, is not.
+  """
+  if os.path.isdir(path):
+    return f'{path!r} is a folder; give the path of a file.'
+  folder = os.path.dirname(os.path.abspath(path))
+  while not os.path.exists(folder):
+    folder = os.path.dirname(folder)
+  if not os.path.isdir(folder):
+    return f'cannot write {path!r}: {folder!r} is a file, not a folder.'
+  if not os.access(folder, os.W_OK | os.X_OK):
+    return f'cannot write {path!r}: no write permission in {folder!r}.'
+  return None
+
+
+def _check_output_file(path):
+  problem = path is not None and output_file_problem(path)
+  if problem:
+    raise flags.ValidationError(problem)
+  return True
+
+
+def define_output_file(help_text, required=False):
+  """--output: a file written at the end, its path checked before the start.
+
+  A binary that runs for minutes (the benchmark, a profile) would otherwise
+  lose its result to a path it cannot write; absl reports the flag as a
+  usage error at parsing instead (`output_file_problem`).
+  """
+  holder = _define(flags.DEFINE_string, 'output', None, help_text,
+                   required=required)
+  flags.register_validator('output', _check_output_file)
+  return holder
 
 
 def define_use_ema(

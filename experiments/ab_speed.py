@@ -28,6 +28,9 @@ from absl import app
 from absl import flags
 import numpy as np
 
+from experiments import _flags
+from experiments import _main
+
 _TASK = flags.DEFINE_enum('task', 'sample', ['sample', 'train'],
                           'What to time.')
 _NUM_STEPS = flags.DEFINE_integer('num_steps', None,
@@ -37,7 +40,7 @@ _TREES = flags.DEFINE_list('trees', None, 'OLD,NEW: two checkouts of glow_tf.',
 _WIDTHS = flags.DEFINE_list('widths', ['128', '400'], 'Hidden widths.')
 _ROUNDS = flags.DEFINE_integer('rounds', 5, 'Alternating rounds.')
 _CALLS = flags.DEFINE_integer('calls', 20, 'Timed calls per process.')
-_OUTPUT = flags.DEFINE_string('output', None, 'Write the results as JSON here.')
+_OUTPUT = _flags.define_output_file('Write the results as JSON here.')
 _NEW_CONFIG = flags.DEFINE_list(
     'new_config', [], 'KEY=VALUE overrides of the NEW side\'s GlowConfig '
     '(for example network_dtype=bfloat16), to compare a setting within one '
@@ -142,8 +145,7 @@ def main(argv):
           f' img/s, new {results["widths"][width]["new_images_per_s"]:.1f} '
           f'img/s, new/old speed {ratio:.3f}x', flush=True)
   if _OUTPUT.value:
-    with open(_OUTPUT.value, 'w') as f:
-      json.dump(results, f, indent=2)
+    _main.write_json(_OUTPUT.value, results)
 
 
 if __name__ == '__main__':

@@ -23,6 +23,7 @@ if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
 from absl import app
 from absl import flags
 
+from experiments import _flags
 from experiments import _main
 from glow_tf.analysis import ablation
 from glow_tf.analysis import figures
@@ -31,8 +32,7 @@ _RECORDS = flags.DEFINE_string('records', 'docs/results.json',
                                'The results JSON (`{"runs": [...]}`).')
 _PREFIX = flags.DEFINE_string('prefix', 'ablation-3seeds/',
                               'Name prefix of the records to draw.')
-_OUTPUT = flags.DEFINE_string('output', None, 'The .png to write.',
-                              required=True)
+_OUTPUT = _flags.define_output_file('The .png to write.', required=True)
 _TITLE = flags.DEFINE_string('title', None, 'Title (default names the steps).')
 
 

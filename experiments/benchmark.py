@@ -23,7 +23,6 @@ process each). Prints a table; `--output` writes every figure as JSON.
 The library is `glow_tf/benchmarking/`; results in docs/performance.md.
 """
 
-import json
 import os
 import sys
 
@@ -74,7 +73,7 @@ _MEMORY_STEPS = flags.DEFINE_list(
     'Values of K for the peak-memory table (empty: skip it).')
 _MEMORY_WIDTH = flags.DEFINE_integer(
     'memory_width', None, 'Width of the memory runs (default: first width).')
-_OUTPUT = flags.DEFINE_string('output', None, 'Write the results as JSON here.')
+_OUTPUT = _flags.define_output_file('Write the results as JSON here.')
 
 
 def _ints(values, name):
@@ -103,8 +102,7 @@ def main(argv):
   results['commit'] = records.git_commit()  # '<sha>+dirty' if edited
   print(benchmarking.format_table(results))
   if _OUTPUT.value:
-    with open(_OUTPUT.value, 'w') as f:
-      json.dump(results, f, indent=2)
+    _main.write_json(_OUTPUT.value, results)
 
 
 if __name__ == '__main__':

@@ -45,7 +45,7 @@ _MAX_EXAMPLES = flags.DEFINE_integer('max_examples', None,
                                      'Evaluate only the first N images.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the dequantisation noise.')
 _USE_EMA = _flags.define_use_ema()
-_OUTPUT = flags.DEFINE_string('output', None, 'Path of the JSON results.')
+_OUTPUT = _flags.define_output_file('Path of the JSON results.')
 
 
 def main(argv):

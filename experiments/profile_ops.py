@@ -17,7 +17,6 @@ by op type per call, its share of all op time, and the matmuls' total;
 adds up to more than the wall-clock time.
 """
 
-import json
 import os
 import sys
 
@@ -56,7 +55,7 @@ _ONE_CHAIN = flags.DEFINE_boolean(
     'one_chain', False, 'With --task=sample: the whole batch as one chain '
     '(the flow applied to all latents at once) instead of two halves.')
 _TOP = flags.DEFINE_integer('top', 25, 'Rows to print.', lower_bound=1)
-_OUTPUT = flags.DEFINE_string('output', None, 'Write the profile as JSON here.')
+_OUTPUT = _flags.define_output_file('Write the profile as JSON here.')
 
 
 def _call(glow, images):
@@ -111,8 +110,7 @@ def main(argv):
         calls=_CALLS.value, commit=records.git_commit(),
         command=' '.join(['python -m experiments.profile_ops'] +
                          sys.argv[1:]))
-    with open(_OUTPUT.value, 'w') as f:
-      json.dump(profile, f, indent=2)
+    _main.write_json(_OUTPUT.value, profile)
 
 
 if __name__ == '__main__':

@@ -55,3 +55,22 @@ def test_given_keeps_only_the_flags_that_have_a_value():
   assert _flags.given(num_steps=Holder(4), num_levels=Holder(None),
                       coupling=Holder('additive'), n_bits=Holder(0)) == {
                           'num_steps': 4, 'coupling': 'additive', 'n_bits': 0}
+
+
+def test_output_file_problem_names_what_cannot_be_written(tmp_path):
+  from experiments import _flags  # pylint: disable=g-import-not-at-top
+  assert _flags.output_file_problem(str(tmp_path / 'a.json')) is None
+  # Missing folders are created by the writer.
+  assert _flags.output_file_problem(str(tmp_path / 'x' / 'y' / 'a.json')) is None
+  assert 'is a folder' in _flags.output_file_problem(str(tmp_path))
+  (tmp_path / 'file').write_text('')
+  problem = _flags.output_file_problem(str(tmp_path / 'file' / 'a.json'))
+  assert 'is a file, not a folder' in problem
+
+
+def test_a_bad_output_path_stops_the_benchmark_before_it_starts(tmp_path):
+  result = fixtures.run_binary('benchmark', f'--output={tmp_path}',
+                               check=False)
+  assert result.returncode != 0
+  assert 'is a folder; give the path of a file' in result.stderr
+  assert 'matmul peak' not in result.stdout + result.stderr

@@ -11,7 +11,7 @@ from tests import fixtures
 @pytest.mark.parametrize('task,extra', [('sample', ['--one_chain']),
                                         ('train', [])])
 def test_profile_lists_the_matmuls_of_each_call(tmp_path, task, extra):
-  output = tmp_path / 'ops.json'
+  output = tmp_path / 'new' / 'ops.json'  # the folder is created
   out = fixtures.run_binary('profile_ops', f'--task={task}', '--num_steps=1',
                             '--width=4', '--batch_size=2', '--calls=2',
                             *extra, f'--output={output}')
