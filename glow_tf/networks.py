@@ -47,6 +47,7 @@ of its own.
 """
 
 import contextlib
+import functools
 
 import numpy as np
 import tensorflow as tf
@@ -137,12 +138,45 @@ def _sum_taps_fusable(y, sign):
                    for t, (di, dj) in enumerate(_TAPS)])
 
 
+def _signature_key(value):
+  """A hashable key of one argument: shape and dtype of a tensor, else itself."""
+  if isinstance(value, tf.Variable) or tf.is_tensor(value):
+    shape = value.shape
+    return ('tensor', None if shape.rank is None else tuple(shape.as_list()),
+            value.dtype)
+  return value
+
+
+class _CompiledPerSignature:
+  """`fn` compiled by XLA, as one `tf.function` per input signature.
+
+  XLA compiles one program per input shape, dtype and Python argument either
+  way. One function object per signature, instead of one object retraced
+  for each, keeps TensorFlow's "triggered tf.function retracing" warning
+  (advice for code that re-creates functions in a loop, not for this) off
+  the console when eager calls change the batch size. TensorFlow counts
+  traces per Python code object, so each signature's function wraps its own
+  `functools.partial` (which has none).
+  """
+
+  def __init__(self, fn):
+    self._fn = fn
+    self._functions = {}
+
+  def __call__(self, *args):
+    key = tuple(_signature_key(a) for a in args)
+    function = self._functions.get(key)
+    if function is None:
+      function = tf.function(functools.partial(self._fn), jit_compile=True,
+                             autograph=False)
+      self._functions[key] = function
+    return function(*args)
+
+
 # The same functions, each compiled by XLA into one fused loop (a new
-# compilation per input shape, dtype and sign, cached by TensorFlow).
-_gather_taps_xla = tf.function(_gather_taps_plain, jit_compile=True,
-                               autograph=False)
-_sum_taps_xla = tf.function(_sum_taps_fusable, jit_compile=True,
-                            autograph=False)
+# compilation per input shape, dtype and sign).
+_gather_taps_xla = _CompiledPerSignature(_gather_taps_plain)
+_sum_taps_xla = _CompiledPerSignature(_sum_taps_fusable)
 
 _xla_taps = [True]  # process-wide, read when a graph is traced
 
@@ -261,7 +295,7 @@ def after_summed_taps(epilogue):
   def fused(y, *args):
     return epilogue(_sum_taps_fusable(y, 1), *args)
 
-  compiled = tf.function(fused, jit_compile=True, autograph=False)
+  compiled = _CompiledPerSignature(fused)
 
   def fn(y, *args):
     if xla_taps_enabled():

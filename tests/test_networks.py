@@ -3,6 +3,8 @@
 No timing is asserted.
 """
 
+import logging
+
 from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
@@ -121,6 +123,30 @@ class ConvolutionAsMatmulTest(tf.test.TestCase, parameterized.TestCase):
       theoretical, numerical = tf.test.compute_gradient(
           lambda x, k=kernel: networks.conv3x3_as_matmul(x, k), [x])
       self.assertAllClose(theoretical[0], numerical[0], atol=1e-6)
+
+  def test_eager_calls_of_new_batch_sizes_warn_of_no_retracing(self):
+    # TensorFlow warns when one function retraces often: advice for code that
+    # re-creates functions, shown to users whose eager calls vary the batch.
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = logging.getLogger('tensorflow')
+    logger.addHandler(handler)
+    shifted = networks.after_summed_taps(lambda summed, bias: summed + bias)
+    try:
+      with networks.xla_taps(True):
+        for n in range(1, 8):
+          x = tf.random.stateless_normal([n, 4, 5, 2], seed=[3, n])
+          kernel = tf.random.stateless_normal([3, 3, 2, 18], seed=[3, 0])
+          y = networks.conv3x3_as_matmul(x, kernel)   # gathers the taps
+          self.assertAllClose(y, tf.nn.conv2d(x, kernel, 1, 'SAME'),
+                              rtol=1e-5, atol=1e-5)
+          out = networks.conv3x3_as_matmul(y, tf.ones([3, 3, 18, 2]))  # sums
+          self.assertEqual(out.shape, [n, 4, 5, 2])
+          self.assertEqual(shifted(y, tf.ones([2])).shape, [n, 4, 5, 2])
+    finally:
+      logger.removeHandler(handler)
+    self.assertEmpty([m for m in messages if 'retracing' in m])
 
 
 def _official_conv(x, kernel, edge):
