@@ -169,6 +169,16 @@ class Glow(tfd.TransformedDistribution):
                        validate_args=validate_args, parameters=parameters,
                        name=scope_name.rstrip('/'))
 
+  @classmethod
+  def _parameter_properties(cls, dtype, num_classes=None):
+    # No batch-shaped tensor parameters: `config`, `seed` and `validate_args`
+    # are Python values, and the flow and its base are built from them, so
+    # the batch shape is [] (TFP infers it from these properties; without
+    # them, `glow.batch_shape` or `print(glow)` logs TFP's warning about a
+    # subclass that inherits its parent's).
+    del dtype, num_classes
+    return {}
+
   @property
   def config(self):
     return self._config

@@ -46,6 +46,18 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIsInstance(glow.bijector, glow_tf.bijectors.MultiScaleFlow)
     self.assertEqual(glow.event_shape, [4, 4, 2])
 
+  @parameterized.parameters(dict(), dict(num_classes=3))
+  def test_batch_shape_is_scalar_without_tfps_subclass_warning(self,
+                                                               **overrides):
+    glow = tiny_glow(**overrides)
+    with self.assertNoLogs(level='WARNING'):  # TFP logs on the root logger
+      self.assertEqual(glow.batch_shape, [])
+      self.assertAllEqual(glow.batch_shape_tensor(), [])
+      self.assertIn('batch_shape=[] event_shape=[4, 4, 2]', repr(glow))
+    # The batch of log_prob is the images' batch, not the distribution's.
+    self.assertEqual(glow.log_prob(images(n=3), **(
+        {'labels': [0, 1, 2]} if overrides else {})).shape, [3])
+
   @parameterized.parameters(
       dict(),
       dict(coupling='additive', permutation='shuffle'),
