@@ -8,9 +8,20 @@ Images live in "model space": dequantised floats in [-0.5, 0.5]
 
 `import glow_tf` loads the model (bijectors, `Glow`, images, the shipped
 weights: `glow_tf.pretrained('fashion_mnist')`); training,
-export and analysis are separate imports (`glow_tf.training`, which holds
-the Keras `GlowModel`, `glow_tf.export`, `glow_tf.analysis`).
+export and analysis load when first used (`glow_tf.training`, which holds
+the Keras `GlowModel`, `glow_tf.export`, `glow_tf.analysis`,
+`glow_tf.data`, ...): `import glow_tf.training` or the attribute itself.
+
+#### Examples
+
+```python
+import glow_tf
+dataset = glow_tf.data.load_dataset('fashion_mnist', 'test')  # loads data
+trainer_config = glow_tf.training.TrainConfig()              # loads training
+```
 """
+
+import importlib
 
 from glow_tf import bijectors
 from glow_tf.config import GlowConfig
@@ -30,3 +41,19 @@ __all__ = [
     'dequantize', 'Glow', 'GlowConfig', 'preset', 'PRESETS', 'pretrained',
     'pretrained_info', 'to_uint8',
 ]
+
+# Subpackages and modules loaded on first attribute access, so that
+# `import glow_tf` stays free of the training code (tf_keras) and of
+# tensorflow-datasets.
+_LAZY_SUBMODULES = ('analysis', 'benchmarking', 'data', 'export', 'memory',
+                    'networks', 'training')
+
+
+def __getattr__(name):
+  if name in _LAZY_SUBMODULES:
+    return importlib.import_module(f'{__name__}.{name}')
+  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def __dir__():
+  return sorted(set(globals()) | set(_LAZY_SUBMODULES))
