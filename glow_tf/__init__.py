@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 # Subpackages and modules loaded on first attribute access, so that
-# `import glow_tf` stays free of the training code (tf_keras) and of
+# `import glow_tf` stays free of the training code and of
 # tensorflow-datasets.
 _LAZY_SUBMODULES = ('analysis', 'benchmarking', 'data', 'export', 'memory',
                     'networks', 'training')
