@@ -66,7 +66,8 @@ def define_output_dir(help_text='Folder for the PNG and JSON files.',
 def output_file_problem(path):
   """Why `path` cannot be written as a file, or None when it can.
 
-  Missing folders are fine (the writer creates them: `_main.write_json`);
+  Missing folders are fine (the writer creates them:
+  `glow_tf.analysis.figures.write_json`);
   a path that is a folder, or whose nearest existing ancestor is a file or a
   folder this process cannot write to, is not.
   """

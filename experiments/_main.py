@@ -12,7 +12,6 @@ if __name__ == '__main__':
   a traceback; `--verbosity=1` shows the traceback too.
 """
 
-import json
 import os
 import sys
 
@@ -20,7 +19,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-__all__ = ['run', 'progress', 'write_json', 'EXPECTED_ERRORS']
+__all__ = ['run', 'progress', 'EXPECTED_ERRORS']
 
 # Errors that a user's flags or data can cause; anything else is a bug and
 # keeps its traceback.
@@ -31,15 +30,6 @@ EXPECTED_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError,
 def progress(line):
   """Prints one progress line at once."""
   print(line, flush=True)
-
-
-def write_json(path, data):
-  """Writes `data` as indented JSON to `path`, creating missing folders."""
-  folder = os.path.dirname(path)
-  if folder:
-    os.makedirs(folder, exist_ok=True)
-  with open(path, 'w') as f:
-    json.dump(data, f, indent=2)
 
 
 def _from_tfds(record):

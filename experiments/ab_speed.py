@@ -29,7 +29,7 @@ from absl import flags
 import numpy as np
 
 from experiments import _flags
-from experiments import _main
+from glow_tf.analysis import figures
 
 _TASK = flags.DEFINE_enum('task', 'sample', ['sample', 'train'],
                           'What to time.')
@@ -145,7 +145,7 @@ def main(argv):
           f' img/s, new {results["widths"][width]["new_images_per_s"]:.1f} '
           f'img/s, new/old speed {ratio:.3f}x', flush=True)
   if _OUTPUT.value:
-    _main.write_json(_OUTPUT.value, results)
+    figures.write_json(_OUTPUT.value, results)
 
 
 if __name__ == '__main__':

@@ -37,6 +37,7 @@ from absl import flags
 from experiments import _flags
 from experiments import _main
 from glow_tf import benchmarking
+from glow_tf.analysis import figures
 from glow_tf.analysis import records
 from glow_tf import config as config_lib
 
@@ -102,7 +103,7 @@ def main(argv):
   results['commit'] = records.git_commit()  # '<sha>+dirty' if edited
   print(benchmarking.format_table(results))
   if _OUTPUT.value:
-    _main.write_json(_OUTPUT.value, results)
+    figures.write_json(_OUTPUT.value, results)
 
 
 if __name__ == '__main__':

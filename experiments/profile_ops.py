@@ -34,6 +34,7 @@ from experiments import _flags
 from experiments import _main
 from glow_tf import config as config_lib
 from glow_tf import glow as glow_lib
+from glow_tf.analysis import figures
 from glow_tf.analysis import records
 from glow_tf.benchmarking import contenders
 from glow_tf.benchmarking import op_profile
@@ -110,7 +111,7 @@ def main(argv):
         calls=_CALLS.value, commit=records.git_commit(),
         command=' '.join(['python -m experiments.profile_ops'] +
                          sys.argv[1:]))
-    _main.write_json(_OUTPUT.value, profile)
+    figures.write_json(_OUTPUT.value, profile)
 
 
 if __name__ == '__main__':
