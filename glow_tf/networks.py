@@ -140,7 +140,7 @@ def _sum_taps_fusable(y, sign):
 
 def _signature_key(value):
   """A hashable key of one argument: shape and dtype of a tensor, else itself."""
-  if isinstance(value, tf.Variable) or tf.is_tensor(value):
+  if tf.is_tensor(value):  # true for variables too
     shape = value.shape
     return ('tensor', None if shape.rank is None else tuple(shape.as_list()),
             value.dtype)
