@@ -12,9 +12,10 @@ the model's own among them, timed before and after the rounds); for every
 same Glow written in PyTorch, `glow_tf.benchmarking.torch_glow.TorchGlow`,
 on as many threads as TensorFlow uses, all in the same interleaved rounds;
 the parameter counts, the analytic training FLOPs and the fraction of the
-peak each reaches; with `--floor`, glow_tf's matmuls each timed alone
-(`glow_tf.benchmarking.floor`): the floor under its step, and the
-speed-up over tfp that it allows on this machine;
+peak each reaches; with `--floor`, glow_tf's matmuls and its hidden
+layers' gradient passes each timed alone (`glow_tf.benchmarking.floor`):
+the floor under its step, and the speed-up over tfp that it allows on this
+machine;
 with `--extras`, a second phase of rounds timing glow_tf's memory-saving
 training and (with `--xla`) glow_tf compiled with XLA against tfp again;
 then the peak memory of one training step for each `--memory_steps` value of
@@ -66,9 +67,10 @@ _TORCH_THREADS = flags.DEFINE_integer(
     'torch_threads', None, "PyTorch's intra-op threads (default: as many as "
     'TensorFlow uses).')
 _FLOOR = flags.DEFINE_boolean(
-    'floor', True, "Also time glow_tf's matmuls alone, before and after "
-    "each width's rounds (the faster kept): the floor under its step, and "
-    'the speed-up over tfp it allows.')
+    'floor', True, "Also time glow_tf's matmuls and its hidden layers' "
+    "gradient passes alone, before and after each width's rounds (the "
+    "faster kept): the floor under its step, and the speed-up over tfp it "
+    'allows.')
 _MEMORY_STEPS = flags.DEFINE_list(
     'memory_steps', ['8', '16', '32'],
     'Values of K for the peak-memory table (empty: skip it).')

@@ -9,7 +9,7 @@ from glow_tf.config import GlowConfig
 from glow_tf.networks import taps_on_output
 
 __all__ = ['conv3x3_matmul', 'count_parameters', 'forward_flops_per_image',
-           'model_matmuls', 'train_flops_per_image']
+           'hidden_activations', 'model_matmuls', 'train_flops_per_image']
 
 
 def conv3x3_matmul(pixels, c_in, c_out):
@@ -17,6 +17,13 @@ def conv3x3_matmul(pixels, c_in, c_out):
   if taps_on_output(c_in, c_out):
     return (pixels, c_in, 9 * c_out)  # taps summed on the narrow output
   return (pixels, 9 * c_in, c_out)  # patches of the narrow input
+
+
+def _check_arguments(config, batch_size):
+  if not isinstance(config, GlowConfig):
+    raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
+  if not isinstance(batch_size, int) or batch_size < 1:
+    raise ValueError(f'batch_size must be a positive int, got {batch_size!r}.')
 
 
 def model_matmuls(config, batch_size=64):
@@ -27,10 +34,7 @@ def model_matmuls(config, batch_size=64):
   and the coupling network's input 3x3, hidden 1x1 and output 3x3
   convolutions; per split, the split prior's 3x3 convolution.
   """
-  if not isinstance(config, GlowConfig):
-    raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
-  if not isinstance(batch_size, int) or batch_size < 1:
-    raise ValueError(f'batch_size must be a positive int, got {batch_size!r}.')
+  _check_arguments(config, batch_size)
   width = config.hidden_channels
   counts = collections.Counter()
   shapes = multi_scale.level_shapes(config.image_shape, config.num_levels)
@@ -46,6 +50,23 @@ def model_matmuls(config, batch_size=64):
       counts[shape] += config.num_steps
     if level < config.num_levels - 1:
       counts[conv3x3_matmul(pixels, half, 2 * rest)] += 1
+  return dict(counts)
+
+
+def hidden_activations(config, batch_size=64):
+  """The coupling networks' ReLU layers of one forward pass: `{(m, n): count}`.
+
+  Each flow step's coupling network has two, after its input and its hidden
+  convolution, each `[m, width]` (`m = N h w` pixels at its level). In a
+  training step each has a gradient pass of its own besides the matmuls
+  (`floor.PASSES`).
+  """
+  _check_arguments(config, batch_size)
+  counts = collections.Counter()
+  width = config.hidden_channels
+  for h, w, _ in multi_scale.level_shapes(config.image_shape,
+                                          config.num_levels):
+    counts[(batch_size * h * w, width)] += 2 * config.num_steps
   return dict(counts)
 
 

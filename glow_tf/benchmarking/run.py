@@ -44,7 +44,7 @@ def _ratios(result, times, task, batch_size, contender):
 
 
 def _floor(result, floor, batch_size):
-  """The matmul floor's figures, against glow_tf's and tfp's step times."""
+  """The floor's figures, against glow_tf's and tfp's step times."""
   result['matmul_floor_train_ms'] = floor['train_s'] * 1e3
   result['matmul_floor_sample_ms'] = floor['sample_s'] * 1e3
   result['matmul_floor'] = floor['matmuls']
@@ -56,6 +56,14 @@ def _floor(result, floor, batch_size):
     # speed-up over tfp that glow_tf would reach if nothing else took time.
     result[f'{task}_matmul_share'] = seconds / ours
     result[f'{task}_speedup_vs_tfp_floor_bound'] = tfp / seconds
+  # With the hidden layers' gradient passes, which no TensorFlow kernel
+  # folds into a matmul: the tighter floor under a training step.
+  result['pass_floor_train_ms'] = floor['passes_s'] * 1e3
+  result['pass_floor'] = floor['passes']
+  with_passes = floor['train_s'] + floor['passes_s']
+  result['floor_with_passes_train_ms'] = with_passes * 1e3
+  result['train_speedup_vs_tfp_floor_with_passes_bound'] = (
+      batch_size / result['tfp_train_images_per_s'] / with_passes)
 
 
 def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
@@ -74,8 +82,9 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
   its own (`torch_process.TorchProcess`, with `torch_threads` threads), so
   the two libraries' thread pools never share one process. Before and
   after the rounds (`with_floor`), `floor.matmul_floor` times glow_tf's
-  matmuls alone, and each matmul's faster time is kept (`floor.fastest`):
-  the floor under its step, and the speed-up over tfp that it allows.
+  matmuls and its hidden layers' gradient passes alone, and each one's
+  faster time is kept (`floor.fastest`): the floor under its step, and the
+  speed-up over tfp that it allows.
 
   Returns:
     A dict of every figure of this configuration (see `run_benchmark`).
@@ -223,7 +232,8 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     with_torch: also time `TorchGlow` in PyTorch, if PyTorch is installed
       (if not, one message says it is skipped and how to install it).
     torch_threads: PyTorch's intra-op threads; default TensorFlow's.
-    with_floor: also time glow_tf's matmuls alone (`matmul_floor`).
+    with_floor: also time glow_tf's matmuls and gradient passes alone
+      (`matmul_floor`).
     log: progress printer (or None).
 
   Returns:
@@ -240,7 +250,10 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     `with_floor`: `matmul_floor_train_ms` and `matmul_floor_sample_ms`,
     `train_matmul_share` (the floor over glow_tf's step time) and
     `train_speedup_vs_tfp_floor_bound` (tfp's step time over the floor),
-    the same for sampling, and the per-shape rows (`matmul_floor`).
+    the same for sampling, and the per-shape rows (`matmul_floor`); for
+    training also `pass_floor_train_ms` (the hidden layers' gradient
+    passes, rows in `pass_floor`), `floor_with_passes_train_ms` (both) and
+    `train_speedup_vs_tfp_floor_with_passes_bound`.
   """
   base = base or preset('fashion_mnist')
   log = log or (lambda *_: None)

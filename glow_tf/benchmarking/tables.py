@@ -110,6 +110,13 @@ def format_table(results):
        ('sample_matmul_share', '  {:5.0%}'),
        ('sample_speedup_vs_tfp_floor_bound', '  {:11.2f}x')])
   lines += _variant_table(
+      results, "with the hidden layers' gradient passes (ReluGrad, "
+      "BiasAddGrad), each timed alone: the tighter floor under training:",
+      'width  passes ms  matmuls + passes ms  bound vs tfp',
+      [('pass_floor_train_ms', '  {:9.1f}'),
+       ('floor_with_passes_train_ms', '  {:19.1f}'),
+       ('train_speedup_vs_tfp_floor_with_passes_bound', '  {:11.2f}x')])
+  lines += _variant_table(
       results, 'glow_tf training with memory_saving_log_prob:',
       'width  train img/s  vs tfp',
       [('glow_tf_memory_saving_train_images_per_s', '  {:11.1f}'),

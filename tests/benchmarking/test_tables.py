@@ -40,6 +40,13 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
     self.assertIn('matmul floor', table)
     self.assertIn('    8      80.0    50%         8.00x        32.0    25%'
                   '         4.00x', table)
+    self.assertNotIn('gradient passes', table)  # JSON from before the passes
+    row.update({'pass_floor_train_ms': 20.0,
+                'floor_with_passes_train_ms': 100.0,
+                'train_speedup_vs_tfp_floor_with_passes_bound': 6.4})
+    table = benchmarking.format_table(results)
+    self.assertIn('gradient passes', table)
+    self.assertIn('    8       20.0                100.0         6.40x', table)
     self.assertNotIn('lowest-highest', table)  # JSON from before the ranges
     row.update({'train_speedup_vs_tfp_range': [1.5, 2.25],
                 'sample_speedup_vs_tfp_range': [1.75, 2.5]})

@@ -56,9 +56,16 @@ class BenchmarkBinaryTest(tf.test.TestCase):
                   'memory_saving_train_speedup_vs_tfp',
                   'matmul_floor_train_ms', 'matmul_floor_sample_ms',
                   'train_matmul_share', 'train_speedup_vs_tfp_floor_bound',
-                  'sample_speedup_vs_tfp_floor_bound'):
+                  'sample_speedup_vs_tfp_floor_bound', 'pass_floor_train_ms',
+                  'floor_with_passes_train_ms',
+                  'train_speedup_vs_tfp_floor_with_passes_bound'):
         self.assertIn(key, config)
         self.assertGreater(config[key], 0, key)
+      self.assertAllClose(config['floor_with_passes_train_ms'],
+                          config['matmul_floor_train_ms'] +
+                          config['pass_floor_train_ms'])
+      self.assertLess(config['train_speedup_vs_tfp_floor_with_passes_bound'],
+                      config['train_speedup_vs_tfp_floor_bound'])
       self.assertLessEqual(config['fraction_of_peak'], 1.0)
       if _HAVE_TORCH:
         for key in ('torch_train_images_per_s', 'train_speedup_vs_torch',
