@@ -386,6 +386,10 @@ def _load_fashion_mnist(split, data_dir, idx_dir, shuffle_files,
   builder = fashion_mnist.FashionMnistLocal(data_dir=data_dir,
                                             idx_dir=idx_dir)
   try:
+    if idx_dir is not None:
+      # A folder given but missing is a mistake even where `data_dir` is
+      # prepared already (then the folder is not read).
+      fashion_mnist.check_idx_dir(idx_dir)
     prepare_builder(builder)
   except FileNotFoundError as err:
     raise DatasetNotFoundError(str(err)) from err
@@ -409,7 +413,8 @@ def load_dataset(name, split, data_dir=None, idx_dir=None, image_size=None,
       prepared there. `None`: TFDS' default (`$TFDS_DATA_DIR` or
       `~/tensorflow_datasets`).
     idx_dir: IDX folder: required for `'mnist_idx'`; for `'fashion_mnist'`,
-      the source files (default `/usr/share/datasets/fashion-mnist`).
+      the source files (default `/usr/share/datasets/fashion-mnist`), read
+      only to prepare `data_dir`; a folder given must exist, even then.
     image_size: output size for `'celeb_a'` and `'lsun/<category>'` (default
       64); must be None or the native size for the others.
     shuffle_files: passed to TFDS' `as_dataset`.

@@ -24,7 +24,7 @@ import tensorflow_datasets as tfds
 from glow_tf.data import idx
 
 __all__ = ['FashionMnistLocal', 'DEFAULT_FASHION_MNIST_DIR',
-           'FASHION_MNIST_CLASS_NAMES']
+           'FASHION_MNIST_CLASS_NAMES', 'check_idx_dir']
 
 DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'
 
@@ -54,6 +54,16 @@ def _encode_png(image):
   Image.fromarray(np.ascontiguousarray(image[..., 0])).save(buffer,
                                                               format='PNG')
   return buffer.getvalue()
+
+
+def check_idx_dir(idx_dir):
+  """Raises `FileNotFoundError`, saying how to get the files, if no folder."""
+  if not pathlib.Path(os.fspath(idx_dir)).is_dir():
+    raise FileNotFoundError(
+        f'Fashion-MNIST IDX folder {os.fspath(idx_dir)!r} not found. '
+        'Install it with `apt-get install dataset-fashion-mnist` (files in '
+        f'{DEFAULT_FASHION_MNIST_DIR}) or pass the folder holding '
+        'train-images-idx3-ubyte.gz etc. as idx_dir.')
 
 
 class FashionMnistLocal(tfds.core.GeneratorBasedBuilder):
@@ -116,13 +126,7 @@ class FashionMnistLocal(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager):
     del dl_manager  # Nothing is downloaded.
-    if not self._idx_dir.is_dir():
-      raise FileNotFoundError(
-          f'Fashion-MNIST IDX folder {str(self._idx_dir)!r} not found. '
-          'Install it with `apt-get install dataset-fashion-mnist` (files in '
-          f'{DEFAULT_FASHION_MNIST_DIR}) or pass the folder holding '
-          'train-images-idx3-ubyte.gz etc. as '
-          'FashionMnistLocal(idx_dir=...).')
+    check_idx_dir(self._idx_dir)
     # Fail now, not half-way through writing, if a file is missing.
     for prefix in _SPLIT_PREFIXES.values():
       for kind in ('images', 'labels'):

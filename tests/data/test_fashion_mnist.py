@@ -113,6 +113,12 @@ def test_load_dataset_prepares_on_first_use(tmp_path):
   assert len(batch) == 4
   assert set(batch[0]) == {'image', 'label'}
   assert batch[0]['image'].dtype == np.uint8
+  # Prepared: no idx_dir is needed, but a folder given and missing is named.
+  assert len(list(datasets.load_dataset('fashion_mnist', 'test',
+                                        data_dir=tmp_path / 'tfds'))) == 5
+  with pytest.raises(datasets.DatasetNotFoundError, match=r'typo.*not found'):
+    datasets.load_dataset('fashion_mnist', 'test', data_dir=tmp_path / 'tfds',
+                          idx_dir=tmp_path / 'typo')
 
 
 # Possibly slow: prepares the real 70000 images (about 10 s on 2 CPU cores).
