@@ -47,7 +47,7 @@ def positive_float(value, name):
   return float(value)
 
 
-def stateless_seed(seed, name='seed'):
+def seed_pair(seed, name='seed'):
   """`seed` as a stateless `[2]` seed: an int `s` becomes `[0, s]`.
 
   A shape-`[2]` integer tensor, array or sequence passes unchanged; anything

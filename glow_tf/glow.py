@@ -314,7 +314,7 @@ class Glow(tfd.TransformedDistribution):
     """
     _check_sample_shape(sample_shape)
     if seed is not None:
-      _checks.stateless_seed(seed)  # checked only: TFP takes ints as they are
+      _checks.seed_pair(seed)  # checked only: TFP takes ints as they are
     self._warn_before_initialize('sample')
     checked = not tf.is_tensor(temperature)
     if checked:

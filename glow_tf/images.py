@@ -88,7 +88,7 @@ def dequantize(images_uint8, n_bits=8, seed=None, dtype=tf.float32,
     u = tf.random.uniform(tf.shape(bins))
   else:
     u = tf.random.stateless_uniform(tf.shape(bins),
-                                    seed=_checks.stateless_seed(seed))
+                                    seed=_checks.seed_pair(seed))
   x = (bins + u) / 2.0**n_bits - 0.5
   return tf.cast(x, dtype)
 

@@ -626,12 +626,13 @@ class ZeroConv2D(tf.Module):
       self.edge = (tf.Variable(tf.zeros([len(_TAPS), out_channels], dtype),
                                name='edge') if edge_padding else None)
 
-  def _scaled(self):
+  def _scaled(self, cast=None):
     # (conv(x, k) + b + edge_map) * s as conv(x, k * s) + b * s + (edge * s)
     # map: one pass over the output. The edge weights are None without edge
-    # padding.
+    # padding. `cast` (or None) is applied to the kernel only.
     scale = tf.exp(self.log_scale * self._log_scale_factor)
-    return self.kernel * scale, self.bias * scale, (
+    kernel = self.kernel * scale
+    return kernel if cast is None else cast(kernel), self.bias * scale, (
         None if self.edge is None else self.edge * scale)
 
   @staticmethod
@@ -665,9 +666,7 @@ class ZeroConv2D(tf.Module):
     if not self._taps_on_output():
       raise ValueError(f'{self.name}: a {list(self.kernel.shape)} kernel '
                        'sums no taps on its output.')
-    kernel, bias, edge = self._scaled()
-    if cast is not None:
-      kernel = cast(kernel)
+    kernel, bias, edge = self._scaled(cast)
     y = _to_image(tf.matmul(pixels, _kernel9(kernel)), like)
     offset = bias if edge is None else bias + edge_map(like, edge)
     return y, offset
@@ -686,9 +685,7 @@ class ZeroConv2D(tf.Module):
     Returns:
       `[N, H, W, out_channels]`, in `out_dtype` if given.
     """
-    kernel, bias, edge = self._scaled()
-    if cast is not None:
-      kernel = cast(kernel)
+    kernel, bias, edge = self._scaled(cast)
     if self._taps_on_output():
       y = _sum_taps(_to_image(tf.matmul(pixels, _kernel9(kernel)), like))
     else:

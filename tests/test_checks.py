@@ -65,11 +65,11 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
         f'{tf.as_dtype(dtype).name}'):
       _checks.float_dtype(dtype)
 
-  def test_stateless_seed(self):
-    self.assertEqual(_checks.stateless_seed(5), [0, 5])
-    self.assertEqual(_checks.stateless_seed(np.int64(7)), [0, 7])
+  def test_seed_pair(self):
+    self.assertEqual(_checks.seed_pair(5), [0, 5])
+    self.assertEqual(_checks.seed_pair(np.int64(7)), [0, 7])
     for good in ([1, 2], (3, 4), np.array([5, 6]), tf.constant([7, 8])):
-      self.assertIs(_checks.stateless_seed(good), good)
+      self.assertIs(_checks.seed_pair(good), good)
     for bad, problem in (('a', 'dtype string'), (1.5, 'dtype float64'),
                          (True, 'dtype bool'), ([1, 2, 3], 'shape [3]'),
                          (tf.constant([1.0, 2.0]), 'dtype float32'),
@@ -77,7 +77,7 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
       with self.assertRaisesRegex(
           ValueError, r'`noise_seed` must be an int or a stateless seed of '
           rf'two integers \(shape \[2\]\), got .*\({re.escape(problem)}\)'):
-        _checks.stateless_seed(bad, 'noise_seed')
+        _checks.seed_pair(bad, 'noise_seed')
 
   def test_make_dirs(self):
     root = self.get_temp_dir()

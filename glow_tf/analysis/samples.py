@@ -45,7 +45,7 @@ def temperature_grid(glow, temperatures, num_samples, seed=0, labels=None):
   if not temperatures or min(temperatures) < 0:
     raise ValueError('temperatures must be a non-empty sequence of floats '
                      f'>= 0, got {temperatures!r}.')
-  seed = _checks.stateless_seed(seed)  # a float or a string: a clear error
+  seed = _checks.seed_pair(seed)  # a float or a string: a clear error
   rows = []
   for temperature in temperatures:
     x = glow.sample(num_samples, seed=seed, temperature=temperature,
