@@ -18,9 +18,10 @@ The library behind `experiments/benchmark.py`, one concern per module:
   which this package does not import;
 * `timing`: `time_interleaved`, rounds in which every contender runs in
   turn, so that drift of a shared machine hits all of them alike;
-* `floor`: `matmul_floor`, glow_tf's matmuls each timed alone,
-  summed: a floor under its training step and sampling call, and so a bound
-  on its speed-up over tfp on that machine;
+* `floor`: `matmul_floor`, glow_tf's matmuls (and, for training, its
+  hidden layers' gradient passes) each timed alone, summed: a floor under
+  its training step and sampling call, and so a bound on its speed-up over
+  tfp on that machine;
 * `memory_probe`: `peak_step_memory`, the peak memory of one training step,
   measured in a fresh process (Linux `VmHWM`);
 * `op_profile`: `profile_ops`, where a compiled call's time goes: the op
