@@ -4,6 +4,7 @@ No timing is asserted: the shapes are checked against the analytic FLOPs,
 and the floor against its own rows.
 """
 
+import collections
 from unittest import mock
 
 from absl.testing import parameterized
@@ -36,6 +37,34 @@ class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
                                 num_steps=2, hidden_channels=5)
     self.assertEqual(flops.hidden_activations(config, batch_size=2),
                      {(128, 5): 4, (32, 5): 4, (8, 5): 4})
+
+  def test_hidden_layers_are_the_training_graph_s_relu_gradients(self):
+    # Every ReluGrad of a real training step's graph, and the BiasAddGrad of
+    # each hidden layer, is a pass that the floor counts, and no other.
+    config = glow_tf.GlowConfig(image_shape=(8, 8, 1), num_levels=2,
+                                num_steps=2, hidden_channels=6)
+    x = tf.random.stateless_uniform([3, 8, 8, 1], seed=[0, 5])
+    glow = glow_tf.Glow(config)
+    glow.initialize(x)
+
+    @tf.function
+    def gradients(x):
+      with tf.GradientTape() as tape:
+        loss = -tf.reduce_mean(glow.log_prob(x))
+      return tape.gradient(loss, glow.trainable_variables)
+
+    graph = gradients.get_concrete_function(
+        tf.TensorSpec(x.shape, x.dtype)).graph
+    def shapes(op_type, argument):
+      return collections.Counter(
+          tuple(op.inputs[argument].shape.as_list())
+          for op in graph.get_operations() if op.type == op_type)
+    expected = flops.hidden_activations(config, batch_size=3)
+    self.assertEqual(expected, {(48, 6): 4, (12, 6): 4})
+    self.assertEqual(shapes('ReluGrad', 1), expected)
+    bias_grads = shapes('BiasAddGrad', 0)
+    self.assertEqual({shape: bias_grads[shape] for shape in expected},
+                     expected)
 
   @parameterized.parameters(
       dict(coupling='affine', permutation='lu_conv', hidden_channels=400),
