@@ -101,29 +101,3 @@ def check_event(x, bijector, num_channels, min_rank):
         f'{bijector.name}: expected {num_channels} channels (last axis), '
         f'got shape {shape}.')
   return x
-
-
-def to_rank4(x):
-  """Reshapes `[*batch, H, W, C]` to `[N, H, W, C]`; returns it and an undo function."""
-  if x.shape.rank == 4:
-    return x, lambda y: y
-  static_batch = x.shape[:-3]
-  batch_shape = tf.shape(x)[:-3]
-  flat = tf.reshape(x, tf.concat([[-1], tf.shape(x)[-3:]], axis=0))
-  flat.set_shape([None] + x.shape[-3:].as_list())
-
-  def undo(y):
-    out = tf.reshape(y, tf.concat([batch_shape, tf.shape(y)[1:]], axis=0))
-    out.set_shape(static_batch.concatenate(y.shape[1:]))
-    return out
-
-  return flat, undo
-
-
-def split_channels(x, first):
-  """`(x[..., :first], x[..., first:])` as one `tf.split`.
-
-  Its gradient is one concatenation, where two slices' gradients are two
-  zero-padded `StridedSliceGrad`s and their sum.
-  """
-  return tuple(tf.split(x, [first, -1], axis=-1))

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from glow_tf import _checks
+from glow_tf import kernels as kernels_lib
 from glow_tf.bijectors.flow_step import COUPLINGS
 from glow_tf.bijectors.flow_step import PERMUTATIONS
 from glow_tf.images import check_n_bits
@@ -42,7 +43,11 @@ class GlowConfig:
       coupling networks') applies this times its `log_scale` variable: 1 as
       in the paper's text, 3 as in the official code, where with Adamax it
       makes the log-scales learn 3 times faster
-      (`glow_tf.networks.applied_log_scale`).
+      (`glow_tf.act_norm_statistics.applied_log_scale`).
+    kernels: how the layers are computed (`glow_tf.kernels`): 'fast' (the
+      default: matmuls, folded ActNorms, XLA-compiled taps), 'matmul' (the
+      same without XLA, for TF Serving) or 'reference' (`tf.nn.conv2d` and
+      each bijector alone). The same function and variables either way.
 
   #### Examples
 
@@ -65,6 +70,7 @@ class GlowConfig:
   edge_padding: bool = False
   network_dtype: Optional[str] = None
   act_norm_log_scale_factor: float = 1.0
+  kernels: str = 'fast'
 
   def __post_init__(self):
     try:
@@ -112,6 +118,10 @@ class GlowConfig:
       if self.dtype != 'float32':
         raise ValueError("network_dtype='bfloat16' needs dtype 'float32', got "
                          f'{self.dtype!r}.')
+    _checks.one_of(self.kernels, 'kernels', kernels_lib.KERNELS)
+    if self.network_dtype is not None and self.kernels == 'reference':
+      raise ValueError("network_dtype='bfloat16' needs kernels 'fast' or "
+                       "'matmul', got 'reference'.")
 
   def replace(self, **changes):
     """A copy with `changes` applied (and validated)."""

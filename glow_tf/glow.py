@@ -9,6 +9,7 @@ import tensorflow_probability as tfp
 
 from glow_tf import _checks
 from glow_tf import _seeds
+from glow_tf import kernels as kernels_lib
 from glow_tf.bijectors.flow_step import flow_step
 from glow_tf.bijectors.learned_prior import LearnedPrior
 from glow_tf.bijectors.multi_scale import level_shapes
@@ -32,6 +33,7 @@ def build_flow(config, seed=0):
   if not isinstance(config, GlowConfig):
     raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
   dtype = tf.as_dtype(config.dtype)
+  kernels = kernels_lib.get(config.kernels)
   seeds = iter(_seeds.split_seed(seed, config.num_levels * config.num_steps))
   levels, splits = [], []
   shapes = level_shapes(config.image_shape, config.num_levels)
@@ -43,28 +45,17 @@ def build_flow(config, seed=0):
                     edge_padding=config.edge_padding,
                     network_dtype=config.network_dtype,
                     act_norm_log_scale_factor=config.act_norm_log_scale_factor,
-                    name=f'step_{step}')
+                    kernels=kernels, name=f'step_{step}')
           for step in range(config.num_steps)], name=f'level_{level}'))
       if level < config.num_levels - 1:
         splits.append(SplitPrior(c, dtype=dtype,
-                                 edge_padding=config.edge_padding))
+                                 edge_padding=config.edge_padding,
+                                 kernels=kernels))
   top = LearnedPrior(shapes[-1][-1], learn=config.learn_top_prior,
                      num_classes=config.num_classes, dtype=dtype,
                      name='top_prior')
-  return MultiScaleFlow(config.image_shape, levels, splits, top)
-
-
-def _runs_on_cpu(tensor):
-  """Whether ops on `tensor` run on a CPU.
-
-  Its device where it is placed (eager tensors, or a graph under
-  `tf.device`); otherwise, in a graph, whether TensorFlow sees no GPU or
-  TPU (where it would place the ops by default).
-  """
-  if tensor.device:
-    return tf.DeviceSpec.from_string(tensor.device).device_type == 'CPU'
-  return not (tf.config.list_logical_devices('GPU') or
-              tf.config.list_logical_devices('TPU'))
+  return MultiScaleFlow(config.image_shape, levels, splits, top,
+                        kernels=kernels)
 
 
 def _label_kwargs(labels):
@@ -101,6 +92,31 @@ def _check_temperature(temperature):
     raise ValueError(f'temperature must be >= 0 and finite, got '
                      f'{temperature!r}.')
   return value
+
+
+def _checked_temperature(temperature, dtype):
+  """`temperature` as a scalar tensor, checked >= 0 and finite.
+
+  A Python number or an eager tensor is checked at once; a symbolic one by
+  assertions that the returned tensor depends on.
+  """
+  if not tf.is_tensor(temperature):
+    _check_temperature(temperature)  # no assertion op in the graph
+  value = tf.convert_to_tensor(temperature, dtype)
+  if value.shape.rank not in (None, 0):
+    raise ValueError(f'temperature must be a scalar, got shape {value.shape}.')
+  if not tf.is_symbolic_tensor(value):
+    if tf.is_tensor(temperature):
+      _check_temperature(float(value))
+    return value
+  # In graph mode the assertion is an op, not a tensor: depend on it (NaN
+  # fails `>= 0` too).
+  with tf.control_dependencies([
+      tf.debugging.assert_non_negative(value,
+                                       message='temperature must be >= 0'),
+      tf.debugging.assert_less(value, tf.constant(np.inf, dtype),
+                               message='temperature must be finite')]):
+    return tf.identity(value)
 
 
 class Glow(tfd.TransformedDistribution):
@@ -316,56 +332,11 @@ class Glow(tfd.TransformedDistribution):
     if seed is not None:
       _checks.seed_pair(seed)  # checked only: TFP takes ints as they are
     self._warn_before_initialize('sample')
-    checked = not tf.is_tensor(temperature)
-    if checked:
-      _check_temperature(temperature)
     with tf.name_scope(name):
-      temperature = tf.convert_to_tensor(temperature, self.dtype)
-      if temperature.shape.rank not in (None, 0):
-        raise ValueError('temperature must be a scalar, got shape '
-                         f'{temperature.shape}.')
-      if checked:
-        pass  # a Python number, checked above: no assertion op in the graph
-      elif tf.is_symbolic_tensor(temperature):
-        # In graph mode the assertion is an op, not a tensor: depend on it.
-        # (NaN fails `>= 0` too.)
-        with tf.control_dependencies([
-            tf.debugging.assert_non_negative(
-                temperature, message='temperature must be >= 0'),
-            tf.debugging.assert_less(
-                temperature, tf.constant(np.inf, self.dtype),
-                message='temperature must be finite')]):
-          temperature = tf.identity(temperature)
-      elif tf.executing_eagerly():
-        _check_temperature(float(temperature))
+      temperature = _checked_temperature(temperature, self.dtype)
       eps = self.distribution.sample(sample_shape, seed=seed) * temperature
-      return self._forward_in_halves(
-          eps, self._labels_for(labels, eps.shape[:-3]))
-
-  def _forward_in_halves(self, eps, labels=None):
-    """`bijector.forward(eps)`, a batch of two or more as two halves.
-
-    The halves are independent chains of small ops, which TensorFlow's
-    executor runs side by side on two threads (a batch of 64 at width 128
-    on two cores: 47.9 against 55.0 ms in one chain; docs/performance.md).
-    Every image's result is the same as in one chain: the flow acts on each
-    image alone once initialised. Only on a CPU: an accelerator runs the
-    ops of both halves one after another, so there the halves would only
-    double the kernel launches.
-    """
-    n = eps.shape[0] if eps.shape.rank == 4 else None
-    if labels is not None:
-      labels = tf.convert_to_tensor(labels)
-      if labels.shape.rank != 1 or labels.shape[0] != n:
-        n = None  # one chain, and the top prior's checks of the labels
-    if n is None or n < 2 or not _runs_on_cpu(eps):
+      labels = self._labels_for(labels, eps.shape[:-3])
       return self.bijector.forward(eps, **_label_kwargs(labels))
-    sizes = [n // 2, n - n // 2]
-    halves = tf.split(eps, sizes, axis=0)
-    label_halves = ([None, None] if labels is None else
-                    tf.split(labels, sizes, axis=0))
-    return tf.concat([self.bijector.forward(e, **_label_kwargs(l))
-                      for e, l in zip(halves, label_halves)], axis=0)
 
   def encode(self, x, labels=None):
     """Images -> per-level latents `[eps_0, ..., eps_top]`, each N(0, I) a priori.

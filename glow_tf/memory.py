@@ -9,8 +9,8 @@ that keeps only the level's output and, walking the steps backwards,
 
 ```
 z_a, z_b = coupling.split(z)               # the coupling's output
-shift, log_scale = coupling.shift_and_log_scale(z_a)  # NN once, under a tape
-y_b = coupling.forward_half(z_b, shift, log_scale)    # its input, rebuilt
+h = coupling.network_output(z_a)           # NN once, under a tape
+y_b = forward_half(z_b, h)                 # its input, rebuilt
 dy, dθ_NN = vjp of (y -> z, ildj) at y     # inverse_half, through that NN run
 x = act_norm.forward(permutation.forward(y))          # the step's input
 dx, dθ = vjp of (x -> y, ildj) at x        # inverse_and_log_det: per pixel
@@ -22,7 +22,8 @@ stored: activation memory does not grow with K. Each step's recomputation
 waits for the gradient of the step after it (a control dependency), so at
 most one step's activations are alive at a time.
 
-Only public APIs are used. The forward pass of a level is
+The coupling's formulas are its module's `forward_half` and `inverse_half`,
+the ones its own hooks use. The forward pass of a level is
 `glow_tf.bijectors.inverse_and_log_det` of its steps, run under
 `tf.recompute_grad` so that an enclosing `GradientTape` records the call
 and not the activations (recompute_grad stops recording while its function
@@ -53,14 +54,18 @@ def train_step(x):
      Activations. NeurIPS 2017. https://arxiv.org/abs/1707.04585
 """
 
+import functools
+
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from glow_tf.bijectors.act_norm import ActNorm
 from glow_tf.bijectors.affine_coupling import AffineCoupling
-from glow_tf.bijectors.flow_step import chain_parts
-from glow_tf.bijectors.flow_step import forward_and_log_det
-from glow_tf.bijectors.flow_step import inverse_and_log_det
+from glow_tf.bijectors.affine_coupling import forward_half
+from glow_tf.bijectors.affine_coupling import inverse_half
+from glow_tf.bijectors.chain import chain_parts
+from glow_tf.bijectors.chain import forward_and_log_det
+from glow_tf.bijectors.chain import inverse_and_log_det
 from glow_tf.bijectors.invertible_conv import InvertibleConv1x1
 from glow_tf.bijectors.permutation import ChannelPermutation
 
@@ -87,25 +92,33 @@ def _prefix(act_norm, permutation):
   return tfb.Chain([act_norm, permutation])
 
 
-def _prefix_inverse(act_norm, permutation, x):
-  """Image -> latent through ActNorm and the permutation; `(y, ildj)`.
-
-  The one-pass walk folds an ActNorm and a 1x1 convolution into one matmul.
-  """
-  return inverse_and_log_det(_prefix(act_norm, permutation), x, 3)
-
-
-def _prefix_forward(act_norm, permutation, y):
-  """Latent -> image through the permutation and ActNorm (the rebuild)."""
-  return forward_and_log_det(_prefix(act_norm, permutation), y, 3)[0]
-
-
 def _weighted_sum(tensors_and_weights):
   """`sum_i sum(t_i * w_i)`: the scalar whose gradient is a vector-Jacobian product."""
   return tf.add_n([tf.reduce_sum(t * w) for t, w in tensors_and_weights])
 
 
-def _step_backward(parts, z, dz, dildj, variables):
+def _coupling_backward(coupling, z, dz, dildj, variables):
+  """Rebuilds the coupling's input `y` from its output `z`: `(y, dy, grads)`."""
+  additive = coupling.additive
+  z_a, z_b = coupling.split(z)
+  dz_a, dz_b = coupling.split(dz)
+  with tf.GradientTape(watch_accessed_variables=False) as tape:
+    tape.watch(variables)
+    tape.watch(z_a)
+    h = coupling.network_output(z_a)  # NN, once
+    y_b = tf.stop_gradient(forward_half(z_b, h, additive)[0])
+    tape.watch(y_b)
+    z_b_again, log_scale = inverse_half(y_b, h, additive)
+    pairs = [(z_b_again, dz_b)]
+    if log_scale is not None:
+      pairs.append((tf.reduce_sum(log_scale, axis=[-3, -2, -1]), dildj))
+    target = _weighted_sum(pairs)
+  grads = tape.gradient(target, [z_a, y_b] + variables)
+  dy = tf.concat([dz_a + grads[0], grads[1]], axis=-1)
+  return tf.concat([z_a, y_b], axis=-1), dy, grads[2:]
+
+
+def _step_backward(parts, z, dz, dildj, variables, kernels):
   """Rebuilds a step's input from its output `z`; returns it and the gradients.
 
   Returns `(x, dx, variable_grads)` with `variable_grads` aligned with
@@ -116,27 +129,17 @@ def _step_backward(parts, z, dz, dildj, variables):
   # is known, so steps are recomputed one at a time, not all at once.
   with tf.control_dependencies([dz]):
     z = tf.identity(z)
-  z_a, z_b = coupling.split(z)
-  dz_a, dz_b = coupling.split(dz)
-  with tf.GradientTape(watch_accessed_variables=False) as tape:
-    tape.watch(variables)
-    tape.watch(z_a)
-    shift, log_scale = coupling.shift_and_log_scale(z_a)  # NN, once
-    y_b = tf.stop_gradient(coupling.forward_half(z_b, shift, log_scale)[0])
-    tape.watch(y_b)
-    z_b_again, coupling_ildj = coupling.inverse_half(y_b, shift, log_scale)
-    target = _weighted_sum([(z_b_again, dz_b), (coupling_ildj, dildj)])
-  grads = tape.gradient(target, [z_a, y_b] + variables)
-  dy = tf.concat([dz_a + grads[0], grads[1]], axis=-1)
-  y = tf.concat([z_a, y_b], axis=-1)
-  x = tf.stop_gradient(_prefix_forward(act_norm, permutation, y))
+  y, dy, grads = _coupling_backward(coupling, z, dz, dildj, variables)
+  prefix = _prefix(act_norm, permutation)
+  x = tf.stop_gradient(
+      forward_and_log_det(prefix, y, 3, kernels=kernels)[0])
   with tf.GradientTape(watch_accessed_variables=False) as tape:
     tape.watch(variables)
     tape.watch(x)
-    y_again, prefix_ildj = _prefix_inverse(act_norm, permutation, x)
+    y_again, prefix_ildj = inverse_and_log_det(prefix, x, 3, kernels=kernels)
     target = _weighted_sum([(y_again, dy), (prefix_ildj, dildj)])
   prefix_grads = tape.gradient(target, [x] + variables)
-  variable_grads = [_add(a, b) for a, b in zip(grads[2:], prefix_grads[1:])]
+  variable_grads = [_add(a, b) for a, b in zip(grads, prefix_grads[1:])]
   return x, prefix_grads[0], variable_grads
 
 
@@ -146,13 +149,14 @@ def _add(a, b):
   return a if b is None else a + b
 
 
-def reversible_steps(steps, h):
+def reversible_steps(steps, h, kernels='fast'):
   """`(steps.inverse(h), steps' inverse log-det)` with a memory-saving gradient.
 
   Args:
     steps: a chain of `glow_tf.bijectors.flow_step`s (one level of
       `MultiScaleFlow.steps`), applied image -> latent in list order.
     h: `[N, H, W, C]` input of the level's first step.
+    kernels: the `glow_tf.kernels` backend of the walk through the steps.
 
   Returns:
     `(z, ildj)`: the level's output and its per-example inverse log-det,
@@ -164,7 +168,7 @@ def reversible_steps(steps, h):
   # Under `tf.recompute_grad` only so that an enclosing GradientTape records
   # the call and not the activations (see the module docstring).
   unrecorded_steps = tf.recompute_grad(
-      lambda h: inverse_and_log_det(steps, h, event_ndims=3))
+      lambda h: inverse_and_log_det(steps, h, event_ndims=3, kernels=kernels))
 
   @tf.custom_gradient
   def level(h):
@@ -177,7 +181,8 @@ def reversible_steps(steps, h):
       total = [None] * len(variables)
       out = z
       for parts in reversed(parts_list):
-        out, dz, step_grads = _step_backward(parts, out, dz, dildj, variables)
+        out, dz, step_grads = _step_backward(parts, out, dz, dildj, variables,
+                                             kernels)
         total = [_add(t, g) for t, g in zip(total, step_grads)]
       by_variable = {id(v): tf.zeros_like(v) if g is None else g
                      for v, g in zip(variables, total)}
@@ -207,5 +212,7 @@ def memory_saving_log_prob(glow, x, labels=None):
     `[N]` log-densities.
   """
   eps, ildj = glow.bijector.inverse_and_log_det(
-      glow.check_images(x), labels=labels, level_inverse=reversible_steps)
+      glow.check_images(x), labels=labels,
+      level_inverse=functools.partial(reversible_steps,
+                                      kernels=glow.bijector.kernels))
   return glow.distribution.log_prob(eps) + ildj

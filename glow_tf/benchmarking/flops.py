@@ -6,7 +6,7 @@ import numpy as np
 
 from glow_tf.bijectors import multi_scale
 from glow_tf.config import GlowConfig
-from glow_tf.networks import taps_on_output
+from glow_tf.kernels import taps_on_output
 
 __all__ = ['conv3x3_matmul', 'count_parameters', 'forward_flops_per_image',
            'hidden_activations', 'model_matmuls', 'train_flops_per_image']

@@ -5,18 +5,19 @@ Direction convention (TFP's): `forward` maps latent -> image (sampling),
 
 Every bijector here is a `GlowBijector`: besides TFP's methods it has
 `inverse_and_log_det` and `forward_and_log_det`, the output and its log-det
-from one pass; the functions of the same names do the same for `tfb.Chain`s
-of them (a `flow_step`, a level of steps).
+from one pass; the functions of the same names (`chain.py`) do the same for
+`tfb.Chain`s of them (a `flow_step`, a level of steps), walking the chain
+once.
 """
 
 from glow_tf.bijectors.act_norm import ActNorm
 from glow_tf.bijectors.affine_coupling import AffineCoupling
-from glow_tf.bijectors.flow_step import chain_parts
+from glow_tf.bijectors.chain import chain_parts
+from glow_tf.bijectors.chain import forward_and_log_det
+from glow_tf.bijectors.chain import initialize
+from glow_tf.bijectors.chain import inverse_and_log_det
 from glow_tf.bijectors.flow_step import COUPLINGS
 from glow_tf.bijectors.flow_step import flow_step
-from glow_tf.bijectors.flow_step import forward_and_log_det
-from glow_tf.bijectors.flow_step import initialize
-from glow_tf.bijectors.flow_step import inverse_and_log_det
 from glow_tf.bijectors.flow_step import PERMUTATIONS
 from glow_tf.bijectors.glow_bijector import GlowBijector
 from glow_tf.bijectors.invertible_conv import InvertibleConv1x1

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from glow_tf import _checks
-from glow_tf import networks
+from glow_tf import act_norm_statistics
 from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['ActNorm']
@@ -23,7 +23,7 @@ class ActNorm(GlowBijector):
 
   `log_scale_factor` is 1 in the paper's text and 3 in the official code;
   with Adam or Adamax it makes the log-scales learn that many times faster
-  (`glow_tf.networks.applied_log_scale`).
+  (`glow_tf.act_norm_statistics.applied_log_scale`).
 
   The hooks act at event rank 1 (one pixel's channels); on images pass
   `event_ndims=3` and the base class multiplies the log-det by `H * W`.
@@ -70,7 +70,7 @@ class ActNorm(GlowBijector):
                                                     'log_scale_factor')
     with tf.name_scope(name) as scope_name:
       self.log_scale, self.bias, self.initialized = (
-          networks.act_norm_variables(num_channels, dtype))
+          act_norm_statistics.act_norm_variables(num_channels, dtype))
       super().__init__(forward_min_event_ndims=1, is_constant_jacobian=True,
                        validate_args=validate_args, dtype=dtype,
                        parameters=parameters, name=scope_name.rstrip('/'))
@@ -86,7 +86,7 @@ class ActNorm(GlowBijector):
   @property
   def applied_log_scale(self):
     """`log_scale_factor * log_scale`, the per-channel log-scale applied."""
-    return networks.applied_log_scale(self.log_scale, self._log_scale_factor)
+    return act_norm_statistics.applied_log_scale(self.log_scale, self._log_scale_factor)
 
   def initialize(self, x):
     """Sets scale and bias from the batch `x` unless already initialised.
@@ -100,7 +100,7 @@ class ActNorm(GlowBijector):
     """
     x = _checks.check_event(tf.convert_to_tensor(x, self.dtype), self,
                             self._num_channels, min_rank=1)
-    networks.initialize_act_norm(x, self.log_scale, self.bias,
+    act_norm_statistics.initialize_act_norm(x, self.log_scale, self.bias,
                                  self.initialized, self._log_scale_factor)
     return self._inverse(x)
 

@@ -5,42 +5,68 @@ import math
 import tensorflow as tf
 
 from glow_tf import _checks
+from glow_tf import _shapes
 from glow_tf import networks
 from glow_tf.bijectors.glow_bijector import GlowBijector
 
-__all__ = ['AffineCoupling']
+__all__ = ['AffineCoupling', 'forward_half', 'inverse_half']
 
 _SIGMOID_2 = 1.0 / (1.0 + math.exp(-2.0))
 
 
-def _affine_forward_tail(summed, z, offset, split):
-  """`(x, raw)` of the forward pass from the network's summed taps.
-
-  `x = [z_a, z_b / scale - shift]` with `[shift, raw] = summed + offset` and
-  `1 / scale = sigmoid(2) / sigmoid(raw + 2) = sigmoid(2) (1 + exp(-raw - 2))`.
-  """
-  h = tf.cast(summed, offset.dtype) + offset
-  transformed = z.shape[-1] - split
-  shift, raw = h[..., :transformed], h[..., transformed:]
-  x_b = z[..., split:] * (_SIGMOID_2 * (1.0 + tf.exp(-raw - 2.0))) - shift
-  return tf.concat([z[..., :split], x_b], axis=-1), raw
-
-
-def _additive_forward_tail(summed, z, offset, split):
-  """`x = [z_a, z_b - shift]` with `shift = summed + offset`."""
-  shift = tf.cast(summed, offset.dtype) + offset
-  return tf.concat([z[..., :split], z[..., split:] - shift], axis=-1)
-
-
-# The forward pass after NN's last matmul, fused with the sum of its taps.
-_AFFINE_FORWARD_TAIL = networks.after_summed_taps(_affine_forward_tail)
-_ADDITIVE_FORWARD_TAIL = networks.after_summed_taps(_additive_forward_tail)
+def _shift_and_raw(h, additive):
+  """`NN`'s output as `(shift, raw)`; `raw` is None for an additive coupling."""
+  if additive:
+    return h, None
+  return tuple(tf.split(h, 2, axis=-1))
 
 
 def _log_scale(raw):
-  """`log(sigmoid(raw + 2) / sigmoid(2))`."""
+  """`log(scale) = log(sigmoid(raw + 2) / sigmoid(2))`."""
   return (tf.math.log_sigmoid(raw + 2.0) -
           tf.math.log_sigmoid(tf.constant(2.0, raw.dtype)))
+
+
+def inverse_half(x_b, h, additive=False):
+  """Image -> latent on the transformed half: `(z_b, log_scale)`.
+
+  `z_b = (x_b + shift) * scale` with `[shift, raw] = h = NN(x_a)`;
+  `log_scale` (None when additive) sums to the inverse log-det.
+  """
+  shift, raw = _shift_and_raw(h, additive)
+  if raw is None:
+    return x_b + shift, None
+  log_scale = _log_scale(raw)
+  return (x_b + shift) * tf.exp(log_scale), log_scale
+
+
+def forward_half(z_b, h, additive=False):
+  """Latent -> image on the transformed half: `(x_b, raw)`.
+
+  `x_b = z_b / scale - shift`, with `1 / scale = sigmoid(2) (1 + exp(-raw - 2))`;
+  `-sum(_log_scale(raw))` is the forward log-det (`raw` None when additive).
+  """
+  shift, raw = _shift_and_raw(h, additive)
+  if raw is None:
+    return z_b - shift, None
+  return z_b * (_SIGMOID_2 * (1.0 + tf.exp(-raw - 2.0))) - shift, raw
+
+
+def _forward_tail(h, z, split, additive):
+  """The whole forward pass given `h = NN(z_a)`: `([z_a, x_b], raw)`.
+
+  Module-level, so that fast kernels can compile it with `NN`'s last layer
+  (`CouplingNetwork.then`).
+  """
+  z_a, z_b = _shapes.split_channels(z, split)
+  x_b, raw = forward_half(z_b, h, additive)
+  return tf.concat([z_a, x_b], axis=-1), raw
+
+
+def _sum_event(log_scale, batch_shape, dtype):
+  if log_scale is None:
+    return tf.zeros(batch_shape, dtype)
+  return tf.reduce_sum(log_scale, axis=[-3, -2, -1])
 
 
 class AffineCoupling(GlowBijector):
@@ -64,9 +90,10 @@ class AffineCoupling(GlowBijector):
   whose last convolution is zero-initialised, so the layer starts as the
   identity. The log-det comes out of the same `NN(x_a)` as the output:
   `inverse_and_log_det(x)` returns both from one run of `NN` (TFP's
-  `inverse` and `inverse_log_det_jacobian` run it once each). The pieces,
-  `split`, `shift_and_log_scale`, `inverse_half` and `forward_half`, are
-  public for code that reuses one run of `NN`, such as `glow_tf.memory`.
+  `inverse` and `inverse_log_det_jacobian` run it once each). The formulas
+  are the module's `inverse_half` and `forward_half`, given `h = NN(x_a)`
+  (`network_output`): code that reuses one run of `NN`, such as
+  `glow_tf.memory`, calls them too.
 
   Acts on events `[H, W, C]` with any batch shape.
 
@@ -88,7 +115,7 @@ class AffineCoupling(GlowBijector):
   def __init__(self, num_channels, hidden_channels=512, additive=False,
                seed=None, dtype=tf.float32, edge_padding=False,
                network_dtype=None, act_norm_log_scale_factor=1.0,
-               validate_args=False, name='affine_coupling'):
+               kernels='fast', validate_args=False, name='affine_coupling'):
     """Builds an identity coupling.
 
     Args:
@@ -105,6 +132,7 @@ class AffineCoupling(GlowBijector):
         both directions run the same `NN` on the same `x_a`).
       act_norm_log_scale_factor: `log_scale_factor` of `NN`'s two ActNorms
         (`glow_tf.networks.ActNormLayer`).
+      kernels: the `glow_tf.kernels` backend that computes `NN`.
       validate_args: passed to `tfb.Bijector`.
       name: name scope of the variables.
     """
@@ -123,7 +151,8 @@ class AffineCoupling(GlowBijector):
           self._split, transformed if additive else 2 * transformed,
           hidden_channels, seed=seed, dtype=dtype, edge_padding=edge_padding,
           compute_dtype=network_dtype,
-          act_norm_log_scale_factor=act_norm_log_scale_factor)
+          act_norm_log_scale_factor=act_norm_log_scale_factor,
+          kernels=kernels)
       super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
                        dtype=dtype, parameters=parameters,
                        name=scope_name.rstrip('/'))
@@ -139,94 +168,47 @@ class AffineCoupling(GlowBijector):
   def split(self, x):
     """`(x_a, x_b)`: the first `C // 2` channels (`NN`'s input), the rest."""
     _checks.check_event(x, self, self._num_channels, min_rank=3)
-    return _checks.split_channels(x, self._split)
+    return _shapes.split_channels(x, self._split)
 
-  def shift_and_log_scale(self, x_a):
-    """`NN(x_a)` as the coupling uses it: `(shift, log_scale)`.
-
-    `log_scale = log(scale)`; it is None for an additive coupling.
-    """
-    return self._shift_and_log_scale(x_a)
-
-  def inverse_half(self, x_b, shift, log_scale):
-    """Image -> latent on `x_b` given `NN(x_a)`: `(z_b, ildj)`."""
-    if log_scale is None:
-      return x_b + shift, tf.zeros(tf.shape(x_b)[:-3], self.dtype)
-    return ((x_b + shift) * tf.exp(log_scale),
-            tf.reduce_sum(log_scale, axis=[-3, -2, -1]))
-
-  def forward_half(self, z_b, shift, log_scale):
-    """Latent -> image on `z_b` given `NN(z_a)`: `(x_b, fldj)`."""
-    if log_scale is None:
-      return z_b - shift, tf.zeros(tf.shape(z_b)[:-3], self.dtype)
-    return (z_b / tf.exp(log_scale) - shift,
-            -tf.reduce_sum(log_scale, axis=[-3, -2, -1]))
+  def network_output(self, x_a):
+    """`h = NN(x_a)` for `x_a` `[..., H, W, C // 2]` (any batch shape)."""
+    flat, undo = _shapes.to_rank4(x_a)
+    return undo(self.network(flat))
 
   def initialize(self, x):
     """Initialises `NN`'s ActNorms on the batch `x`; returns `inverse(x)`."""
     x = tf.convert_to_tensor(x, self.dtype)
     x_a, x_b = self.split(x)
-    shift, log_scale = self._shift_and_log_scale(x_a, initialize=True)
-    return tf.concat([x_a, self.inverse_half(x_b, shift, log_scale)[0]],
-                     axis=-1)
-
-  def _shift_and_log_scale(self, x_a, initialize=False):
-    flat, undo = _checks.to_rank4(x_a)
-    h = undo(self.network(flat, initialize=initialize))
-    if self._additive:
-      return h, None
-    shift, raw = tf.split(h, 2, axis=-1)
-    return shift, _log_scale(raw)
+    flat, undo = _shapes.to_rank4(x_a)
+    h = undo(self.network.initialize(flat))
+    return tf.concat([x_a, inverse_half(x_b, h, self._additive)[0]], axis=-1)
 
   def _inverse_and_log_det(self, x):
     x_a, x_b = self.split(x)
-    z_b, ildj = self.inverse_half(x_b, *self.shift_and_log_scale(x_a))
-    return tf.concat([x_a, z_b], axis=-1), ildj
+    z_b, log_scale = inverse_half(x_b, self.network_output(x_a),
+                                  self._additive)
+    return (tf.concat([x_a, z_b], axis=-1),
+            _sum_event(log_scale, tf.shape(x)[:-3], self.dtype))
 
   def _forward_and_log_det(self, z):
-    # Not with a bfloat16 network: XLA rounds the fused bfloat16 sum of taps
-    # otherwise than the inverse's TensorFlow ops do, and the layer would
-    # invert only to bfloat16's precision.
-    if (self.network.sums_output_taps and
-        self.network.compute_dtype is None):
-      return self._fused_forward_and_log_det(z)
-    z_a, z_b = self.split(z)
-    x_b, fldj = self.forward_half(z_b, *self.shift_and_log_scale(z_a))
-    return tf.concat([z_a, x_b], axis=-1), fldj
+    """`NN` reads its half of `z` and the tail may be fused with it.
 
-  def _fused_forward_and_log_det(self, z):
-    """`_forward_and_log_det` with all of it after NN's last matmul fused.
-
-    The sum of NN's output taps, the bias, the split into shift and scale,
-    the affine map and the concatenation are one XLA computation
-    (`networks.after_summed_taps`): sampling runs this direction, and there
-    each would be an op of its own on small tensors. The log-det is summed
-    outside, so that a caller that does not use it (`forward`) prunes it.
-    NN reads its half of `z` inside its input taps' computation
-    (`CouplingNetwork.output_taps(z, channels=...)`), without a slice op.
+    The log-det is summed outside the tail, so that a caller that does not
+    use it (`forward`) prunes it.
     """
     _checks.check_event(z, self, self._num_channels, min_rank=3)
-    flat, undo = _checks.to_rank4(z)
-    y, offset = self.network.output_taps(flat, channels=self._split)
-    batch_shape = tf.shape(z)[:-3]
-    if self._additive:
-      x = _ADDITIVE_FORWARD_TAIL(y, flat, offset, self._split)
-      return undo(x), tf.zeros(batch_shape, self.dtype)
-    x, raw = _AFFINE_FORWARD_TAIL(y, flat, offset, self._split)
-    fldj = -tf.reduce_sum(_log_scale(raw), axis=[-3, -2, -1])
-    if z.shape.rank != 4:
-      fldj = tf.reshape(fldj, batch_shape)
-      fldj.set_shape(z.shape[:-3])
-    return undo(x), fldj
+    flat, undo = _shapes.to_rank4(z)
+    x, raw = self.network.then(flat, self._split, _forward_tail, self._split,
+                               self._additive)
+    fldj = -_sum_event(None if raw is None else _log_scale(raw),
+                       tf.shape(flat)[:-3], self.dtype)
+    return undo(x), _unflatten_batch(fldj, z)
 
-  def _inverse(self, x):
-    return self._inverse_and_log_det(x)[0]
 
-  def _inverse_log_det_jacobian(self, x):
-    return self._inverse_and_log_det(x)[1]
-
-  def _forward(self, z):
-    return self._forward_and_log_det(z)[0]
-
-  def _forward_log_det_jacobian(self, z):
-    return self._forward_and_log_det(z)[1]
+def _unflatten_batch(per_example, like):
+  """`[N]` values of `to_rank4(like)` back to `like`'s batch shape."""
+  if like.shape.rank == 4:
+    return per_example
+  out = tf.reshape(per_example, tf.shape(like)[:-3])
+  out.set_shape(like.shape[:-3])
+  return out

@@ -3,6 +3,8 @@
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
+from glow_tf._shapes import sum_over_event
+
 __all__ = ['GlowBijector', 'sum_over_event']
 
 
@@ -24,11 +26,11 @@ class GlowBijector(tfb.Bijector):
   A subclass whose output and log-det share work writes the hooks
   `_inverse_and_log_det(x, **kwargs)` and `_forward_and_log_det(z, **kwargs)`,
   which return the log-det of one event of the minimum event rank, shaped
-  like the batch, and derives TFP's `_inverse`, `_inverse_log_det_jacobian`,
-  `_forward` and `_forward_log_det_jacobian` from them. A subclass whose
-  log-det is cheap (a constant Jacobian: ActNorm, the 1x1 convolution,
-  permutations, squeeze) writes TFP's hooks only, all four of them; the
-  default then calls those hooks.
+  like the batch; TFP's `_inverse`, `_inverse_log_det_jacobian`, `_forward`
+  and `_forward_log_det_jacobian` are derived from them here. A subclass
+  whose log-det is cheap (a constant Jacobian: ActNorm, the 1x1
+  convolution, permutations, squeeze) writes TFP's four hooks instead; the
+  one-pass hooks then call those.
 
   Either way the log-det is summed over event dimensions beyond the minimum
   (`event_ndims=3` on a per-pixel bijector sums over the `H x W` pixels).
@@ -94,13 +96,35 @@ class GlowBijector(tfb.Bijector):
     and in eager mode a cached log-det computed outside a `GradientTape`
     has no gradient inside one.
     """
+    self._check_hooks_written()
     return (self._inverse(x, **kwargs),
             self._inverse_log_det_jacobian(x, **kwargs))
 
   def _forward_and_log_det(self, z, **kwargs):
     """`(x, fldj)`, `fldj` at the minimum event rank; by default TFP's hooks."""
+    self._check_hooks_written()
     return (self._forward(z, **kwargs),
             self._forward_log_det_jacobian(z, **kwargs))
+
+  def _check_hooks_written(self):
+    if type(self)._inverse is GlowBijector._inverse:
+      raise NotImplementedError(
+          f'{type(self).__name__} must write either the one-pass hooks '
+          '(_inverse_and_log_det, _forward_and_log_det) or TFP\'s four.')
+
+  # TFP's hooks, derived from the one-pass hooks.
+
+  def _inverse(self, x, **kwargs):
+    return self._inverse_and_log_det(x, **kwargs)[0]
+
+  def _inverse_log_det_jacobian(self, x, **kwargs):
+    return self._inverse_and_log_det(x, **kwargs)[1]
+
+  def _forward(self, z, **kwargs):
+    return self._forward_and_log_det(z, **kwargs)[0]
+
+  def _forward_log_det_jacobian(self, z, **kwargs):
+    return self._forward_and_log_det(z, **kwargs)[1]
 
 
 def _event_ndims(event_ndims, min_ndims, name):
@@ -112,18 +136,3 @@ def _event_ndims(event_ndims, min_ndims, name):
                      f'got {event_ndims!r}.')
   return event_ndims
 
-
-def sum_over_event(log_det, like, min_ndims, event_ndims):
-  """Sums a log-det given per event of rank `min_ndims` over `event_ndims`.
-
-  The log-det is returned shaped like the batch of `like` at `event_ndims`.
-
-  `log_det` broadcasts to `like`'s batch at `min_ndims` (a constant
-  Jacobian's is a scalar); the sum is over the `event_ndims - min_ndims`
-  axes of that batch that belong to the event.
-  """
-  extra = event_ndims - min_ndims
-  if not extra:
-    return log_det
-  per_event = log_det + tf.zeros(tf.shape(like)[:-min_ndims], log_det.dtype)
-  return tf.reduce_sum(per_event, axis=list(range(-extra, 0)))

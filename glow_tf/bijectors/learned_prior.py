@@ -129,15 +129,3 @@ class LearnedPrior(GlowBijector):
     mean, log_scale = self.mean_and_log_scale(labels)
     z = mean + tf.exp(log_scale) * self._check(eps)
     return z, self._event_log_det(log_scale, eps, labels)
-
-  def _inverse(self, z, labels=None):
-    return self._inverse_and_log_det(z, labels=labels)[0]
-
-  def _inverse_log_det_jacobian(self, z, labels=None):
-    return self._inverse_and_log_det(z, labels=labels)[1]
-
-  def _forward(self, eps, labels=None):
-    return self._forward_and_log_det(eps, labels=labels)[0]
-
-  def _forward_log_det_jacobian(self, eps, labels=None):
-    return self._forward_and_log_det(eps, labels=labels)[1]

@@ -3,9 +3,11 @@
 import tensorflow as tf
 
 from glow_tf import _checks
-from glow_tf.bijectors.flow_step import forward_and_log_det
-from glow_tf.bijectors.flow_step import initialize as initialize_chain
-from glow_tf.bijectors.flow_step import inverse_and_log_det
+from glow_tf import _shapes
+from glow_tf import kernels as kernels_lib
+from glow_tf.bijectors.chain import forward_and_log_det
+from glow_tf.bijectors.chain import initialize as initialize_chain
+from glow_tf.bijectors.chain import inverse_and_log_det
 from glow_tf.bijectors.glow_bijector import GlowBijector
 from glow_tf.bijectors.squeeze import Squeeze
 
@@ -81,7 +83,7 @@ class MultiScaleFlow(GlowBijector):
   """
 
   def __init__(self, image_shape, steps, split_priors, top_prior,
-               validate_args=False, name='multi_scale_flow'):
+               kernels='fast', validate_args=False, name='multi_scale_flow'):
     """Assembles the levels.
 
     Args:
@@ -90,6 +92,8 @@ class MultiScaleFlow(GlowBijector):
         acts on events of shape `level_shapes(image_shape, L)[l]`.
       split_priors: list of L - 1 `SplitPrior`s.
       top_prior: a `LearnedPrior` over the last level's output.
+      kernels: the `glow_tf.kernels` backend that walks the levels' steps
+        and runs `forward` over the batch (`Kernels.units`, `map_batch`).
       validate_args: passed to `tfb.Bijector`.
       name: name scope.
     """
@@ -101,6 +105,7 @@ class MultiScaleFlow(GlowBijector):
     self.steps = list(steps)
     self.split_priors = list(split_priors)
     self.top_prior = top_prior
+    self._kernels = kernels_lib.get(kernels)
     self._squeeze = Squeeze(2, dtype=top_prior.dtype)
     with tf.name_scope(name) as scope_name:
       super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
@@ -110,6 +115,11 @@ class MultiScaleFlow(GlowBijector):
   @property
   def num_levels(self):
     return len(self.steps)
+
+  @property
+  def kernels(self):
+    """The `glow_tf.kernels` backend of the walk through the steps."""
+    return self._kernels
 
   @property
   def image_shape(self):
@@ -145,7 +155,8 @@ class MultiScaleFlow(GlowBijector):
       labels: integer labels of the batch, for class-conditional models.
       level_inverse: how each level's K steps are run image -> latent,
         `(steps, h) -> (steps.inverse(h), their inverse log-det)`; by default
-        `glow_tf.bijectors.inverse_and_log_det`, one pass through each step.
+        `glow_tf.bijectors.inverse_and_log_det` with this flow's kernels,
+        one pass through each step.
         `glow_tf.memory.reversible_steps` computes the same with a gradient
         that rebuilds the steps' activations instead of keeping them.
       name: name scope.
@@ -161,7 +172,7 @@ class MultiScaleFlow(GlowBijector):
 
   def _latents_and_log_det(self, x, labels=None, level_inverse=None):
     """The levels, image -> latent: `([eps_0, ..., eps_top], ildj)`."""
-    level_inverse = level_inverse or inverse_and_log_det
+    level_inverse = level_inverse or self._steps_inverse
     kwargs = self._require_labels(labels)
     h = self._check_image(x)
     ildj = 0.
@@ -173,7 +184,7 @@ class MultiScaleFlow(GlowBijector):
         split = self.split_priors[level]
         out, split_ildj = split.inverse_and_log_det(h)
         ildj += split_ildj
-        h, eps = _checks.split_channels(out, split.kept_channels)
+        h, eps = _shapes.split_channels(out, split.kept_channels)
         latents.append(eps)
     top, top_ildj = self.top_prior.inverse_and_log_det(h, **kwargs)
     latents.append(top)
@@ -188,7 +199,8 @@ class MultiScaleFlow(GlowBijector):
         h, split_fldj = self.split_priors[level].forward_and_log_det(
             tf.concat([h, latents[level]], axis=-1))
         fldj += split_fldj
-      h, steps_fldj = forward_and_log_det(self.steps[level], h)
+      h, steps_fldj = forward_and_log_det(self.steps[level], h,
+                                          kernels=self._kernels)
       fldj += steps_fldj
       h = self._squeeze.inverse(h)
     return h, fldj
@@ -213,7 +225,7 @@ class MultiScaleFlow(GlowBijector):
       h = self._squeeze.forward(h)
       if level < self.num_levels - 1:
         keep = self.split_priors[level].kept_channels
-        h, out = _checks.split_channels(h, keep)
+        h, out = _shapes.split_channels(h, keep)
         latents.append(out)
     latents.append(h)
     return latents
@@ -225,17 +237,18 @@ class MultiScaleFlow(GlowBijector):
   def _forward_and_log_det(self, eps, labels=None):
     return self._images_and_log_det(self.unpack_latents(eps), labels)
 
-  def _inverse(self, x, **kwargs):
-    return self._inverse_and_log_det(x, **kwargs)[0]
+  def _steps_inverse(self, steps, h):
+    return inverse_and_log_det(steps, h, kernels=self._kernels)
 
-  def _inverse_log_det_jacobian(self, x, **kwargs):
-    return self._inverse_and_log_det(x, **kwargs)[1]
+  def _forward(self, eps, labels=None):
+    """Sampling's direction, run over the batch by the kernels (`map_batch`).
 
-  def _forward(self, eps, **kwargs):
-    return self._forward_and_log_det(eps, **kwargs)[0]
-
-  def _forward_log_det_jacobian(self, eps, **kwargs):
-    return self._forward_and_log_det(eps, **kwargs)[1]
+    Every image's result is the same whichever way the batch is run: once
+    initialised, the flow acts on each image alone.
+    """
+    def images(e, l):
+      return self._forward_and_log_det(e, labels=l)[0]
+    return self._kernels.map_batch(images, eps, labels)
 
   # public helpers
 

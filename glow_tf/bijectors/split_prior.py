@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from glow_tf import _checks
+from glow_tf import _shapes
 from glow_tf import networks
 from glow_tf.bijectors.glow_bijector import GlowBijector
 
@@ -37,7 +38,7 @@ class SplitPrior(GlowBijector):
   """
 
   def __init__(self, num_channels, dtype=tf.float32, edge_padding=False,
-               validate_args=False, name='split_prior'):
+               kernels='fast', validate_args=False, name='split_prior'):
     parameters = dict(locals())
     c = self._num_channels = _checks.positive_int(num_channels, 'num_channels')
     if c < 2:
@@ -48,7 +49,7 @@ class SplitPrior(GlowBijector):
       self.conditioner = networks.ZeroConv2D(self._keep, 2 * (c - self._keep),
                                              dtype=dtype,
                                              edge_padding=edge_padding,
-                                             name='prior')
+                                             kernels=kernels, name='prior')
       super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
                        dtype=dtype, parameters=parameters,
                        name=scope_name.rstrip('/'))
@@ -64,12 +65,12 @@ class SplitPrior(GlowBijector):
 
   def mean_and_log_scale(self, kept):
     """The prior's `(mean, log_scale)` of the split channels given `kept`."""
-    flat, undo = _checks.to_rank4(kept)
+    flat, undo = _shapes.to_rank4(kept)
     return tf.split(undo(self.conditioner(flat)), 2, axis=-1)
 
   def _halves(self, x):
     _checks.check_event(x, self, self._num_channels, min_rank=3)
-    return _checks.split_channels(x, self._keep)
+    return _shapes.split_channels(x, self._keep)
 
   def _inverse_and_log_det(self, x):
     kept, split = self._halves(x)
@@ -83,15 +84,3 @@ class SplitPrior(GlowBijector):
     mean, log_scale = self.mean_and_log_scale(kept)
     return (tf.concat([kept, mean + tf.exp(log_scale) * eps], axis=-1),
             tf.reduce_sum(log_scale, axis=[-3, -2, -1]))
-
-  def _inverse(self, x):
-    return self._inverse_and_log_det(x)[0]
-
-  def _inverse_log_det_jacobian(self, x):
-    return self._inverse_and_log_det(x)[1]
-
-  def _forward(self, z):
-    return self._forward_and_log_det(z)[0]
-
-  def _forward_log_det_jacobian(self, z):
-    return self._forward_and_log_det(z)[1]

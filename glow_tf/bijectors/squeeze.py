@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from glow_tf import _checks
+from glow_tf import _shapes
 from glow_tf.bijectors.glow_bijector import GlowBijector
 
 __all__ = ['Squeeze']
@@ -58,7 +59,7 @@ class Squeeze(GlowBijector):
         raise ValueError(
             f'{self.name}: image {axis} must be divisible by factor={f}, '
             f'got shape {x.shape}.')
-    flat, undo = _checks.to_rank4(x)
+    flat, undo = _shapes.to_rank4(x)
     return undo(tf.nn.space_to_depth(flat, f))
 
   def _inverse(self, y):
@@ -69,7 +70,7 @@ class Squeeze(GlowBijector):
       raise ValueError(
           f'{self.name}: channels must be divisible by factor**2={f * f} to '
           f'unsqueeze, got shape {y.shape}.')
-    flat, undo = _checks.to_rank4(y)
+    flat, undo = _shapes.to_rank4(y)
     return undo(tf.nn.depth_to_space(flat, f))
 
   def _forward_log_det_jacobian(self, x):

@@ -1,6 +1,5 @@
 """Tests of AffineCoupling (affine and additive) and its coupling network."""
 
-import collections
 import contextlib
 from unittest import mock
 
@@ -8,11 +7,11 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from glow_tf import networks
 from glow_tf.bijectors import AffineCoupling
+from glow_tf.bijectors.affine_coupling import forward_half
+from glow_tf.bijectors.affine_coupling import inverse_half
 from glow_tf.networks import CouplingNetwork
 from tests import bijector_checks
-from tests.fixtures import xla_compiled_functions
 
 _HIDDEN = 8
 
@@ -37,9 +36,9 @@ def _expected_parameter_count(num_channels, hidden, additive):
 
 class _CountCalls:
   """Counts runs of NN while patched in: `CouplingNetwork.__call__`s and
-  `output_taps` (the fused forward pass's entry)."""
+  `then` (the sampling direction's entry)."""
 
-  _METHODS = ('__call__', 'output_taps')
+  _METHODS = ('__call__', 'then')
 
   def __init__(self):
     self.count = 0
@@ -170,103 +169,28 @@ class AffineCouplingTest(tf.test.TestCase, parameterized.TestCase):
                                 r'>= 3, got 2'):
       coupling.inverse_and_log_det(x, event_ndims=2)
 
-  def test_pieces_compose_to_the_coupling(self):
+  def test_formulas_compose_to_the_coupling(self):
     coupling = _coupling(num_channels=5)
     coupling.initialize(_images([4, 4, 4, 5]))
     bijector_checks.perturb_variables(coupling, seed=2)
     x = _images([2, 4, 4, 5], seed=4)
     x_a, x_b = coupling.split(x)
     self.assertEqual((x_a.shape[-1], x_b.shape[-1]), (2, 3))
-    shift, log_scale = coupling.shift_and_log_scale(x_a)
-    z_b, ildj = coupling.inverse_half(x_b, shift, log_scale)
+    h = coupling.network_output(x_a)
+    z_b, log_scale = inverse_half(x_b, h)
     self.assertAllClose(tf.concat([x_a, z_b], -1), coupling.inverse(x),
                         atol=1e-12)
+    ildj = tf.reduce_sum(log_scale, axis=[-3, -2, -1])
     self.assertAllClose(
         ildj, coupling.inverse_log_det_jacobian(x, event_ndims=3), atol=1e-12)
-    x_b_again, fldj = coupling.forward_half(z_b, shift, log_scale)
+    # The paper's formula, written out: scale = sigmoid(raw + 2) / sigmoid(2).
+    shift, raw = tf.split(h, 2, axis=-1)
+    scale = tf.sigmoid(raw + 2.0) / tf.sigmoid(tf.constant(2.0, tf.float64))
+    self.assertAllClose(z_b, (x_b + shift) * scale, atol=1e-12)
+    x_b_again, raw_again = forward_half(z_b, h)
     self.assertAllClose(x_b_again, x_b, atol=1e-12)
-    self.assertAllClose(fldj, -ildj, atol=1e-12)
+    self.assertAllClose(raw_again, raw, atol=0)
     self.assertGreater(np.max(np.abs(ildj)), 0.1)
-
-  # The forward pass fuses everything after NN's last matmul into one XLA
-  # computation (networks.after_summed_taps) where NN's output conv sums its
-  # taps (hidden 8 > 6 or 3 outputs); hidden 4 < 6 takes the plain path.
-  @parameterized.product(
-      additive=[False, True], xla=[True, False],
-      case=[dict(batch_shape=[2]), dict(batch_shape=[3, 2]),
-            dict(batch_shape=[2], edge_padding=True),
-            dict(batch_shape=[2], hidden=2)])
-  def test_forward_equals_its_pieces_with_gradients(self, additive, xla, case):
-    coupling = AffineCoupling(5, hidden_channels=case.get('hidden', _HIDDEN),
-                              additive=additive, seed=1, dtype=tf.float64,
-                              edge_padding=case.get('edge_padding', False))
-    self.assertEqual(coupling.network.sums_output_taps, 'hidden' not in case)
-    coupling.initialize(_images([4, 4, 4, 5]))
-    bijector_checks.perturb_variables(coupling, seed=4, scale=0.6)
-    z = _images([*case['batch_shape'], 4, 4, 5], seed=6)
-
-    def pieces(z):
-      z_a, z_b = coupling.split(z)
-      x_b, fldj = coupling.forward_half(z_b, *coupling.shift_and_log_scale(z_a))
-      return tf.concat([z_a, x_b], -1), fldj
-
-    results = []
-    with networks.xla_taps(xla):
-      for fn in (lambda z: coupling.forward_and_log_det(z, event_ndims=3),
-                 pieces):
-        with tf.GradientTape() as tape:
-          tape.watch(z)
-          x, fldj = fn(z)
-          loss = tf.reduce_sum(tf.sin(x)) + tf.reduce_sum(fldj)
-        results.append([x, fldj] + tape.gradient(
-            loss, [z] + list(coupling.trainable_variables)))
-    self.assertEqual(results[0][1].shape, case['batch_shape'])
-    # Gradients reach 1e4 at these scales: equal to float64 rounding of the
-    # sums, in another order.
-    for fused, reference in zip(*results):
-      self.assertAllClose(fused, reference, rtol=1e-8, atol=1e-8)
-    self.assertAllClose(coupling.inverse(results[0][0]), z, atol=1e-10)
-    if not additive:
-      self.assertGreater(np.max(np.abs(results[0][1])), 0.1)
-
-  def test_fused_forward_is_one_xla_computation_after_the_matmuls(self):
-    coupling = _coupling(num_channels=6, dtype=tf.float32)
-    spec = tf.TensorSpec([None, 4, 4, 6], tf.float32)
-
-    def graph():
-      return tf.function(coupling.forward).get_concrete_function(
-          spec).graph.as_graph_def()
-
-    fused = graph()
-    # The gather of NN's input taps, and the sum of its output taps with the
-    # coupling's arithmetic and concatenation.
-    self.assertLen(xla_compiled_functions(fused), 2)
-    with networks.xla_taps(False):
-      plain = graph()
-    self.assertEmpty(xla_compiled_functions(plain))
-    compiled = {f.signature.name: {node.op for node in f.node_def}
-                for f in fused.library.function}
-    tails = [name for name in xla_compiled_functions(fused)
-             if {'AddN', 'Exp', 'ConcatV2'} <= compiled[name]]
-    self.assertLen(tails, 1)  # sum of taps, 1 / scale, [z_a, x_b]
-    exps = [collections.Counter(node.op for node in graph.node)['Exp']
-            for graph in (fused, plain)]
-    self.assertEqual(exps[1] - exps[0], 1)  # the scale's, moved into XLA
-
-  def test_forward_with_a_bfloat16_network_inverts_exactly(self):
-    # Not fused: XLA would round the bfloat16 sum of taps otherwise than the
-    # inverse does (seen: round trip off by 7e-3).
-    coupling = AffineCoupling(6, hidden_channels=16, seed=2,
-                              network_dtype='bfloat16')
-    coupling.initialize(_images([4, 4, 4, 6], dtype=tf.float32))
-    bijector_checks.perturb_variables(coupling, seed=4, scale=0.3)
-    z = _images([2, 4, 4, 6], seed=6, dtype=tf.float32)
-    x, fldj = coupling.forward_and_log_det(z, event_ndims=3)
-    self.assertEqual(x.dtype, tf.float32)
-    self.assertAllClose(coupling.inverse(x), z, rtol=1e-5, atol=1e-5)
-    self.assertAllClose(coupling.inverse_log_det_jacobian(x, event_ndims=3),
-                        -fldj, rtol=1e-5, atol=1e-5)
-    self.assertGreater(np.max(np.abs(fldj)), 0.1)
 
   def test_additive_is_volume_preserving(self):
     coupling = _coupling(additive=True)

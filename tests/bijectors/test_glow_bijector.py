@@ -14,6 +14,8 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
+from glow_tf.bijectors.affine_coupling import inverse_half
+
 from glow_tf.bijectors import ActNorm
 from glow_tf.bijectors import AffineCoupling
 from glow_tf.bijectors import GlowBijector
@@ -141,7 +143,8 @@ class GlowBijectorTest(tf.test.TestCase, parameterized.TestCase):
     # AffineCoupling (rank 3): the sum over log(scale) of x_b, then over the
     # images of an event of rank 4.
     coupling = _bijector('coupling')
-    _, coupling_log_scale = coupling.shift_and_log_scale(x[..., :2])
+    _, coupling_log_scale = inverse_half(x[..., 2:],
+                                         coupling.network_output(x[..., :2]))
     per_image = tf.reduce_sum(coupling_log_scale, axis=[-3, -2, -1]).numpy()
     self.assertAllClose(log_dets(coupling, 3), per_image, rtol=1e-12)
     self.assertAllClose(log_dets(coupling, 4), per_image.sum(axis=1),
