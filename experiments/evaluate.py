@@ -11,7 +11,6 @@ Uses the averaged (EMA) weights of the latest checkpoint when it has them
 `<model_dir>/eval/<dataset>_<split>.json`.
 """
 
-import json
 import os
 import sys
 
@@ -22,7 +21,6 @@ if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
-import tensorflow as tf
 
 from experiments import _flags
 from experiments import _main
@@ -74,9 +72,7 @@ def main(argv):
   output = _OUTPUT.value or os.path.join(
       model_dir, 'eval', f'{_DATASET.value.replace("/", "_")}_'
       f'{split.replace("/", "_")}.json')
-  tf.io.gfile.makedirs(os.path.dirname(output) or '.')
-  with tf.io.gfile.GFile(output, 'w') as f:
-    json.dump(results, f, indent=2, sort_keys=True)
+  checkpoints.write_json(output, results)  # Atomic: never half written.
   print(f'{_DATASET.value} {split}: {results["bits_per_dim"]:.4f} bits/dim '
         f'over {results["num_examples"]} images (step {step}, '
         f'{"averaged" if ema else "raw"} weights). Wrote {output}.')

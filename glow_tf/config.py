@@ -1,6 +1,7 @@
 """`GlowConfig`: the frozen description of a Glow model, and the paper's presets."""
 
 import dataclasses
+import json
 from typing import Optional, Tuple
 
 import numpy as np
@@ -126,6 +127,59 @@ class GlowConfig:
   def replace(self, **changes):
     """A copy with `changes` applied (and validated)."""
     return dataclasses.replace(self, **changes)
+
+  def to_json(self):
+    """The config as a dict of JSON values (`image_shape` a list).
+
+    `json.dump(config.to_json(), f)` writes the `config.json` of a training
+    `model_dir`, a pretrained model and an export; `from_json` reads it back.
+    """
+    fields = dataclasses.asdict(self)
+    fields['image_shape'] = list(self.image_shape)
+    return fields
+
+  @classmethod
+  def from_json(cls, value):
+    """The `GlowConfig` of `to_json()`'s dict, or of its JSON text.
+
+    A field missing from `value` takes its default, so a config saved before
+    a field was added still loads; an unknown field or a bad value is a
+    `ValueError` that names it.
+
+    Args:
+      value: a dict (e.g. `json.load(f)`) or a JSON string of one.
+
+    Raises:
+      ValueError: `value` is not a JSON object, lacks `image_shape`, names
+        a field `GlowConfig` does not have, or holds a value it refuses.
+
+    #### Examples
+
+    ```python
+    config = GlowConfig.from_json('{"image_shape": [28, 28, 1]}')
+    assert GlowConfig.from_json(config.to_json()) == config
+    ```
+    """
+    if isinstance(value, (str, bytes)):
+      try:
+        value = json.loads(value)
+      except ValueError as e:
+        raise ValueError(f'A GlowConfig must be a JSON object; {e}') from None
+    if not isinstance(value, dict):
+      raise ValueError('A GlowConfig must be a JSON object (a dict), got '
+                       f'{type(value).__name__}: {value!r}.')
+    names = [field.name for field in dataclasses.fields(cls)]
+    unknown = sorted(str(key) for key in value if key not in names)
+    if unknown:
+      raise ValueError(f'Unknown GlowConfig field(s) {unknown}; the fields '
+                       f'are {names}.')
+    if 'image_shape' not in value:
+      raise ValueError('A GlowConfig needs `image_shape`, got only '
+                       f'{sorted(value)}.')
+    fields = dict(value)
+    if isinstance(fields['image_shape'], list):
+      fields['image_shape'] = tuple(fields['image_shape'])
+    return cls(**fields)
 
   @property
   def num_dims(self):

@@ -21,7 +21,6 @@ info.json                        step, test bits/dim, the commands that made it
 written by `save_pretrained` (see `experiments/save_pretrained.py`).
 """
 
-import dataclasses
 import json
 import os
 
@@ -70,7 +69,7 @@ def load_pretrained(directory):
     raise ValueError(f'No {_CONFIG} in {directory!r}: not a folder written '
                      'by glow_tf.pretrained_models.save_pretrained.')
   try:
-    config = GlowConfig(**_read_json(config_path))
+    config = GlowConfig.from_json(_read_json(config_path))
   except (ValueError, TypeError) as e:
     raise ValueError(f'Corrupt {config_path}: {e}') from e
   glow = Glow(config)
@@ -129,7 +128,7 @@ def save_pretrained(glow, directory, info=None):
     if old.startswith(_PREFIX + '.') or old in (_CONFIG, _INFO):
       os.remove(os.path.join(directory, old))
   with open(os.path.join(directory, _CONFIG), 'w') as f:
-    json.dump(dataclasses.asdict(glow.config), f, indent=2, sort_keys=True)
+    json.dump(glow.config.to_json(), f, indent=2, sort_keys=True)
   tf.train.Checkpoint(model=glow).write(os.path.join(directory, _PREFIX))
   with open(os.path.join(directory, _INFO), 'w') as f:
     json.dump(info or {}, f, indent=2, sort_keys=True)

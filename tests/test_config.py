@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 
 from absl.testing import parameterized
 import numpy as np
@@ -103,6 +104,60 @@ class GlowConfigTest(parameterized.TestCase):
       glow_tf.preset('mnist64')
     with self.assertRaisesRegex(ValueError, 'Unknown preset'):
       glow_tf.preset(['cifar10'])  # not a name: refused, not unhashable
+
+
+class GlowConfigJsonTest(parameterized.TestCase):
+
+  @parameterized.parameters(sorted(glow_tf.PRESETS))
+  def test_round_trip_of_every_preset(self, name):
+    config = glow_tf.preset(name)
+    fields = config.to_json()
+    self.assertEqual(fields, json.loads(json.dumps(fields)))  # JSON values
+    self.assertEqual(glow_tf.GlowConfig.from_json(fields), config)
+    self.assertEqual(glow_tf.GlowConfig.from_json(json.dumps(fields)), config)
+
+  def test_round_trip_of_every_field_changed(self):
+    config = glow_tf.GlowConfig(
+        image_shape=(8, 8, 3), num_levels=1, num_steps=2, hidden_channels=4,
+        coupling='additive', permutation='shuffle', learn_top_prior=False,
+        num_classes=3, n_bits=5, edge_padding=True, network_dtype='bfloat16',
+        act_norm_log_scale_factor=3.0)
+    self.assertEqual(glow_tf.GlowConfig.from_json(config.to_json()), config)
+
+  def test_missing_fields_take_their_defaults(self):
+    # A config saved before a field existed still loads.
+    config = glow_tf.GlowConfig.from_json(
+        '{"image_shape": [28, 28, 1], "num_levels": 2}')
+    self.assertEqual(config, glow_tf.GlowConfig(image_shape=(28, 28, 1),
+                                                num_levels=2))
+
+  def test_the_shipped_pretrained_config_loads(self):
+    path = os.path.join(os.path.dirname(glow_tf.__file__), 'weights',
+                        'fashion_mnist', 'config.json')
+    with open(path) as f:
+      text = f.read()
+    config = glow_tf.GlowConfig.from_json(text)
+    self.assertEqual(config, glow_tf.preset('fashion_mnist'))
+    self.assertEqual(config.to_json(), json.loads(text))
+
+  @parameterized.parameters(
+      ('{"image_shape": [8, 8, 1], "num_stepz": 2}',
+       r"Unknown GlowConfig field\(s\) \['num_stepz'\]"),
+      ('{"num_steps": 2}', 'needs `image_shape`'),
+      ('[8, 8, 1]', 'must be a JSON object'),
+      ('{"image_shape": [8, 8', 'must be a JSON object'),
+      ('{"image_shape": [8, 8, 1], "num_steps": "2"}',
+       '`num_steps` must be a positive integer'),
+      ('{"image_shape": [8, 8, 1], "coupling": "rational"}',
+       "'affine', 'additive'"),
+      ('{"image_shape": [8, 8]}', 'three positive ints'),
+  )
+  def test_bad_json_is_refused_with_a_message(self, text, message):
+    with self.assertRaisesRegex(ValueError, message):
+      glow_tf.GlowConfig.from_json(text)
+    if text.startswith('{"image_shape": [8, 8, 1]'):
+      with self.assertRaisesRegex(ValueError, message):
+        glow_tf.GlowConfig.from_json(json.loads(text))  # A dict, too.
 
 
 class ParameterCountTest(tf.test.TestCase, parameterized.TestCase):

@@ -9,7 +9,6 @@ histogram_baseline_bits_per_dim, PUBLISHED            reference figures
 ablation_variants / run_ablation                      the paper's figure 3
 seeds_figure_from_records                             its seeds, from records
 save_image_grid / save_curves / save_histograms       PNGs (matplotlib Agg)
-read_scalars                                          curves from event files
 run_record / record_runs                              docs/results.json
 ```
 `glow_tf.analysis.demo` (`run_demo`: the README's main job) is imported on
@@ -33,7 +32,6 @@ from glow_tf.analysis.attributes import DEFAULT_STRENGTHS
 from glow_tf.analysis.attributes import manipulate
 from glow_tf.analysis.baselines import histogram_baseline_bits_per_dim
 from glow_tf.analysis.baselines import PUBLISHED
-from glow_tf.analysis.curves import read_scalars
 from glow_tf.analysis.figures import image_mosaic
 from glow_tf.analysis.figures import read_json
 from glow_tf.analysis.figures import save_curves
@@ -68,7 +66,7 @@ __all__ = [
     'histogram_baseline_bits_per_dim', 'image_mosaic', 'interpolate',
     'interpolation_rows', 'load_arrays', 'machine_description', 'manipulate',
     'ood_summary', 'PAPER_TEMPERATURES', 'PUBLISHED', 'read_json',
-    'read_scalars', 'record_runs', 'run_ablation', 'run_record',
+    'record_runs', 'run_ablation', 'run_record',
     'save_curves', 'save_histograms', 'save_image_grid', 'save_seed_points',
     'seeds_figure_from_records', 'temperature_grid',
     'write_attribute_manipulation', 'write_interpolations', 'write_json',

@@ -11,14 +11,14 @@ Nothing here downloads: Fashion-MNIST is built from local IDX files
 (`FashionMnistLocal`), other TFDS data sets must be prepared beforehand.
 """
 
-from glow_tf.data.datasets import dataset_info
-from glow_tf.data.datasets import dataset_names
-from glow_tf.data.datasets import DatasetInfo
-from glow_tf.data.datasets import DatasetNotFoundError
-from glow_tf.data.datasets import idx_dataset
-from glow_tf.data.datasets import load_dataset
-from glow_tf.data.datasets import lsun_categories
-from glow_tf.data.datasets import prepare_builder
+from glow_tf.data.loaders import DatasetNotFoundError
+from glow_tf.data.loaders import idx_dataset
+from glow_tf.data.loaders import load_dataset
+from glow_tf.data.preparation import prepare_builder
+from glow_tf.data.registry import dataset_info
+from glow_tf.data.registry import dataset_names
+from glow_tf.data.registry import DatasetInfo
+from glow_tf.data.registry import lsun_categories
 from glow_tf.data.fashion_mnist import DEFAULT_FASHION_MNIST_DIR
 from glow_tf.data.fashion_mnist import FASHION_MNIST_CLASS_NAMES
 from glow_tf.data.fashion_mnist import FashionMnistLocal

@@ -121,22 +121,56 @@ def make_pipeline(dataset, batch_size, n_bits, training=True,
   n_bits = images_lib.check_n_bits(n_bits)
   shuffle_buffer = _checks.positive_int(shuffle_buffer, 'shuffle_buffer')
   seed = _check_seed(seed)
-  for flag, name in ((training, 'training'), (random_flip, 'random_flip'),
-                     (noise, 'noise')):
-    if not isinstance(flag, bool):
-      raise ValueError(f'{name} must be a bool, got {flag!r}.')
-  dtype = tf.as_dtype(dtype)
-  if not dtype.is_floating:
-    raise ValueError(f'dtype must be a float dtype, got {dtype.name}.')
+  _check_bools(training=training, random_flip=random_flip, noise=noise)
+  dtype = _check_float_dtype(dtype)
   repeat = training if repeat is None else bool(repeat)
   drop_remainder = training if drop_remainder is None else bool(
       drop_remainder)
-  flip = random_flip and training
+
+  dataset = dataset.map(_image_and_label,
+                        num_parallel_calls=tf.data.AUTOTUNE)
+  if training:
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed,
+                              reshuffle_each_iteration=True)
+  if repeat:
+    dataset = dataset.repeat()
+  dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+  to_model_space = _batch_to_model_space(
+      _base_key(seed), n_bits, flip=random_flip and training, noise=noise,
+      dtype=dtype)
+  dataset = dataset.enumerate().map(to_model_space,
+                                    num_parallel_calls=tf.data.AUTOTUNE)
+  return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_bools(**flags):
+  for name, flag in flags.items():
+    if not isinstance(flag, bool):
+      raise ValueError(f'{name} must be a bool, got {flag!r}.')
+
+
+def _check_float_dtype(dtype):
+  dtype = tf.as_dtype(dtype)
+  if not dtype.is_floating:
+    raise ValueError(f'dtype must be a float dtype, got {dtype.name}.')
+  return dtype
+
+
+def _base_key(seed):
+  """The stateless key `[0, seed]` of a pipeline; a fresh seed for None."""
   base_seed = (int(np.random.default_rng().integers(2**31 - 1))
                if seed is None else seed)
-  base_key = tf.constant([0, base_seed], tf.int64)
+  return tf.constant([0, base_seed], tf.int64)
 
-  def process(step, batch):
+
+def _batch_to_model_space(base_key, n_bits, flip, noise, dtype):
+  """`(t, batch) -> batch` in model space: flipped, dequantised with key t.
+
+  Batch `t`'s key is `fold_in(base_key, t)`; its flips use `fold_in(key,
+  1)`, its dequantisation noise `fold_in(key, 0)`.
+  """
+
+  def to_model_space(step, batch):
     key = tf.random.experimental.stateless_fold_in(base_key, step)
     images = batch['image']
     if flip:
@@ -147,17 +181,7 @@ def make_pipeline(dataset, batch_size, n_bits, training=True,
                               noise=noise)
     return {'image': x, 'label': batch['label']}
 
-  dataset = dataset.map(_image_and_label,
-                        num_parallel_calls=tf.data.AUTOTUNE)
-  if training:
-    dataset = dataset.shuffle(shuffle_buffer, seed=seed,
-                              reshuffle_each_iteration=True)
-  if repeat:
-    dataset = dataset.repeat()
-  dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-  dataset = dataset.enumerate().map(process,
-                                    num_parallel_calls=tf.data.AUTOTUNE)
-  return dataset.prefetch(tf.data.AUTOTUNE)
+  return to_model_space
 
 
 def _pipeline_seed(seed, pipeline_id):

@@ -64,7 +64,7 @@ def write_json(path, value):
 
 def save_config(model_dir, config):
   """Writes `config` to `model_dir/config.json` (atomically)."""
-  write_json(os.path.join(model_dir, CONFIG_FILE), config)
+  write_json(os.path.join(model_dir, CONFIG_FILE), config.to_json())
 
 
 def load_config(model_dir):
@@ -76,9 +76,7 @@ def load_config(model_dir):
         'training directory (experiments/train.py --model_dir=...)?')
   try:
     with tf.io.gfile.GFile(path) as f:
-      fields = json.load(f)
-    fields['image_shape'] = tuple(fields['image_shape'])
-    return GlowConfig(**fields)
+      return GlowConfig.from_json(f.read())
   except (ValueError, TypeError, KeyError) as e:
     raise CheckpointError(f'Corrupt {path}: {e}') from e
 

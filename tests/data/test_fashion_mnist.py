@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from glow_tf.data import datasets
+from glow_tf.data import loaders
 from glow_tf.data import fashion_mnist
 from glow_tf.data import idx
 
@@ -89,9 +89,9 @@ def test_missing_folder_says_how_to_install(tmp_path):
   with pytest.raises(FileNotFoundError,
                      match='apt-get install dataset-fashion-mnist'):
     builder.download_and_prepare()
-  with pytest.raises(datasets.DatasetNotFoundError,
+  with pytest.raises(loaders.DatasetNotFoundError,
                      match=r'missing.*apt-get install dataset-fashion-mnist'):
-    datasets.load_dataset('fashion_mnist', 'train', data_dir=tmp_path / 'dd',
+    loaders.load_dataset('fashion_mnist', 'train', data_dir=tmp_path / 'dd',
                           idx_dir=tmp_path / 'missing')
 
 
@@ -106,7 +106,7 @@ def test_missing_file_fails_before_writing(tmp_path):
 
 def test_load_dataset_prepares_on_first_use(tmp_path):
   _fake_fashion_mnist(tmp_path / 'idx')
-  dataset = datasets.load_dataset('fashion_mnist', 'train[:4]',
+  dataset = loaders.load_dataset('fashion_mnist', 'train[:4]',
                                   data_dir=tmp_path / 'tfds',
                                   idx_dir=tmp_path / 'idx')
   batch = list(dataset.as_numpy_iterator())
@@ -114,10 +114,10 @@ def test_load_dataset_prepares_on_first_use(tmp_path):
   assert set(batch[0]) == {'image', 'label'}
   assert batch[0]['image'].dtype == np.uint8
   # Prepared: no idx_dir is needed, but a folder given and missing is named.
-  assert len(list(datasets.load_dataset('fashion_mnist', 'test',
+  assert len(list(loaders.load_dataset('fashion_mnist', 'test',
                                         data_dir=tmp_path / 'tfds'))) == 5
-  with pytest.raises(datasets.DatasetNotFoundError, match=r'typo.*not found'):
-    datasets.load_dataset('fashion_mnist', 'test', data_dir=tmp_path / 'tfds',
+  with pytest.raises(loaders.DatasetNotFoundError, match=r'typo.*not found'):
+    loaders.load_dataset('fashion_mnist', 'test', data_dir=tmp_path / 'tfds',
                           idx_dir=tmp_path / 'typo')
 
 

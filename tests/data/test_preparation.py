@@ -1,4 +1,4 @@
-"""Tests for prepare_builder: several processes preparing one data_dir."""
+"""Tests for glow_tf.data.preparation: several processes preparing one data_dir."""
 
 import hashlib
 import json
@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from glow_tf.data import datasets
 from glow_tf.data import fashion_mnist
+from glow_tf.data import preparation
 from tests.data import test_fashion_mnist
 
 _REPO_ROOT = str(pathlib.Path(__file__).resolve().parents[2])
@@ -28,7 +28,7 @@ _NUM_PROCESSES = 3
 _CHILD = r'''
 import hashlib, json, os, signal, sys, time
 from absl import logging
-from glow_tf.data import datasets, fashion_mnist
+from glow_tf.data import fashion_mnist, loaders
 
 data_dir, idx_dir, go_file, mode = sys.argv[1:5]
 logging.set_verbosity(logging.INFO)
@@ -57,7 +57,7 @@ while not os.path.exists(go_file):
 start = time.monotonic()
 digests = {}
 for split in ('train', 'test'):
-  dataset = datasets.load_dataset('fashion_mnist', split, data_dir=data_dir,
+  dataset = loaders.load_dataset('fashion_mnist', split, data_dir=data_dir,
                                   idx_dir=idx_dir)
   digests[split] = sorted(
       hashlib.sha1(e['image'].tobytes() + bytes([e['label']])).hexdigest()
@@ -161,7 +161,7 @@ def test_crash_mid_prepare_is_not_taken_as_prepared(tmp_path):
   assert not builder.is_prepared()
   # The dead process's lock is released; the next one prepares everything
   # and removes the leftovers.
-  datasets.prepare_builder(builder, timeout_s=5)
+  preparation.prepare_builder(builder, timeout_s=5)
   assert os.listdir(builder_dir) == ['1.0.0']
   for split, expected in _expected_digests(arrays).items():
     examples = builder.as_dataset(split=split).as_numpy_iterator()
@@ -187,7 +187,7 @@ def test_lock_held_too_long_times_out(tmp_path, caplog):
         match=rf'Timed out after 1 s waiting for another process \(pid '
         rf'{holder.pid} on .*\) to finish preparing .fashion_mnist_local. '
         r'in .*: it still holds the lock file .*\.fashion_mnist_local\.lock'):
-      datasets.prepare_builder(builder, timeout_s=1.0)
+      preparation.prepare_builder(builder, timeout_s=1.0)
     waited = time.monotonic() - start
     assert 1.0 <= waited < 10.0, waited
     assert f'Waiting for pid {holder.pid} on' in caplog.text
@@ -196,6 +196,6 @@ def test_lock_held_too_long_times_out(tmp_path, caplog):
     holder.kill()
     holder.wait()
   # Killed: the kernel released its lock.
-  datasets.prepare_builder(builder, timeout_s=5.0)
+  preparation.prepare_builder(builder, timeout_s=5.0)
   assert builder.is_prepared()
   assert len(list(builder.as_dataset(split='test'))) == 5

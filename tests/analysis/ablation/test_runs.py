@@ -1,4 +1,4 @@
-"""Tests of glow_tf.analysis.ablation: the grid over seeds, resumable."""
+"""Tests of glow_tf.analysis.ablation.runs: the grid over seeds, resumable."""
 
 import json
 import os
@@ -69,20 +69,6 @@ def test_run_ablation_over_seeds_resumes_and_writes(tmp_path):
   assert lines[4].endswith('| - |')
 
 
-def test_the_table_claims_an_order_only_when_the_seeds_do_not_overlap(
-    tmp_path):
-  variants = analysis.ablation_variants(fixtures.tiny_config(),
-                                        permutations=('reverse', 'lu_conv'),
-                                        couplings=('affine',))
-  finals = {('reverse-affine', 0): 3.5, ('reverse-affine', 1): 3.6,
-            ('lu_conv-affine', 0): 3.1, ('lu_conv-affine', 1): 3.2}
-  analysis.run_ablation(variants, _fake_train_fn([], finals), str(tmp_path),
-                        seeds=(0, 1), log=lambda line: None)
-  lines = (tmp_path / 'ablation.md').read_text().splitlines()
-  assert lines[2].startswith('| 1x1 conv (LU) | affine |')
-  assert lines[2].endswith('| yes |')
-
-
 def test_bad_seeds_are_refused(tmp_path):
   variants = analysis.ablation_variants(fixtures.tiny_config())
   for seeds in ((), (1, 1)):
@@ -127,30 +113,28 @@ def test_a_finished_run_of_other_settings_is_refused_not_reused(tmp_path):
   assert calls == [('reverse-additive', 0)]
 
 
-def test_seeds_figure_from_records_draws_mean_and_sample_std(tmp_path):
-  runs = [
-      {'name': 'ablation-3seeds/reverse-additive', 'permutation': 'reverse',
-       'coupling': 'additive', 'steps': [2000] * 3, 'num_test_images': 100,
-       'per_seed_test_bits_per_dim': [6.2, 6.0, 5.9]},
-      {'name': 'ablation-3seeds/lu_conv-affine', 'permutation': 'lu_conv',
-       'coupling': 'affine', 'steps': [2000] * 3, 'num_test_images': 100,
-       'per_seed_test_bits_per_dim': [4.9, 4.95, 5.0]},
-      {'name': 'ablation/lu_conv-affine', 'permutation': 'lu_conv',
-       'coupling': 'affine', 'per_seed_test_bits_per_dim': [1.0]},
-      {'name': 'ablation-3seeds/no-seeds', 'test_bits_per_dim': 1.0},
-  ]
-  path = str(tmp_path / 'seeds.png')
-  rows = analysis.ablation.seeds_figure_from_records(
-      runs, 'ablation-3seeds/', path)
-  fixtures.check_png(path)
-  # Lowest mean first; only the prefix's records with per-seed results.
-  assert [name for name, _, _ in rows] == ['1x1 conv (LU) / affine',
-                                           'reverse / additive']
-  np.testing.assert_allclose([mean for _, mean, _ in rows], [4.95, 18.1 / 3])
-  np.testing.assert_allclose([std for _, _, std in rows],
-                             [np.std([4.9, 4.95, 5.0], ddof=1),
-                              np.std([6.2, 6.0, 5.9], ddof=1)])
-  # One seed has no spread (rather than numpy's nan for ddof=1).
-  assert analysis.figures.sample_std([4.9]) == 0.0
-  with pytest.raises(ValueError, match="No record named 'other/'"):
-    analysis.ablation.seeds_figure_from_records(runs, 'other/', path)
+def test_a_run_stored_before_a_config_field_existed_is_reused(tmp_path):
+  variants = analysis.ablation_variants(fixtures.tiny_config(),
+                                        permutations=('reverse',),
+                                        couplings=('additive',))
+  calls = []
+  train_fn = _fake_train_fn(calls, {('reverse-additive', 0): 3.4})
+  quiet = lambda line: None
+  analysis.run_ablation(variants, train_fn, str(tmp_path), seeds=(0,),
+                        log=quiet, settings={'train_steps': 1000})
+  done = tmp_path / 'runs' / 'reverse-additive' / 'seed_0' / 'result.json'
+  stored = json.loads(done.read_text())
+  del stored['settings']['config']['act_norm_log_scale_factor']  # default
+  done.write_text(json.dumps(stored))
+  [summary] = analysis.run_ablation(variants, train_fn, str(tmp_path),
+                                    seeds=(0,), log=quiet,
+                                    settings={'train_steps': 1000})
+  assert calls == [('reverse-additive', 0)]
+  assert summary.mean == pytest.approx(3.4)
+  # A field it stores with another value than asked for is still refused.
+  with pytest.raises(ValueError, match='trained with other settings'):
+    analysis.run_ablation(
+        [analysis.AblationVariant(v.name, v.config.replace(
+            act_norm_log_scale_factor=3.0)) for v in variants],
+        train_fn, str(tmp_path), seeds=(0,), log=quiet,
+        settings={'train_steps': 1000})

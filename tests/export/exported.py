@@ -1,0 +1,144 @@
+"""The export the tests of glow_tf.export share, made once per process.
+
+A tiny Glow (one step per level, width 8) is initialised on real
+Fashion-MNIST test images, moved off its initial weights, saved as a
+training `model_dir` at step 42 and exported by the binary
+`experiments/export.py`. `exported()` does this on its first call (for
+whichever test module runs first) and returns the same namespace after:
+
+```
+tmp, images, labels       the folder of everything; uint8 test images, labels
+model_dir, glow           the training folder, and its model restored
+export_dir, path          the model base path, and <export_dir>/42
+binary_output, loaded     the binary's stdout; tf.saved_model.load(path)
+```
+The `expected_*` functions compute in-process what each signature returns.
+"""
+
+import atexit
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import types
+
+import numpy as np
+import tensorflow as tf
+
+import glow_tf
+from glow_tf import export
+from glow_tf import images as images_lib
+from glow_tf.data import idx
+from glow_tf.training import checkpoints
+from tests.bijector_checks import perturb_variables
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
+STEP = 42
+_SUBPROCESS_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2',
+                       CUDA_VISIBLE_DEVICES='')
+
+
+def tiny_config(**overrides):
+  return glow_tf.preset('fashion_mnist', num_steps=1, hidden_channels=8,
+                        **overrides)
+
+
+def make_model_dir(model_dir, config, images, step=STEP):
+  """A training directory holding a Glow initialised on real images."""
+  checkpoints.save_config(model_dir, config)
+  glow = glow_tf.Glow(config, seed=1)
+  glow.initialize(images_lib.dequantize(images[:256], config.n_bits,
+                                        seed=1))
+  perturb_variables(glow.bijector, seed=2, scale=0.05)
+  ckpt = tf.train.Checkpoint(step=tf.Variable(step, dtype=tf.int64),
+                             model=glow)
+  tf.train.CheckpointManager(ckpt, model_dir, 3).save(checkpoint_number=step)
+  return model_dir
+
+
+@functools.cache
+def exported():
+  """The shared export (see the module docstring), made on the first call."""
+  tmp = tempfile.mkdtemp(prefix='test_export_')
+  atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+  images, labels = idx.load_idx_split(FASHION_MNIST, 't10k')
+  images, labels = images[:512], labels[:512]
+  model_dir = make_model_dir(os.path.join(tmp, 'model'), tiny_config(),
+                             images)
+  glow, _ = checkpoints.restore_model(model_dir)
+  export_dir = os.path.join(tmp, 'export')
+  result = run_export_binary(f'--model_dir={model_dir}',
+                             f'--export_dir={export_dir}')
+  if result.returncode:
+    raise AssertionError(f'experiments/export.py failed:\n{result.stderr}')
+  path = os.path.join(export_dir, str(STEP))
+  return types.SimpleNamespace(
+      tmp=tmp, images=images, labels=labels, model_dir=model_dir, glow=glow,
+      export_dir=export_dir, path=path, binary_output=result.stdout,
+      loaded=tf.saved_model.load(path, tags=['serve']))
+
+
+def seed(value):
+  return export.stateless_seed(tf.constant(value, tf.int64))
+
+
+def expected_scores(glow, images, labels=None):
+  """In-process `serving_default`: log p at the bin centres, and bits/dim."""
+  x = images_lib.dequantize(images, glow.config.n_bits, noise=False)
+  log_prob = glow.log_prob(x, labels=labels)
+  return {'log_prob': log_prob.numpy(),
+          'bits_per_dim': images_lib.bits_per_dim_from_log_prob(
+              log_prob, glow.config.num_dims, glow.config.n_bits).numpy()}
+
+
+def expected_latents(glow, images, encode_seed, labels=None):
+  x = images_lib.dequantize(images, glow.config.n_bits,
+                            seed=seed(encode_seed))
+  return {export.latent_name(level): z.numpy()
+          for level, z in enumerate(glow.encode(x, labels=labels))}
+
+
+def expected_samples(glow, num_samples, temperature, sample_seed,
+                     labels=None):
+  x = glow.sample(num_samples, seed=seed(sample_seed),
+                  temperature=temperature, labels=labels)
+  return images_lib.to_uint8(x, glow.config.n_bits).numpy()
+
+
+def expected_decoded(glow, latents, labels=None):
+  x = glow.decode([tf.constant(latents[export.latent_name(level)])
+                   for level in range(len(latents))], labels=labels)
+  return images_lib.to_uint8(x, glow.config.n_bits).numpy()
+
+
+def assert_close(testcase, actual, expected, name):
+  """1e-5 relative to the array's scale (latents cross zero)."""
+  expected = np.asarray(expected)
+  scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-6)
+  np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5 * scale,
+                             err_msg=name)
+  testcase.assertEqual(actual.shape, expected.shape, name)
+
+
+def assert_same_images(testcase, actual, expected, name):
+  """uint8 images equal, but for a rare pixel on a bin edge (one bin off)."""
+  testcase.assertEqual(actual.dtype, np.uint8, name)
+  testcase.assertEqual(actual.shape, expected.shape, name)
+  diff = np.abs(actual.astype(int) - expected.astype(int))
+  testcase.assertLessEqual(diff.max(), 1, name)
+  testcase.assertLessEqual(np.count_nonzero(diff), max(1, diff.size // 1000),
+                           name)
+
+
+def run(*args, timeout=240):
+  return subprocess.run([*map(str, args)], cwd=REPO_ROOT, env=_SUBPROCESS_ENV,
+                        capture_output=True, text=True, timeout=timeout,
+                        check=False)
+
+
+def run_export_binary(*flags):
+  return run(sys.executable, '-m', 'experiments.export', *flags)
