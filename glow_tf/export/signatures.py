@@ -1,20 +1,19 @@
 """`ServingModule`: the four serving signatures of a `Glow`, checked in the graph.
 
 The signatures' inputs, outputs and errors are listed in the package
-docstring (`glow_tf.export`). Each is traced with TensorFlow's plain ops
-only (`_without_xla`), so the exported graph holds no XLA cluster, and only
+docstring (`glow_tf.export`). Each is traced from a copy of the Glow
+computed by the 'matmul' kernels (`serving_glow`): the fast kernels' matmuls
+with TensorFlow's plain ops, so the exported graph holds no XLA cluster. Only
 the Glow's variables are saved, so loading it needs neither glow_tf nor
 tensorflow-probability.
 """
 
-import functools
 import types
 
 import numpy as np
 import tensorflow as tf
 
 from glow_tf import images as images_lib
-from glow_tf import networks
 from glow_tf.glow import Glow
 
 __all__ = ['ExportError', 'ServingModule', 'SIGNATURE_NAMES', 'latent_name',
@@ -46,19 +45,27 @@ def check_non_negative_int(value, name):
   return int(value)
 
 
-def _without_xla(fn):
-  """`fn`, traced with TensorFlow's plain ops only (`networks.xla_taps(False)`).
+# TF Serving's CPU server runs no XLA clusters unless started with
+# `--xla_cpu_compilation_enabled`: the fast kernels' matmuls, without XLA.
+SERVING_KERNELS = 'matmul'
 
-  TF Serving's CPU server runs no XLA clusters unless started with
-  `--xla_cpu_compilation_enabled`, so the exported graphs have none. This is
-  the one place where the export chooses how the layers are computed: every
-  signature of `ServingModule` is traced through it.
+
+def serving_glow(glow):
+  """`glow`'s function and weights, computed by the `SERVING_KERNELS`.
+
+  The one place where the export chooses how the layers are computed. A
+  Glow of another `kernels` is copied (same config otherwise, its
+  variables' current values); one already on them is returned as it is.
   """
-  @functools.wraps(fn)
-  def traced(*inputs):
-    with networks.xla_taps(False):
-      return fn(*inputs)
-  return traced
+  if glow.config.kernels == SERVING_KERNELS:
+    return glow
+  copy = Glow(glow.config.replace(kernels=SERVING_KERNELS), seed=0)
+  for source, target in zip(glow.variables, copy.variables):
+    if source.shape != target.shape or source.dtype != target.dtype:
+      raise ExportError(f'Variable {source.name} does not match its '
+                        f'serving copy {target.name}.')
+    target.assign(source)
+  return copy
 
 
 class ServingModule(tf.Module):
@@ -98,6 +105,7 @@ class ServingModule(tf.Module):
       raise ValueError('`max_num_samples` must be a positive integer, got '
                        f'{max_num_samples!r}.')
     # A plain namespace is not tracked: the Glow stays out of the SavedModel.
+    glow = serving_glow(glow)
     self._untracked = types.SimpleNamespace(glow=glow)
     self._config = config = glow.config
     self._score_seed = score_seed
@@ -115,21 +123,21 @@ class ServingModule(tf.Module):
         for level, shape in enumerate(self._latent_shapes)]
     # A signature's input names are its TensorSpecs' names.
     self.serving_default = tf.function(
-        _without_xla(self._score),
+        self._score,
         input_signature=[self._image_spec, *label_specs],
         autograph=False)
     self.sample = tf.function(
-        _without_xla(self._sample),
+        self._sample,
         input_signature=[tf.TensorSpec([], tf.int32, name='num_samples'),
                          tf.TensorSpec([], tf.float32, name='temperature'),
                          seed_spec, *label_specs],
         autograph=False)
     self.encode = tf.function(
-        _without_xla(self._encode),
+        self._encode,
         input_signature=[self._image_spec, seed_spec, *label_specs],
         autograph=False)
     self.decode = tf.function(
-        _without_xla(self._decode),
+        self._decode,
         input_signature=[*self._latent_specs, *label_specs],
         autograph=False)
 

@@ -111,7 +111,8 @@ def check_or_save_config(model_dir, glow_config, chief=True):
     CheckpointError: `model_dir` holds a different model.
   """
   if tf.io.gfile.exists(os.path.join(model_dir, CONFIG_FILE)):
-    saved = load_config(model_dir)
+    # How the layers are computed (`kernels`) is not part of the model.
+    saved = load_config(model_dir).replace(kernels=glow_config.kernels)
     if saved != glow_config:
       saved_fields, fields = (dataclasses.asdict(saved),
                               dataclasses.asdict(glow_config))
