@@ -211,7 +211,7 @@ class FastKernels(Kernels):
     compiled = self._compiled_tails.get(tail)
     if compiled is None:
       def fused(y, offset, x, *args):
-        return tail(taps.sum_taps_fusable(y) + offset, x, *args)
+        return tail(taps.sum_taps_for_xla(y) + offset, x, *args)
       compiled = self._compiled_tails[tail] = taps.CompiledPerSignature(fused)
     return compiled
 

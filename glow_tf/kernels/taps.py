@@ -37,7 +37,7 @@ import tensorflow as tf
 
 __all__ = ['CompiledPerSignature', 'conv_as_matmul', 'edge_indicator',
            'edge_map', 'gather_taps', 'kernel9', 'matmul_pixels', 'sum_taps',
-           'sum_taps_fusable', 'taps_on_output', 'to_image', 'to_pixels']
+           'sum_taps_for_xla', 'taps_on_output', 'to_image', 'to_pixels']
 
 # Offsets (di, dj) of the 3x3 taps, in the order of a [3, 3, ...] kernel.
 TAPS = tuple((i - 1, j - 1) for i in range(3) for j in range(3))
@@ -62,7 +62,7 @@ def _pad1(x):
   return tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
 
 
-def _gather_plain(x, sign, channels=None):
+def _gather(x, sign, channels=None):
   """Tap t of the output is `x` shifted by `sign * offset_t` (one pad).
 
   With `channels`, the taps of `x[..., :channels]` (under XLA the slice
@@ -76,15 +76,6 @@ def _gather_plain(x, sign, channels=None):
                     for di, dj in TAPS], axis=-1)
 
 
-def _sum_plain(y, sign):
-  """Sum over t of channel block t of `y` shifted by `sign * offset_t`."""
-  h, w = _spatial(y)
-  c = y.shape[-1] // len(TAPS)
-  padded = _pad1(y)
-  return tf.add_n([_window(padded, di, dj, sign, h, w, (t * c, (t + 1) * c))
-                   for t, (di, dj) in enumerate(TAPS)])
-
-
 def _shifted(x, di, dj):
   """`out[:, i, j] = x[:, i + di, j + dj]`, 0 outside (static H and W)."""
   h, w = x.shape[1], x.shape[2]
@@ -93,17 +84,26 @@ def _shifted(x, di, dj):
                          [max(0, -dj), max(0, dj)], [0, 0]])
 
 
-def sum_taps_fusable(y, sign=1):
-  """`sum_taps` written for XLA: each channel block sliced, then padded back.
+def _sum(y, sign, for_xla=False):
+  """Sum over t of channel block t of `y` shifted by `sign * offset_t`.
 
-  The same values as the plain sum; XLA fuses the nine slice-and-pads and
-  their sum into one loop, without a padded copy of all of `y`.
+  Plain TensorFlow pads `y` once and sums nine windows of it. For XLA
+  (`for_xla`, static H and W) each block is sliced and padded back, which
+  XLA fuses with the sum into one loop, without a padded copy of all of `y`.
   """
-  if y.shape[1] is None or y.shape[2] is None:
-    return _sum_plain(y, sign)
+  h, w = _spatial(y)
   c = y.shape[-1] // len(TAPS)
-  return tf.add_n([_shifted(y[..., t * c:(t + 1) * c], sign * di, sign * dj)
+  if for_xla and y.shape[1] is not None and y.shape[2] is not None:
+    return tf.add_n([_shifted(y[..., t * c:(t + 1) * c], sign * di, sign * dj)
+                     for t, (di, dj) in enumerate(TAPS)])
+  padded = _pad1(y)
+  return tf.add_n([_window(padded, di, dj, sign, h, w, (t * c, (t + 1) * c))
                    for t, (di, dj) in enumerate(TAPS)])
+
+
+def sum_taps_for_xla(y):
+  """`sum_taps(y)` written for a computation that XLA compiles (no gradient)."""
+  return _sum(y, 1, for_xla=True)
 
 
 def _signature_key(value):
@@ -140,16 +140,14 @@ class CompiledPerSignature:
     return function(*args)
 
 
-_gather_xla = CompiledPerSignature(_gather_plain)
-_sum_xla = CompiledPerSignature(sum_taps_fusable)
+_COMPILED = {_gather: CompiledPerSignature(_gather),
+             _sum: CompiledPerSignature(
+                 lambda y, sign: _sum(y, sign, for_xla=True))}
 
 
-def _gather_raw(x, sign, xla, channels=None):
-  return (_gather_xla if xla else _gather_plain)(x, sign, channels)
-
-
-def _sum_raw(y, sign, xla):
-  return (_sum_xla if xla else _sum_plain)(y, sign)
+def _move(op, xla, *args):
+  """`op(*args)`, XLA-compiled or as plain TensorFlow ops."""
+  return (_COMPILED[op] if xla else op)(*args)
 
 
 def gather_taps(x, xla, channels=None):
@@ -158,7 +156,8 @@ def gather_taps(x, xla, channels=None):
   `out[p, t*C + c] = x[p + (i - 1, j - 1), c]` ('SAME' zero padding), so a
   3x3 convolution is `gather_taps(x) @ reshape(kernel, [9 C, -1])`. With
   `channels` (a Python int), the patches of `x[..., :channels]`; the other
-  channels' gradient is zero.
+  channels' gradient is zero. Its gradient is `sum_taps` with the opposite
+  shift.
   """
   total = x.shape[-1]
   if channels is not None and total is not None and channels >= total:
@@ -167,12 +166,12 @@ def gather_taps(x, xla, channels=None):
   @tf.custom_gradient
   def gather(x):
     def grad(dy):
-      dx = _sum_raw(dy, -1, xla)
+      dx = _move(_sum, xla, dy, -1)
       if channels is None:
         return dx
       rest = tf.shape(x)[-1] - channels
       return tf.pad(dx, [[0, 0], [0, 0], [0, 0], [0, rest]])
-    return _gather_raw(x, 1, xla, channels), grad
+    return _move(_gather, xla, x, 1, channels), grad
   return gather(x)
 
 
@@ -180,13 +179,14 @@ def sum_taps(y, xla):
   """`[N, H, W, 9 C] -> [N, H, W, C]`: `out[p] = sum_t y[p + (i-1, j-1), t]`.
 
   With `y = x @ kernel9(kernel)` this is the 3x3 convolution of `x`: the
-  matmul runs on the wide input and the shifts on the narrow output.
+  matmul runs on the wide input and the shifts on the narrow output. Its
+  gradient is `gather_taps` with the opposite shift.
   """
   @tf.custom_gradient
   def summed(y):
     def grad(dout):
-      return _gather_raw(dout, -1, xla)
-    return _sum_raw(y, 1, xla), grad
+      return _move(_gather, xla, dout, -1)
+    return _move(_sum, xla, y, 1), grad
   return summed(y)
 
 
@@ -260,7 +260,7 @@ def edge_indicator(like):
   `[N, H, W, C]` tensor of the image size.
   """
   h, w = _spatial(like)
-  inside = _gather_plain(tf.ones([1, h, w, 1], like.dtype), 1)
+  inside = _gather(tf.ones([1, h, w, 1], like.dtype), 1)
   return tf.reshape(1.0 - inside, [-1, len(TAPS)])
 
 
