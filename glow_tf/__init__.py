@@ -6,8 +6,9 @@ image -> latent; `log_prob` of a distribution uses the inverse.
 Images live in "model space": dequantised floats in [-0.5, 0.5]
 (see `glow_tf.dequantize`).
 
-`import glow_tf` loads the model (bijectors, `Glow`, images, the shipped
-weights: `glow_tf.pretrained('fashion_mnist')`); training,
+`import glow_tf` loads the model (bijectors, `Glow`, images, the kernels
+that compute its layers, the shipped weights:
+`glow_tf.pretrained('fashion_mnist')`); training,
 export and analysis load when first used (`glow_tf.training`, which holds
 the Keras `GlowModel`, `glow_tf.export`, `glow_tf.analysis`,
 `glow_tf.data`, ...): `import glow_tf.training` or the attribute itself.
@@ -24,6 +25,7 @@ trainer_config = glow_tf.training.TrainConfig()              # loads training
 import importlib
 
 from glow_tf import bijectors
+from glow_tf import kernels
 from glow_tf.config import GlowConfig
 from glow_tf.config import preset
 from glow_tf.config import PRESETS
@@ -38,7 +40,7 @@ from glow_tf.pretrained_models import pretrained_info
 
 __all__ = [
     'available_pretrained', 'bijectors', 'bits_per_dim', 'build_flow',
-    'dequantize', 'Glow', 'GlowConfig', 'preset', 'PRESETS', 'pretrained',
+    'dequantize', 'Glow', 'kernels', 'GlowConfig', 'preset', 'PRESETS', 'pretrained',
     'pretrained_info', 'to_uint8',
 ]
 

@@ -13,7 +13,7 @@ __all__ = ['conv3x3_matmul', 'count_parameters', 'forward_flops_per_image',
 
 
 def conv3x3_matmul(pixels, c_in, c_out):
-  """`(m, k, n)` of a 3x3 'SAME' convolution's matmul (`conv3x3_as_matmul`)."""
+  """`(m, k, n)` of a 3x3 'SAME' convolution's matmul (`glow_tf.kernels.taps.conv_as_matmul`)."""
   if taps_on_output(c_in, c_out):
     return (pixels, c_in, 9 * c_out)  # taps summed on the narrow output
   return (pixels, 9 * c_in, c_out)  # patches of the narrow input

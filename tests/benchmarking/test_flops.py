@@ -7,6 +7,7 @@ from absl.testing import parameterized
 import tensorflow as tf
 
 import glow_tf
+import glow_tf.kernels.taps
 from glow_tf import benchmarking
 
 
@@ -31,7 +32,7 @@ class FlopsTest(tf.test.TestCase, parameterized.TestCase):
     x = tf.TensorSpec([2, 5, 6, c_in], tf.float32)
     kernel = tf.zeros([3, 3, c_in, c_out])
     graph = tf.function(
-        lambda x: glow_tf.networks.conv3x3_as_matmul(x, kernel)
+        lambda x: glow_tf.kernels.taps.conv_as_matmul(x, kernel)
     ).get_concrete_function(x).graph
     matmuls = [op for op in graph.get_operations() if op.type == 'MatMul']
     self.assertLen(matmuls, 1)
