@@ -6,7 +6,7 @@ optimizer       Adamax/Adam under the warm-up schedule
 trainer         Trainer: model, EMA, optimizer, one compiled train step
 loop            train: the one training loop (resume, init, the steps)
 callbacks       Callback, and the loop's pieces as callbacks: TimeBudget,
-                Summaries, ProgressLog, Checkpoints, PreemptionSaver
+                Summaries, ProgressLog, CheckpointSaver, PreemptionSaver
 run_state       RunState: step, clock, counters shared by the loop's pieces
 progress        the progress line: bits/dim, images/s, time (or budget) left
 workers         multi-worker faults: lost worker, preemption checkpoints

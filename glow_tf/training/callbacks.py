@@ -6,7 +6,7 @@ PreemptionSaver  multi-worker: a SIGTERM on any worker saves a checkpoint
 Summaries        TensorBoard scalars and sample grids in model_dir/train/
 ProgressLog      the progress line every log_every steps
 TimeBudget       stops the run once the time budget is used up
-Checkpoints      a checkpoint every checkpoint_every steps, and at the end
+CheckpointSaver  a checkpoint every checkpoint_every steps, and at the end
 ```
 `train` runs them after every step in this order, the caller's callbacks
 after `PreemptionSaver`; they share the run's `RunState`
@@ -24,7 +24,7 @@ from glow_tf.training import summaries as summaries_lib
 from glow_tf.training import workers
 
 __all__ = ['Callback', 'PreemptionSaver', 'Summaries', 'ProgressLog',
-           'TimeBudget', 'Checkpoints', 'SUMMARY_DIR']
+           'TimeBudget', 'CheckpointSaver', 'SUMMARY_DIR']
 
 SUMMARY_DIR = 'train'  # TensorBoard's folder in model_dir.
 
@@ -48,7 +48,7 @@ class Callback:
     pass
 
 
-class Checkpoints(Callback):
+class CheckpointSaver(Callback):
   """Saves `ckpt-<step>` every `checkpoint_every` steps, and at the end.
 
   Each save first stores the seconds trained so far in the checkpoint (the

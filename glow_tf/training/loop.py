@@ -7,7 +7,7 @@ config.json checked (or written) -> restore the newest intact checkpoint
 -> loop: train_step, then after every step the pieces, in order
          (glow_tf.training.callbacks): PreemptionSaver, the caller's
          callbacks, Summaries, ProgressLog, TimeBudget (whose clock starts
-         after the first, compiling, step), Checkpoints;
+         after the first, compiling, step), CheckpointSaver;
          until train_steps or the time budget
 -> final checkpoint, callbacks.on_train_end
 ```
@@ -57,7 +57,7 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
       replica and dequantised here (`glow_tf.data.distribute`).
     strategy: a `tf.distribute.Strategy`; default the current one.
     callbacks: `Callback`s (e.g. `CurveEvaluation`), run after every step
-      between the preemption saver and the summaries (see above).
+      between the preemption saver and the summaries (module docstring).
     log: callable taking a progress line (default absl's `logging.info`).
 
   Returns:
@@ -204,7 +204,7 @@ _Pieces = collections.namedtuple(
 
 def _make_pieces(trainer, state, model_dir, callbacks, log):
   train_config, strategy = trainer.train_config, trainer.strategy
-  saver = callbacks_lib.Checkpoints(state, trainer, model_dir, strategy,
+  saver = callbacks_lib.CheckpointSaver(state, trainer, model_dir, strategy,
                                     train_config)
   preemption = callbacks_lib.PreemptionSaver.make(
       state, strategy, saver.checkpointer, trainer, model_dir, log)

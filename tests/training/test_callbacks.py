@@ -43,7 +43,7 @@ def _step(state, pieces, step, clock, seconds=1.0, loss=3.0):
 
 
 def _fake_trainer():
-  """What `Checkpoints` uses of a `Trainer`: its checkpoint and seconds."""
+  """What `CheckpointSaver` uses of a `Trainer`: its checkpoint and seconds."""
   trained_seconds = tf.Variable(0.0, dtype=tf.float64)
   return types.SimpleNamespace(
       trained_seconds=trained_seconds,
@@ -57,7 +57,7 @@ def test_time_budget_stops_and_the_last_checkpoint_records_the_whole_time(
   state = run_state.RunState(0, config, 0.0, None, clock=clock)
   budget = callbacks.TimeBudget(state, config, tf.distribute.get_strategy(),
                                 lines.append)
-  saver = callbacks.Checkpoints(state, _fake_trainer(), str(tmp_path),
+  saver = callbacks.CheckpointSaver(state, _fake_trainer(), str(tmp_path),
                                 tf.distribute.get_strategy(), config)
   _step(state, [budget, saver], 1, clock, seconds=30.0)  # Compiling: free.
   _step(state, [budget, saver], 2, clock, seconds=4.0)
@@ -139,7 +139,7 @@ def test_summaries_write_scalars_every_summary_every_steps_on_the_chief(
 def test_no_preemption_saver_on_one_worker(tmp_path):
   config = _config()
   state = run_state.RunState(0, config, 0.0, None)
-  saver = callbacks.Checkpoints(state, _fake_trainer(), str(tmp_path),
+  saver = callbacks.CheckpointSaver(state, _fake_trainer(), str(tmp_path),
                                 tf.distribute.get_strategy(), config)
   assert callbacks.PreemptionSaver.make(
       state, tf.distribute.get_strategy(), saver.checkpointer,
