@@ -29,8 +29,8 @@ from experiments import _flags
 from experiments import _main
 import glow_tf
 from glow_tf import analysis
+from glow_tf import main_job
 from glow_tf import training
-from glow_tf.analysis import demo
 
 
 _OUTPUT_DIR = _flags.define_output_dir(
@@ -108,7 +108,7 @@ def main(argv):
       time_budget_s=60.0 * _TRAIN_MINUTES.value, lr_decay=_LR_DECAY.value,
       clip_grad_norm=_CLIP_GRAD_NORM.value or None)
   command = analysis.command_line(module='experiments.demo')
-  metrics = demo.run_demo(
+  metrics = main_job.run_demo(
       _OUTPUT_DIR.value, glow_config, train_config, data_dir=_DATA_DIR.value,
       idx_dir=_IDX_DIR.value, eval_every_steps=_EVAL_EVERY_STEPS.value,
       curve_examples=_CURVE_EXAMPLES.value, export=_EXPORT.value,

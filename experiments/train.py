@@ -186,15 +186,21 @@ def main(argv):
     train_config = train_config.replace(train_steps=training.steps_for_epochs(
         _EPOCHS.value, num_examples, _BATCH_SIZE.value))
   train_steps = train_config.train_steps
+  bound = f'to step {train_steps}'
+  if _TIME_BUDGET.value is not None:
+    bound += f' or for {_TIME_BUDGET.value:g} s, whichever comes first'
   _main.progress(f'Training {glow_config} on {_DATASET.value} {split} with '
-                 f'{strategy.num_replicas_in_sync} replica(s), to step '
-                 f'{train_steps}.')
+                 f'{strategy.num_replicas_in_sync} replica(s), {bound}.')
   metrics = training.train(glow_config, train_config, _MODEL_DIR.value,
                            lambda context: load(), strategy=strategy,
                            log=_main.progress)
   if metrics['stop_reason'] == 'already_trained':
-    print(f'Already trained to step {metrics["step"]} (--train_steps='
-          f'{train_steps}); nothing to do. Raise --train_steps to train on.')
+    limits, flags_to_raise = f'--train_steps={train_steps}', '--train_steps'
+    if _TIME_BUDGET.value is not None:
+      limits += f', --time_budget_s={_TIME_BUDGET.value:g}'
+      flags_to_raise += ' or --time_budget_s'
+    print(f'Already trained to step {metrics["step"]} ({limits}); nothing to '
+          f'do. Raise {flags_to_raise} to train on.')
     return
   parts = [f'Trained to step {metrics["step"]} ({metrics["stop_reason"]})']
   if metrics['bits_per_dim'] is not None:

@@ -11,10 +11,10 @@ seeds_figure_from_records                             its seeds, from records
 save_image_grid / save_curves / save_histograms       PNGs (matplotlib Agg)
 run_record / record_runs                              docs/results.json
 ```
-`glow_tf.analysis.demo` (`run_demo`: the README's main job) is imported on
-its own. Training runs go through `glow_tf.training.train`, with the curve
-during training measured by its `CurveEvaluation` callback. The binaries
-under `experiments/` are thin wrappers of these.
+The README's main job (`run_demo`) is `glow_tf.main_job`. Training runs go
+through `glow_tf.training.train`, with the curve during training measured
+by its `CurveEvaluation` callback. The binaries under `experiments/` are
+thin wrappers of these.
 """
 
 from glow_tf.analysis.ablation import ABLATION_COUPLINGS

@@ -4,9 +4,11 @@
 config          TrainConfig (how to train), steps_for_epochs
 optimizer       Adamax/Adam under the warm-up schedule
 trainer         Trainer: model, EMA, optimizer, one compiled train step
-loop            train: the one training loop (resume, init, checkpoints,
-                summaries, time budget, callbacks)
-progress        the progress line: bits/dim, images/s, time left
+loop            train: the one training loop (resume, init, the steps)
+callbacks       Callback, and the loop's pieces as callbacks: TimeBudget,
+                Summaries, ProgressLog, CheckpointSaver, PreemptionSaver
+run_state       RunState: step, clock, counters shared by the loop's pieces
+progress        the progress line: bits/dim, images/s, time (or budget) left
 workers         multi-worker faults: lost worker, preemption checkpoints
 evaluation      evaluate a split, BitsPerDimScorer, CurveEvaluation callback
 checkpoints     the model_dir layout, intact-checkpoint search, restore_model
@@ -18,6 +20,7 @@ keras_model     GlowModel, for tf_keras' fit / evaluate
 ```
 """
 
+from glow_tf.training.callbacks import Callback
 from glow_tf.training.checkpoints import CheckpointError
 from glow_tf.training.checkpoints import find_intact_checkpoint
 from glow_tf.training.checkpoints import has_ema_weights
@@ -42,11 +45,10 @@ from glow_tf.training.initialization import initialize
 from glow_tf.training.initialization import is_initialized
 from glow_tf.training.initialization import ReplicaMismatchError
 from glow_tf.training.keras_model import GlowModel
-from glow_tf.training.loop import Callback
 from glow_tf.training.loop import train
-from glow_tf.training.loop import WorkerLostError
 from glow_tf.training.optimizer import LinearWarmup
 from glow_tf.training.optimizer import make_optimizer
 from glow_tf.training.trainer import batch_bits_per_dim
 from glow_tf.training.trainer import NonFiniteLossError
 from glow_tf.training.trainer import Trainer
+from glow_tf.training.workers import WorkerLostError

@@ -4,9 +4,11 @@
 config.json checked (or written) -> restore the newest intact checkpoint
 -> data-dependent init on init_batch_size images (only at step 0)
 -> callbacks.on_train_begin
--> loop: train_step, callbacks.on_step_end, progress line, summaries,
-         checkpoint every N steps, stop at train_steps or the time budget
-         (whose clock starts after the first, compiling, step)
+-> loop: train_step, then after every step the pieces, in order
+         (glow_tf.training.callbacks): PreemptionSaver, the caller's
+         callbacks, Summaries, ProgressLog, TimeBudget (whose clock starts
+         after the first, compiling, step), CheckpointSaver;
+         until train_steps or the time budget
 -> final checkpoint, callbacks.on_train_end
 ```
 Rerunning the same call after an interruption continues from the newest
@@ -16,6 +18,7 @@ runs all go through it; a curve measured during training is a callback
 (`glow_tf.training.CurveEvaluation`).
 """
 
+import collections
 import os
 import time
 
@@ -25,40 +28,18 @@ import tensorflow as tf
 from glow_tf import _checks
 from glow_tf import _seeds
 from glow_tf import data as data_lib
-from glow_tf import images as images_lib
+from glow_tf.training import callbacks as callbacks_lib
 from glow_tf.training import checkpoints
 from glow_tf.training import distribution
 from glow_tf.training import initialization
-from glow_tf.training import progress as progress_lib
-from glow_tf.training import summaries
 from glow_tf.training import workers
+from glow_tf.training.run_state import RunState
 from glow_tf.training.trainer import NonFiniteLossError
 from glow_tf.training.trainer import Trainer
-from glow_tf.training.workers import WorkerLostError
 
-__all__ = ['train', 'Callback', 'WorkerLostError', 'SUMMARY_DIR']
+__all__ = ['train']
 
-SUMMARY_DIR = 'train'
 _INIT_DATA_TAG = 2**31 - 1  # Seeds the initialisation batch's pipeline.
-
-
-class Callback:
-  """What `train` calls along the way; subclass and override what you need.
-
-  `on_train_begin(trainer, model_dir, step)` after the restore and the
-  initialisation; `on_step_end(trainer, step, loss, finite)` after every
-  step (`loss` a float, `finite` False when the update was skipped);
-  `on_train_end(trainer, step)` after the final checkpoint.
-  """
-
-  def on_train_begin(self, trainer, model_dir, step):
-    pass
-
-  def on_step_end(self, trainer, step, loss, finite):
-    pass
-
-  def on_train_end(self, trainer, step):
-    pass
 
 
 def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
@@ -75,7 +56,8 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
       `glow_tf.data.load_dataset`); it is shuffled, repeated, batched per
       replica and dequantised here (`glow_tf.data.distribute`).
     strategy: a `tf.distribute.Strategy`; default the current one.
-    callbacks: `Callback`s (e.g. `CurveEvaluation`).
+    callbacks: `Callback`s (e.g. `CurveEvaluation`), run after every step
+      between the preemption saver and the summaries (module docstring).
     log: callable taking a progress line (default absl's `logging.info`).
 
   Returns:
@@ -110,57 +92,94 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
   """
   start_time = time.monotonic()
   log = log or logging.info
-  time_budget_s = train_config.time_budget_s
+  strategy = strategy or tf.distribute.get_strategy()
+  changes = _prepare_model_dir(model_dir, glow_config, train_config,
+                               dataset_fn, strategy)
+  trainer = Trainer(glow_config, train_config, strategy)
+  start_step = trainer.restore(model_dir)
+  state = RunState(start_step, train_config,
+                   float(trainer.trained_seconds.numpy()),
+                   trainer.restored_from)
+  if start_step:
+    _log_resume(log, state, model_dir, changes)
+  if _already_trained(state, train_config, log):
+    state.stop_reason = 'already_trained'
+    return _metrics(state, train_config, start_time)
+  dataset = _training_data(trainer, dataset_fn, start_step, log)
+  for callback in callbacks:
+    callback.on_train_begin(trainer, model_dir, start_step)
+  pieces = _make_pieces(trainer, state, model_dir, callbacks, log)
+  _run(trainer, dataset, state, pieces, model_dir)
+  for callback in callbacks:
+    callback.on_train_end(trainer, state.step)
+  metrics = _metrics(state, train_config, start_time)
+  log(f'Stopped at step {state.step} ({state.stop_reason}); checkpoint '
+      f'{state.checkpoint}.')
+  return metrics
+
+
+def _prepare_model_dir(model_dir, glow_config, train_config, dataset_fn,
+                       strategy):
+  """Checks the arguments, checks or writes the configs; returns the changes.
+
+  The changes are the `TrainConfig` fields that differ from the last run's
+  (`checkpoints.train_config_changes`).
+  """
   if not callable(dataset_fn):
     raise ValueError('dataset_fn must be a callable input_context -> '
                      f'tf.data.Dataset, got {type(dataset_fn).__name__}.')
-  strategy = strategy or tf.distribute.get_strategy()
-  chief = distribution.is_chief(strategy)
   num_replicas = strategy.num_replicas_in_sync
   if train_config.batch_size % num_replicas:
     raise ValueError(
         f'batch_size {train_config.batch_size} must be divisible by the '
         f'number of replicas ({num_replicas}).')
+  chief = distribution.is_chief(strategy)
   _checks.make_dirs(model_dir, 'model_dir')
   checkpoints.check_or_save_config(model_dir, glow_config, chief)
   changes = checkpoints.train_config_changes(model_dir, train_config)
   if chief:
     checkpoints.write_json(
         os.path.join(model_dir, checkpoints.TRAIN_CONFIG_FILE), train_config)
+  return changes
 
-  trainer = Trainer(glow_config, train_config, strategy)
-  start_step = trainer.restore(model_dir)
-  checkpointer = checkpoints.Checkpointer(
-      trainer.checkpoint, model_dir, strategy, train_config.keep_checkpoints)
-  metrics = {'step': start_step, 'start_step': start_step,
-             'bits_per_dim': None, 'images_per_sec': None,
-             'train_step_seconds': 0.0, 'seconds': 0.0,
-             'nonfinite_steps': 0, 'stop_reason': 'train_steps',
-             'checkpoint': trainer.restored_from}
-  if start_step:
-    log(f'Resuming from step {start_step} ({trainer.restored_from}).')
-    if changes:
-      # Allowed (a longer run, another time budget), but a changed batch
-      # size or learning rate changes the run: say so.
-      log(f'Note: the training settings differ from the last run in '
-          f'{model_dir}: {", ".join(changes)}.')
-  trained_before = float(trainer.trained_seconds.numpy())
+
+def _log_resume(log, state, model_dir, changes):
+  log(f'Resuming from step {state.start_step} ({state.checkpoint}).')
+  if changes:
+    # Allowed (a longer run, another time budget), but a changed batch
+    # size or learning rate changes the run: say so.
+    log(f'Note: the training settings differ from the last run in '
+        f'{model_dir}: {", ".join(changes)}.')
+
+
+def _already_trained(state, train_config, log):
+  """Whether the run is over before it starts (steps or budget); says so."""
+  time_budget_s = train_config.time_budget_s
   done_by_time = (time_budget_s is not None and
-                  trained_before >= time_budget_s)
-  if start_step >= train_config.train_steps or done_by_time:
-    limit = (f'time_budget_s is {time_budget_s:g}, {trained_before:.0f} s '
-             'trained' if done_by_time else
-             f'train_steps is {train_config.train_steps}')
-    log(f'Already trained to step {start_step} ({limit}): nothing to do.')
-    metrics.update(stop_reason='already_trained',
-                   seconds=time.monotonic() - start_time)
-    return metrics
+                  state.trained_before >= time_budget_s)
+  if state.start_step < train_config.train_steps and not done_by_time:
+    return False
+  limit = (f'time_budget_s is {time_budget_s:g}, {state.trained_before:.0f} s '
+           'trained' if done_by_time else
+           f'train_steps is {train_config.train_steps}')
+  log(f'Already trained to step {state.start_step} ({limit}): nothing to do.')
+  return True
 
+
+def _training_data(trainer, dataset_fn, start_step, log):
+  """Initialises a new model on its own batch; the distributed training data.
+
+  The data's order is seeded by the step it starts at, so a resumed run
+  does not see the same images again first.
+  """
+  glow_config, train_config = trainer.glow_config, trainer.train_config
+  strategy = trainer.strategy
   pipeline_kwargs = dict(n_bits=glow_config.n_bits,
                          shuffle_buffer=train_config.shuffle_buffer,
                          random_flip=train_config.random_flip,
                          dtype=glow_config.dtype)
   if start_step == 0 and not initialization.is_initialized(trainer.model):
+    num_replicas = strategy.num_replicas_in_sync
     init_size = max(num_replicas, train_config.init_batch_size
                     // num_replicas * num_replicas)
     init_data = data_lib.distribute(
@@ -170,154 +189,121 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
     log(f'Data-dependent initialisation on {init_size} images.')
     trainer.initialize(next(iter(init_data))['image'], per_replica=True)
     del init_data
-  dataset = data_lib.distribute(
+  return data_lib.distribute(
       strategy, dataset_fn, train_config.batch_size,
       seed=_seeds.derive_seed(train_config.seed, start_step),
       **pipeline_kwargs)
-  for callback in callbacks:
-    callback.on_train_begin(trainer, model_dir, start_step)
 
-  summary_dir = os.path.join(model_dir, SUMMARY_DIR)
-  writer = (tf.summary.create_file_writer(summary_dir) if chief
-            else tf.summary.create_noop_writer())
-  sample_model = trainer.ema_model or trainer.model
-  sample_labels = (tf.range(train_config.num_samples) % glow_config.num_classes
-                   if glow_config.num_classes else None)
-  sample_fn = tf.function(lambda: images_lib.to_uint8(sample_model.sample(
-      train_config.num_samples, seed=[train_config.seed, 7],
-      temperature=train_config.sample_temperature, labels=sample_labels),
-                                                      glow_config.n_bits))
-  multi_worker = distribution.num_workers(strategy) > 1
-  preemption = workers.preemption_handler(
-      strategy, checkpointer.manager, trainer.restored_from, model_dir,
-      log) if multi_worker else None
-  # Workers must agree on when to stop: any worker over budget stops all.
-  any_worker = tf.function(lambda flag: strategy.reduce(
-      tf.distribute.ReduceOp.SUM, strategy.run(lambda: flag), axis=None) > 0)
-  # The budget's clock starts once the first step of this run is done:
-  # building, the data-dependent initialisation and compiling the step are
-  # not counted (they cost minutes for a deep model on a slow machine).
-  clock_start = None
-  budget_end = None
-  # Workers agree on the progress that sets the learning rate: its mean.
-  mean_over_workers = tf.function(lambda value: strategy.reduce(
-      tf.distribute.ReduceOp.MEAN, strategy.run(lambda: value), axis=None))
 
-  def trained_seconds():
-    if clock_start is None:
-      return trained_before
-    return trained_before + time.monotonic() - clock_start
+# The pieces run after every step, in order (`on_step_end`), and the three
+# the loop also calls itself: the checkpoints (the final one), the
+# summaries (closed in the end) and the budget (the learning-rate decay).
+_Pieces = collections.namedtuple(
+    '_Pieces', ['in_order', 'checkpoints', 'summaries', 'budget'])
 
-  def set_progress(step):
-    progress = step / train_config.train_steps
-    if time_budget_s is not None:
-      progress = max(progress, trained_seconds() / time_budget_s)
-    if multi_worker and train_config.lr_decay != 'none':
-      progress = float(mean_over_workers(tf.constant(progress, tf.float32)))
-    trainer.progress.assign(min(progress, 1.0))
 
-  def save(step):
-    trainer.trained_seconds.assign(trained_seconds())
-    return checkpointer.save(step)
+def _make_pieces(trainer, state, model_dir, callbacks, log):
+  train_config, strategy = trainer.train_config, trainer.strategy
+  saver = callbacks_lib.CheckpointSaver(state, trainer, model_dir, strategy,
+                                    train_config)
+  preemption = callbacks_lib.PreemptionSaver.make(
+      state, strategy, saver.checkpointer, trainer, model_dir, log)
+  summaries = callbacks_lib.Summaries(state, trainer, model_dir,
+                                      distribution.is_chief(strategy))
+  budget = (callbacks_lib.TimeBudget(state, train_config, strategy, log)
+            if train_config.time_budget_s is not None else None)
+  in_order = [preemption, *callbacks, summaries,
+              callbacks_lib.ProgressLog(state, train_config, log), budget,
+              saver]
+  return _Pieces([piece for piece in in_order if piece is not None], saver,
+                 summaries, budget)
 
-  step, consecutive, skipped = start_step, 0, 0
-  progress = progress_lib.ProgressMeter(
-      step, train_config.train_steps, train_config.batch_size,
-      budget_end=None)  # Known after the first step (set_budget_end).
-  rate_start = None  # (step, time) after the first, compiling, step.
-  step_seconds = 0.0
-  iterator = iter(dataset)
+
+class _LearningRateProgress:
+  """Sets `trainer.progress`, the run's progress in [0, 1], before a step.
+
+  The learning-rate decay reads it: the larger of `step / train_steps` and
+  the time budget's share used. Workers agree on it: its mean over them.
+  """
+
+  def __init__(self, trainer, state, budget):
+    self._trainer, self._state, self._budget = trainer, state, budget
+    self._steps = trainer.train_config.train_steps
+    strategy = trainer.strategy
+    self._mean_over_workers = None
+    if (distribution.num_workers(strategy) > 1 and
+        trainer.train_config.lr_decay != 'none'):
+      self._mean_over_workers = tf.function(lambda value: strategy.reduce(
+          tf.distribute.ReduceOp.MEAN, strategy.run(lambda: value),
+          axis=None))
+
+  def update(self):
+    progress = self._state.step / self._steps
+    if self._budget is not None:
+      progress = max(progress, self._budget.fraction_used())
+    if self._mean_over_workers is not None:
+      progress = float(self._mean_over_workers(
+          tf.constant(progress, tf.float32)))
+    self._trainer.progress.assign(min(progress, 1.0))
+
+
+def _run(trainer, dataset, state, pieces, model_dir):
+  """The steps and the final checkpoint; a lost worker is named."""
   try:
-    while step < train_config.train_steps:
-      set_progress(step)
-      tick = time.monotonic()
-      out = trainer.train_step(next(iterator))
-      step, loss = int(out['step']), float(out['loss'])
-      step_seconds += time.monotonic() - tick
-      if rate_start is None:
-        clock_start = time.monotonic()
-        rate_start = (step, clock_start, step_seconds)
-        if time_budget_s is not None:
-          budget_end = clock_start + time_budget_s - trained_before
-          progress.set_budget_end(budget_end)
-        metrics['setup_seconds'] = clock_start - start_time
-        progress.reset(step)  # Leaves the compilation out of images/s.
-      finite = bool(out['finite'])
-      if finite:
-        consecutive = 0
-        progress.add(loss)
-      else:
-        consecutive += 1
-        skipped += 1
-        logging.warning(
-            'Step %d: non-finite loss (%s) or gradient norm (%s); update '
-            'skipped (%d in a row, %d in this run).', step, loss,
-            float(out['grad_norm']), consecutive, skipped)
-        if consecutive >= train_config.max_consecutive_nonfinite:
-          raise NonFiniteLossError(
-              f'{consecutive} steps in a row (to step {step}) had a '
-              'non-finite loss or gradient; training stopped without saving. '
-              f'The last good checkpoint is {metrics["checkpoint"]!r}. Lower '
-              'the learning rate, clip the gradients (clip_grad_norm) or '
-              'check the data.')
-      if preemption is not None:  # A SIGTERM on any worker: save, then exit.
-        trainer.trained_seconds.assign(trained_seconds())
-        preemption.save_checkpoint_if_preempted(checkpoint_number=step)
-      for callback in callbacks:
-        callback.on_step_end(trainer, step, loss, finite)
-      if (chief and train_config.summary_every and
-          step % train_config.summary_every == 0):
-        with writer.as_default(step=step):
-          summaries.scalar('loss', loss)
-          if progress.mean() is not None:
-            summaries.scalar('bits_per_dim', progress.mean())
-          summaries.scalar('learning_rate', out['learning_rate'])
-          summaries.scalar('grad_norm', out['grad_norm'])
-          summaries.scalar('images_per_sec',
-                           progress.images_per_sec(step) or 0.0)
-          summaries.scalar('nonfinite_steps', skipped)
-      if step % train_config.log_every == 0 or (
-          step == train_config.train_steps):
-        log(progress.line(step, float(out['learning_rate']), skipped))
-        if progress.mean() is not None:
-          metrics['bits_per_dim'] = progress.mean()
-        progress.reset(step)
-      if (chief and train_config.sample_every and
-          step % train_config.sample_every == 0):
-        with writer.as_default(step=step):
-          summaries.image('samples', summaries.image_grid(sample_fn()))
-      over = False
-      if budget_end is not None and step > rate_start[0]:
-        over = time.monotonic() > budget_end
-        if multi_worker:
-          over = bool(any_worker(tf.constant(int(over))))
-      # Over budget, the checkpoint after the loop records the whole time.
-      if step % train_config.checkpoint_every == 0 and not over:
-        metrics['checkpoint'] = save(step)
-      if over and step < train_config.train_steps:
-        metrics['stop_reason'] = 'time_budget'
-        log(f'Time budget of {time_budget_s:g} s used up at step {step}.')
-        break
-    if progress.mean() is not None:
-      metrics['bits_per_dim'] = progress.mean()
-    if checkpointer.last_saved_step != step:
-      metrics['checkpoint'] = save(step)
+    _train_steps(trainer, dataset, state, pieces)
+    if state.meter.mean() is not None:
+      state.bits_per_dim = state.meter.mean()
+    pieces.checkpoints.save_last()
   except tf.errors.OpError as e:
-    if multi_worker and workers.is_lost_worker(e):
+    if (distribution.num_workers(trainer.strategy) > 1 and
+        workers.is_lost_worker(e)):
       raise workers.worker_lost_error(e, model_dir) from e
     raise
   finally:
-    writer.flush()
-    writer.close()
-  for callback in callbacks:
-    callback.on_train_end(trainer, step)
-  if rate_start is not None and step > rate_start[0]:
-    metrics['images_per_sec'] = ((step - rate_start[0]) *
-                                 train_config.batch_size /
-                                 max(step_seconds - rate_start[2], 1e-9))
-  metrics.update(step=step, nonfinite_steps=skipped,
-                 train_step_seconds=step_seconds,
-                 seconds=time.monotonic() - start_time)
-  log(f'Stopped at step {step} ({metrics["stop_reason"]}); checkpoint '
-      f'{metrics["checkpoint"]}.')
+    pieces.summaries.close()
+
+
+def _train_steps(trainer, dataset, state, pieces):
+  """Steps until `train_steps`, or until a piece stops the run."""
+  train_config = trainer.train_config
+  learning_rate_progress = _LearningRateProgress(trainer, state, pieces.budget)
+  iterator = iter(dataset)
+  while state.step < train_config.train_steps and not state.stopped:
+    learning_rate_progress.update()
+    tick = state.clock()
+    outputs = trainer.train_step(next(iterator))
+    state.end_step(outputs, tick)
+    if not state.finite:
+      _skipped_update(state, train_config)
+    for piece in pieces.in_order:
+      piece.on_step_end(trainer, state.step, state.loss, state.finite)
+
+
+def _skipped_update(state, train_config):
+  """Warns of a skipped update; raises after too many in a row."""
+  logging.warning(
+      'Step %d: non-finite loss (%s) or gradient norm (%s); update skipped '
+      '(%d in a row, %d in this run).', state.step, state.loss,
+      float(state.outputs['grad_norm']), state.consecutive, state.skipped)
+  if state.consecutive >= train_config.max_consecutive_nonfinite:
+    raise NonFiniteLossError(
+        f'{state.consecutive} steps in a row (to step {state.step}) had a '
+        'non-finite loss or gradient; training stopped without saving. '
+        f'The last good checkpoint is {state.checkpoint!r}. Lower the '
+        'learning rate, clip the gradients (clip_grad_norm) or check the '
+        'data.')
+
+
+def _metrics(state, train_config, start_time):
+  """The dict `train` returns (see its docstring)."""
+  metrics = {'step': state.step, 'start_step': state.start_step,
+             'bits_per_dim': state.bits_per_dim,
+             'images_per_sec': state.images_per_sec(train_config.batch_size),
+             'train_step_seconds': state.step_seconds,
+             'seconds': time.monotonic() - start_time,
+             'nonfinite_steps': state.skipped,
+             'stop_reason': state.stop_reason,
+             'checkpoint': state.checkpoint}
+  if state.clock_start is not None:
+    metrics['setup_seconds'] = state.clock_start - start_time
   return metrics

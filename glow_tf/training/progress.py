@@ -1,7 +1,13 @@
 """The progress line of `train`: step, bits/dim, images/s, time left, lr.
 
+When `train_steps` ends the run, the step and the time to reach it:
 ```
 step 1200/20000  bits/dim 3.9120  512.3 images/s  39:10 left  lr 0.001
+```
+When a time budget ends it first (at the current rate), the step alone and
+the time left of the budget:
+```
+step 1200  bits/dim 3.9120  512.3 images/s  13:20 of budget left  lr 0.001
 ```
 Means cover the steps since the last line; the first, compiling, step is
 left out of images/s by a `reset` after it. No field is printed that has no
@@ -77,25 +83,48 @@ class ProgressMeter:
       return None
     return (step - self.start_step) * self._batch_size / elapsed
 
-  def seconds_left(self, step):
-    """Time to `train_steps` at the window's rate, capped by the budget."""
+  def budget_seconds_left(self):
+    """Time left of the budget (never < 0), None without a budget."""
+    if self._budget_end is None:
+      return None
+    return max(0.0, self._budget_end - self._clock())
+
+  def _seconds_to_last_step(self, step):
     rate = self.images_per_sec(step)
     if not rate:
       return None
-    left = (self._train_steps - step) * self._batch_size / rate
-    if self._budget_end is not None:
-      left = min(left, max(0.0, self._budget_end - self._clock()))
-    return left
+    return (self._train_steps - step) * self._batch_size / rate
+
+  def seconds_left(self, step):
+    """Time to `train_steps` at the window's rate, capped by the budget."""
+    left = self._seconds_to_last_step(step)
+    budget_left = self.budget_seconds_left()
+    if left is None or budget_left is None:
+      return left
+    return min(left, budget_left)
+
+  def budget_bounds(self, step):
+    """Whether the budget runs out before `train_steps` at the window's rate."""
+    to_last_step = self._seconds_to_last_step(step)
+    budget_left = self.budget_seconds_left()
+    return (to_last_step is not None and budget_left is not None and
+            budget_left < to_last_step)
 
   def line(self, step, learning_rate, skipped):
     """The progress line at `step` (see the module docstring)."""
-    parts = [f'step {step}/{self._train_steps}']
+    by_budget = self.budget_bounds(step)
+    parts = [f'step {step}' if by_budget else
+             f'step {step}/{self._train_steps}']
     mean, rate = self.mean(), self.images_per_sec(step)
     if mean is not None:
       parts.append(f'bits/dim {mean:.4f}')
     if rate:
       parts.append(f'{rate:.1f} images/s')
-      parts.append(f'{format_duration(self.seconds_left(step))} left')
+      if by_budget:
+        parts.append(
+            f'{format_duration(self.budget_seconds_left())} of budget left')
+      else:
+        parts.append(f'{format_duration(self.seconds_left(step))} left')
     parts.append(f'lr {learning_rate:.3g}')
     if skipped:
       parts.append(f'{skipped} skipped')

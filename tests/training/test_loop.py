@@ -1,6 +1,7 @@
 """Tests of glow_tf.training.train: the loop, resume, budgets, errors."""
 
 import os
+import re
 import time
 
 import numpy as np
@@ -22,7 +23,7 @@ _SECONDS = 'trained_seconds/.ATTRIBUTES/VARIABLE_VALUE'
 def _events(model_dir):
   """{tag: [(step, value or None), ...]} and {tag: plugin} of the summaries."""
   values, plugins = {}, {}
-  summary_dir = os.path.join(model_dir, training.loop.SUMMARY_DIR)
+  summary_dir = os.path.join(model_dir, training.callbacks.SUMMARY_DIR)
   for name in sorted(os.listdir(summary_dir)):
     for record in tf.data.TFRecordDataset(os.path.join(summary_dir, name)):
       event = tf.compat.v1.Event.FromString(record.numpy())
@@ -115,14 +116,14 @@ def test_resume_after_a_crash_continues_from_the_last_checkpoint(
   assert fixtures.checkpoint_steps(model_dir) == [3, 6, 9]
 
 
-def _train_for(model_dir, time_budget_s, callbacks=()):
+def _train_for(model_dir, time_budget_s, callbacks=(), log=None):
   """Trains the tiny model for a time (1,000 steps at most)."""
   return training.train(
       fixtures.tiny_config(),
       fixtures.tiny_train_config(train_steps=1000, summary_every=0,
                                  sample_every=0, ema_decay=0.0,
                                  time_budget_s=time_budget_s),
-      model_dir, fixtures.dataset_fn(), callbacks=callbacks)
+      model_dir, fixtures.dataset_fn(), callbacks=callbacks, log=log)
 
 
 def test_time_budget_stops_with_a_checkpoint(tmp_path):
@@ -167,11 +168,20 @@ def test_time_budget_leaves_out_the_setup(tmp_path):
   # A setup (here a 1.5 s sleep before the first step) longer than the whole
   # budget: the old clock, started at the call, stopped after one step.
   model_dir = str(tmp_path / 'model')
-  metrics = _train_for(model_dir, 0.5, callbacks=[_SlowStart(1.5)])
+  lines = []
+  metrics = _train_for(model_dir, 0.5, callbacks=[_SlowStart(1.5)],
+                       log=lines.append)
   assert metrics['stop_reason'] == 'time_budget' and metrics['step'] >= 2
   assert metrics['setup_seconds'] >= 1.5
   saved = float(tf.train.load_variable(metrics['checkpoint'], _SECONDS))
   assert 0.5 <= saved < 1.5  # The budget, without the sleep.
+  # The budget, not the 1,000 steps, ends the run: the progress lines show
+  # the step and the budget's time left, never 'step 2/1000'.
+  progress = [line for line in lines if line.startswith('step ')]
+  assert progress, lines
+  for line in progress:
+    assert re.fullmatch(r'step \d+  bits/dim \d+\.\d{4}  \d+\.\d images/s  '
+                        r'0:0\d of budget left  lr \S+', line), line
 
 
 def test_cosine_decay_reaches_zero_by_the_last_step(tmp_path):

@@ -61,3 +61,28 @@ def test_the_line_has_no_field_without_a_value():
   assert line == ('step 4/100  bits/dim 3.2500  32.0 images/s  0:24 left  '
                   'lr 0.0005  2 skipped')
   assert 'nan' not in line
+
+
+def test_a_run_bounded_by_its_budget_shows_the_budget_left_not_a_total():
+  # The demo's case: a million steps that the budget never lets it reach.
+  clock = _Clock()
+  meter = progress.ProgressMeter(0, 1_000_000, batch_size=64,
+                                 budget_end=clock.now + 810.0, clock=clock)
+  meter.add(3.5)
+  clock.now += 10.0  # 100 steps of 64 images in 10 s: 640 images/s.
+  line = meter.line(100, 1e-3, skipped=0)
+  assert line == ('step 100  bits/dim 3.5000  640.0 images/s  '
+                  '13:20 of budget left  lr 0.001')
+  assert '/1000000' not in line
+
+
+def test_a_run_bounded_by_its_steps_shows_the_total_within_a_budget():
+  # 10 steps left at 10 steps/s: 1 s, well within the 800 s of budget left.
+  clock = _Clock()
+  meter = progress.ProgressMeter(0, 110, batch_size=64,
+                                 budget_end=clock.now + 810.0, clock=clock)
+  meter.add(3.5)
+  clock.now += 10.0
+  assert not meter.budget_bounds(100)
+  assert meter.line(100, 1e-3, skipped=0) == (
+      'step 100/110  bits/dim 3.5000  640.0 images/s  0:01 left  lr 0.001')

@@ -1,0 +1,75 @@
+"""Tests of glow_tf.main_job.stages: the stages that need no training run.
+
+The training, evaluation and samples stages run in `test_demo.py`.
+"""
+
+import os
+
+import pytest
+
+from glow_tf import training
+from glow_tf.main_job import record as record_lib
+from glow_tf.main_job import stages
+from glow_tf.training import checkpoints
+from tests import fixtures
+
+
+def _record(tmp_path):
+  return record_lib.Record(str(tmp_path / 'metrics.json'), {}, print, 0.0)
+
+
+def _settings(tmp_path, **overrides):
+  return stages.DemoSettings(
+      str(tmp_path), fixtures.tiny_config(),
+      training.TrainConfig(time_budget_s=90.0), log=print, **overrides)
+
+
+def test_the_model_is_restored_once(tmp_path, monkeypatch):
+  settings = _settings(tmp_path)
+  fixtures.make_model_dir(settings.model_dir, step=7)
+  restores = []
+  original = training.restore_model
+  monkeypatch.setattr(stages.training, 'restore_model',
+                      lambda *args: restores.append(args) or original(*args))
+  model, record = stages.TrainedModel(settings.model_dir), _record(tmp_path)
+  assert not model.restored
+  stages.restore(record, model)
+  glow, step = model.restore()
+  assert model.restored and step == 7 and model.step == 7
+  assert glow.config == fixtures.tiny_config()
+  assert record.metrics['step'] == 7 and len(restores) == 1
+
+
+def test_the_curve_without_the_train_stage_is_the_model_dirs(tmp_path):
+  settings = _settings(tmp_path)
+  points = [training.EvalPoint(0, 0.0, None, 5.5),
+            training.EvalPoint(10, 3.0, 5.0, 4.5)]
+  checkpoints.write_json(
+      os.path.join(settings.model_dir, 'history.json'),
+      {'history': [vars(p) for p in points], 'evaluation_seconds': 1.0})
+  record = _record(tmp_path)
+  stages.draw_curve(record, settings, None)
+  assert record.metrics['files'] == {'training_curve': 'training_curve.png'}
+  fixtures.check_png(os.path.join(str(tmp_path), 'training_curve.png'))
+
+
+def test_an_exported_step_is_not_exported_again(tmp_path, monkeypatch):
+  settings = _settings(tmp_path)
+  os.makedirs(os.path.join(str(tmp_path), 'export', '7'))
+
+  def no_export(*args, **kwargs):
+    raise AssertionError('exported again')
+
+  monkeypatch.setattr(stages.export_lib, 'export_from_model_dir', no_export)
+  model = stages.TrainedModel(settings.model_dir)
+  model.glow, model.step = object(), 7  # As if restored.
+  record = _record(tmp_path)
+  stages.export_model(record, settings, model)
+  assert record.metrics['files'] == {'export': os.path.join('export', '7')}
+
+
+def test_settings_are_frozen(tmp_path):
+  settings = _settings(tmp_path)
+  assert settings.model_dir == os.path.join(str(tmp_path), 'model')
+  with pytest.raises(AttributeError):
+    settings.output_dir = 'elsewhere'
