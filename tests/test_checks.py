@@ -79,19 +79,6 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
           rf'two integers \(shape \[2\]\), got .*\({re.escape(problem)}\)'):
         _checks.seed_pair(bad, 'noise_seed')
 
-  def test_make_dirs(self):
-    root = self.get_temp_dir()
-    path = f'{root}/a/b'
-    _checks.make_dirs(path, 'model_dir')
-    self.assertTrue(tf.io.gfile.isdir(path))
-    _checks.make_dirs(path, 'model_dir')  # there already: fine
-    with open(f'{root}/file', 'w'):
-      pass
-    for bad in (f'{root}/file', f'{root}/file/below'):
-      with self.assertRaisesRegex(NotADirectoryError,
-                                  '`model_dir` must be a directory'):
-        _checks.make_dirs(bad, 'model_dir')
-
   def test_one_of(self):
     choices = ('lu_conv', 'conv', 'shuffle')
     self.assertEqual(_checks.one_of('conv', 'permutation', choices), 'conv')

@@ -18,7 +18,7 @@ import uuid
 
 import tensorflow as tf
 
-from glow_tf import _checks
+from glow_tf import _files
 from glow_tf.export.signatures import check_non_negative_int
 from glow_tf.export.signatures import ExportError
 from glow_tf.export.signatures import ServingModule
@@ -71,7 +71,7 @@ def export_saved_model(glow, export_dir, version, score_seed=None,
   final = _new_version_dir(export_dir, version)
   module = ServingModule(glow, score_seed=score_seed,
                          max_num_samples=max_num_samples)
-  _checks.make_dirs(export_dir, 'export_dir')
+  _files.make_dirs(export_dir, 'export_dir')
   temp = os.path.join(export_dir, f'{_TEMP_PREFIX}{version}-{uuid.uuid4().hex}')
   try:
     tf.saved_model.save(module, temp, signatures=module.signatures())

@@ -4,7 +4,7 @@ import dataclasses
 import os
 import time
 
-from glow_tf import _checks
+from glow_tf import _files
 from glow_tf.analysis import baselines
 from glow_tf.analysis import records
 from glow_tf.main_job import stages
@@ -79,7 +79,7 @@ def run_demo(output_dir, glow_config, train_config, data_dir=None,
   if train_config.time_budget_s is None:
     raise ValueError('The demo trains for a time: give train_config a '
                      'time_budget_s.')
-  _checks.make_dirs(output_dir, 'output_dir')
+  _files.make_dirs(output_dir, 'output_dir')
   settings = stages.DemoSettings(
       output_dir, glow_config, train_config, data_dir=data_dir,
       idx_dir=idx_dir, eval_every_steps=eval_every_steps,
@@ -103,7 +103,7 @@ def _first_metrics(settings, command):
   return {
       'test_bits_per_dim': None, 'step': None,
       'train_seconds_budget': float(settings.train_config.time_budget_s),
-      'glow_config': dataclasses.asdict(settings.glow_config),
+      'glow_config': settings.glow_config.to_json(),
       'train_config': dataclasses.asdict(settings.train_config),
       'machine': records.machine_description(),
       'commit': records.git_commit(),

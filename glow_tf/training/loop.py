@@ -25,7 +25,7 @@ import time
 from absl import logging
 import tensorflow as tf
 
-from glow_tf import _checks
+from glow_tf import _files
 from glow_tf import _seeds
 from glow_tf import data as data_lib
 from glow_tf.training import callbacks as callbacks_lib
@@ -134,7 +134,7 @@ def _prepare_model_dir(model_dir, glow_config, train_config, dataset_fn,
         f'batch_size {train_config.batch_size} must be divisible by the '
         f'number of replicas ({num_replicas}).')
   chief = distribution.is_chief(strategy)
-  _checks.make_dirs(model_dir, 'model_dir')
+  _files.make_dirs(model_dir, 'model_dir')
   checkpoints.check_or_save_config(model_dir, glow_config, chief)
   changes = checkpoints.train_config_changes(model_dir, train_config)
   if chief:
