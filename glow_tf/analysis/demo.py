@@ -27,7 +27,7 @@ from glow_tf.analysis import figures
 from glow_tf.analysis import records
 from glow_tf.analysis import reports
 from glow_tf.analysis import samples
-from glow_tf.benchmarking import peak
+from glow_tf import machine as peak
 
 __all__ = ['run_demo', 'write_training_curve', 'DemoError']
 

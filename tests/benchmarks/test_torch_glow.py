@@ -17,15 +17,15 @@ import numpy as np
 import tensorflow as tf
 
 import glow_tf
-from glow_tf.benchmarking import count_parameters
-from glow_tf.benchmarking import torch_contender
+from benchmarks import count_parameters
+from benchmarks import torch_contender
 from tests import fixtures
 
 torch = torch_contender.import_torch()
 _NO_TORCH = ('PyTorch is not installed: '
              f'{torch_contender.INSTALL_HINT} to run these tests.')
 if torch is not None:
-  from glow_tf.benchmarking import torch_glow  # pylint: disable=g-import-not-at-top
+  from benchmarks import torch_glow  # pylint: disable=g-import-not-at-top
 
 
 def _perturbed_model(config, seed=0, scale=0.1):

@@ -6,27 +6,27 @@ import functools
 import numpy as np
 import tensorflow as tf
 
+from benchmarks import torch_contender
+from benchmarks import torch_process
+from benchmarks.contenders import build_tfp_glow
+from benchmarks.contenders import make_sampler
+from benchmarks.contenders import make_train_step
+from benchmarks.flops import count_parameters
+from benchmarks.flops import forward_flops_per_image
+from benchmarks.flops import train_flops_per_image
+from benchmarks.floor import fastest
+from benchmarks.floor import matmul_floor
+from benchmarks.memory_probe import peak_step_memory
+from benchmarks.memory_probe import random_images
+from benchmarks.timing import rate_and_speedup
+from benchmarks.timing import speedup_range
+from benchmarks.timing import time_interleaved
 from glow_tf import memory
-from glow_tf.benchmarking import torch_contender
-from glow_tf.benchmarking import torch_process
-from glow_tf.benchmarking.contenders import build_tfp_glow
-from glow_tf.benchmarking.contenders import make_sampler
-from glow_tf.benchmarking.contenders import make_train_step
-from glow_tf.benchmarking.flops import count_parameters
-from glow_tf.benchmarking.flops import forward_flops_per_image
-from glow_tf.benchmarking.flops import train_flops_per_image
-from glow_tf.benchmarking.floor import fastest
-from glow_tf.benchmarking.floor import matmul_floor
-from glow_tf.benchmarking.memory_probe import peak_step_memory
-from glow_tf.benchmarking.memory_probe import random_images
-from glow_tf.benchmarking.peak import matmul_probes
-from glow_tf.benchmarking.peak import model_matmul_shapes
-from glow_tf._machine import machine_info
-from glow_tf.benchmarking.timing import rate_and_speedup
-from glow_tf.benchmarking.timing import speedup_range
-from glow_tf.benchmarking.timing import time_interleaved
 from glow_tf.config import preset
 from glow_tf.glow import Glow
+from glow_tf.machine import machine_info
+from glow_tf.machine import matmul_probes
+from glow_tf.machine import model_matmul_shapes
 
 __all__ = ['benchmark_config', 'run_benchmark']
 

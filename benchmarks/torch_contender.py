@@ -60,7 +60,7 @@ def set_torch_threads(threads=None):
 def build_torch_glow(config, seed=0, channels_last=False):
   """`TorchGlow(config, seed)` in `config.dtype`, its weights channels-last if asked."""
   torch = importlib.import_module('torch')
-  torch_glow = importlib.import_module('glow_tf.benchmarking.torch_glow')
+  torch_glow = importlib.import_module('benchmarks.torch_glow')
   model = torch_glow.TorchGlow(config, seed=seed)
   if config.dtype == 'float64':
     model = model.double()

@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.torch_contender: the PyTorch contender.
+"""Tests of benchmarks.torch_contender: the PyTorch contender.
 
 Skipped, with the reason, when PyTorch is not installed (except the set-up
 test, which checks the skip message itself). Checks: `copy_glow_tf_weights`
@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 import glow_tf
-from glow_tf.benchmarking import torch_contender
+from benchmarks import torch_contender
 from tests import fixtures
 from tests.bijector_checks import perturb_variables
 

@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.timing: interleaved rounds and their medians.
+"""Tests of benchmarks.timing: interleaved rounds and their medians.
 
 The clock is a fake one that only the contenders move, so the seconds are
 exact; no real timing is asserted.
@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from glow_tf.benchmarking import timing
+from benchmarks import timing
 
 
 class _Clock:
