@@ -66,6 +66,133 @@ def _floor(result, floor, batch_size):
       batch_size / result['tfp_train_images_per_s'] / with_passes)
 
 
+def _build_models(config, batch_size):
+  """glow_tf's `Glow` and tfp's, both initialised on one random batch.
+
+  Returns `(glow, tfp_glow, x, spec)`: the models, the batch and its
+  `tf.TensorSpec`, the signature of every compiled training step.
+  """
+  x = random_images(batch_size, config.image_shape)
+  spec = tf.TensorSpec([batch_size, *config.image_shape], x.dtype)
+  glow = Glow(config)
+  glow.initialize(x)
+  tfp_glow = build_tfp_glow(config)
+  tfp_glow.log_prob(x)  # builds the Keras networks and initialises ActNorms
+  return glow, tfp_glow, x, spec
+
+
+def _train_step(log_prob, variables, x, spec, jit_compile=False):
+  """`() -> loss`: one compiled training step (`make_train_step`) on `x`."""
+  return functools.partial(
+      make_train_step(log_prob, variables, spec, jit_compile=jit_compile), x)
+
+
+def _time_headline(calls, config, x, batch_size, rounds, calls_per_round,
+                   with_torch, torch_threads):
+  """The first phase's rounds: `calls`, with PyTorch's if `with_torch`.
+
+  PyTorch runs in a process of its own (`torch_process.TorchProcess`, with
+  `torch_threads` threads), opened for these rounds only. Every training
+  call is timed before the sampling calls in each round.
+
+  Returns:
+    `(times, torch_params)`: the seconds per call of every round by name
+    (`time_interleaved`), and PyTorch's parameter count (None without it).
+  """
+  calls = dict(calls)
+  torch_params = None
+  with contextlib.ExitStack() as stack:
+    if with_torch:
+      torch_glow = stack.enter_context(torch_process.TorchProcess(
+          config, x, batch_size, torch_threads))
+      calls['train/torch'] = functools.partial(torch_glow.call, 'train')
+      calls['sample/torch'] = functools.partial(torch_glow.call, 'sample')
+      torch_params = torch_glow.facts['params']
+    ordered = {name: call for task in ('train', 'sample')
+               for name, call in calls.items() if name.startswith(f'{task}/')}
+    times = time_interleaved(ordered, rounds, calls_per_round)
+  return times, torch_params
+
+
+def _model_facts(config, batch_size, glow, tfp_glow, torch_params):
+  """The configuration and every contender's parameter count, as a row."""
+  glow_tf_params = count_parameters(glow)
+  result = {
+      'hidden_channels': config.hidden_channels,
+      'num_levels': config.num_levels,
+      'num_steps': config.num_steps,
+      'image_shape': list(config.image_shape),
+      'batch_size': batch_size,
+      'glow_tf_params': glow_tf_params,
+      'tfp_params': count_parameters(tfp_glow),
+  }
+  if torch_params is not None:
+    result['torch_params'] = torch_params
+    result['torch_params_match'] = bool(
+        abs(torch_params - glow_tf_params) <= _MATCH_TOLERANCE * glow_tf_params)
+  return result
+
+
+def _speeds(result, times, config, batch_size, contenders):
+  """Images/s, speed-ups over each of `contenders` and GFLOP/s, into `result`."""
+  for task in ('train', 'sample'):
+    result[f'glow_tf_{task}_images_per_s'] = float(np.median(
+        batch_size / np.asarray(times[f'{task}/glow_tf'])))
+    for contender in contenders:
+      _ratios(result, times, task, batch_size, contender)
+  flops = train_flops_per_image(config)
+  result['train_gflop_per_image'] = flops / 1e9
+  # The same analytic FLOPs for every contender: the same convolutions.
+  result['achieved_gflops'] = flops * result['glow_tf_train_images_per_s'] / 1e9
+  for contender in contenders:
+    result[f'{contender}_achieved_gflops'] = (
+        flops * result[f'{contender}_train_images_per_s'] / 1e9)
+  # Sampling runs the flow once, latent to image: the forward FLOPs (the
+  # inverse 1x1 convolutions cost what the forward ones do).
+  sample_flops = forward_flops_per_image(config)
+  result['sample_gflop_per_image'] = sample_flops / 1e9
+  result['sample_achieved_gflops'] = (
+      sample_flops * result['glow_tf_sample_images_per_s'] / 1e9)
+
+
+def _time_variants(result, glow, x, spec, tfp_calls, rounds,
+                   calls_per_round, xla):
+  """The second phase: glow_tf's variants against tfp again, into `result`.
+
+  Memory-saving training (`glow_tf.memory.memory_saving_log_prob`) and, with
+  `xla`, training and sampling compiled with XLA; each variant's speed-up is
+  against the tfp rounds of this phase (`tfp_calls`, the first phase's
+  compiled calls, by name). Returns the seconds per call of every round.
+  """
+  batch_size = int(x.shape[0])
+  variants = {
+      'train/glow_tf_memory_saving': _train_step(
+          functools.partial(memory.memory_saving_log_prob, glow),
+          glow.trainable_variables, x, spec),
+      'train/tfp': tfp_calls['train/tfp'],
+  }
+  if xla:
+    variants.update({
+        'train/glow_tf_xla': _train_step(
+            glow.log_prob, glow.trainable_variables, x, spec,
+            jit_compile=True),
+        'sample/glow_tf_xla': make_sampler(glow, batch_size, jit_compile=True),
+        'sample/tfp': tfp_calls['sample/tfp'],
+    })
+  times = time_interleaved(variants, rounds, calls_per_round)
+  rate, _, speedup = rate_and_speedup(
+      times['train/glow_tf_memory_saving'], times['train/tfp'], batch_size)
+  result['glow_tf_memory_saving_train_images_per_s'] = rate
+  result['memory_saving_train_speedup_vs_tfp'] = speedup
+  if xla:
+    for task in ('train', 'sample'):
+      rate, _, speedup = rate_and_speedup(
+          times[f'{task}/glow_tf_xla'], times[f'{task}/tfp'], batch_size)
+      result[f'glow_tf_xla_{task}_images_per_s'] = rate
+      result[f'xla_{task}_speedup_vs_tfp'] = speedup
+  return times
+
+
 def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
                      xla=True, peak_gflops=None, extras=True,
                      with_torch=False, torch_threads=1, with_floor=True):
@@ -91,103 +218,31 @@ def benchmark_config(config, batch_size=64, rounds=5, calls_per_round=3,
   """
   # The matmul floor before the rounds; again after them, keeping the faster.
   floor_before = matmul_floor(config, batch_size) if with_floor else None
-  x = random_images(batch_size, config.image_shape)
-  spec = tf.TensorSpec([batch_size, *config.image_shape], x.dtype)
-  glow = Glow(config)
-  glow.initialize(x)
-  theirs = build_tfp_glow(config)
-  theirs.log_prob(x)  # builds the Keras networks and initialises ActNorms
-
-  def train_step(log_prob, variables, jit_compile=False):
-    return functools.partial(
-        make_train_step(log_prob, variables, spec, jit_compile=jit_compile), x)
-
-  tfp_train = train_step(theirs.log_prob, theirs.trainable_variables)
-  tfp_sample = make_sampler(theirs, batch_size)
-  headline = {'train/glow_tf': train_step(glow.log_prob,
-                                          glow.trainable_variables),
-              'train/tfp': tfp_train}
-  samplers = {'sample/glow_tf': make_sampler(glow, batch_size),
-              'sample/tfp': tfp_sample}
-  with contextlib.ExitStack() as stack:
-    if with_torch:
-      theirs_torch = stack.enter_context(torch_process.TorchProcess(
-          config, x, batch_size, torch_threads))
-      headline['train/torch'] = functools.partial(theirs_torch.call, 'train')
-      samplers['sample/torch'] = functools.partial(theirs_torch.call,
-                                                   'sample')
-    times = time_interleaved({**headline, **samplers}, rounds,
-                             calls_per_round)
-
-  ours = count_parameters(glow)
-  result = {
-      'hidden_channels': config.hidden_channels,
-      'num_levels': config.num_levels,
-      'num_steps': config.num_steps,
-      'image_shape': list(config.image_shape),
-      'batch_size': batch_size,
-      'glow_tf_params': ours,
-      'tfp_params': count_parameters(theirs),
+  glow, tfp_glow, x, spec = _build_models(config, batch_size)
+  calls = {
+      'train/glow_tf': _train_step(glow.log_prob, glow.trainable_variables,
+                                   x, spec),
+      'train/tfp': _train_step(tfp_glow.log_prob,
+                               tfp_glow.trainable_variables, x, spec),
+      'sample/glow_tf': make_sampler(glow, batch_size),
+      'sample/tfp': make_sampler(tfp_glow, batch_size),
   }
-  contenders = ('tfp', 'torch') if with_torch else ('tfp',)
-  if with_torch:
-    result['torch_params'] = theirs_torch.facts['params']
-    result['torch_params_match'] = bool(
-        abs(result['torch_params'] - ours) <= _MATCH_TOLERANCE * ours)
-  for task in ('train', 'sample'):
-    result[f'glow_tf_{task}_images_per_s'] = float(np.median(
-        batch_size / np.asarray(times[f'{task}/glow_tf'])))
-    for contender in contenders:
-      _ratios(result, times, task, batch_size, contender)
-  flops = train_flops_per_image(config)
-  result['train_gflop_per_image'] = flops / 1e9
-  # The same analytic FLOPs for every contender: the same convolutions.
-  result['achieved_gflops'] = flops * result['glow_tf_train_images_per_s'] / 1e9
-  for contender in contenders:
-    result[f'{contender}_achieved_gflops'] = (
-        flops * result[f'{contender}_train_images_per_s'] / 1e9)
-  # Sampling runs the flow once, latent to image: the forward FLOPs (the
-  # inverse 1x1 convolutions cost what the forward ones do).
-  sample_flops = forward_flops_per_image(config)
-  result['sample_gflop_per_image'] = sample_flops / 1e9
-  result['sample_achieved_gflops'] = (
-      sample_flops * result['glow_tf_sample_images_per_s'] / 1e9)
+  times, torch_params = _time_headline(
+      calls, config, x, batch_size, rounds, calls_per_round, with_torch,
+      torch_threads)
+  result = _model_facts(config, batch_size, glow, tfp_glow, torch_params)
+  _speeds(result, times, config, batch_size,
+          ('tfp', 'torch') if with_torch else ('tfp',))
   if peak_gflops:
     _fractions_of_peak(result, peak_gflops)
   if with_floor:
     _floor(result, fastest(floor_before, matmul_floor(config, batch_size)),
            batch_size)
-
   if extras:
-    variants = {
-        'train/glow_tf_memory_saving': train_step(
-            functools.partial(memory.memory_saving_log_prob, glow),
-            glow.trainable_variables),
-        'train/tfp': tfp_train,
-    }
-    if xla:
-      variants.update({
-          'train/glow_tf_xla': train_step(
-              glow.log_prob, glow.trainable_variables, jit_compile=True),
-          'sample/glow_tf_xla': make_sampler(glow, batch_size,
-                                             jit_compile=True),
-          'sample/tfp': tfp_sample,
-      })
-    extra_times = time_interleaved(variants, rounds, calls_per_round)
-    rate, _, speedup = rate_and_speedup(
-        extra_times['train/glow_tf_memory_saving'], extra_times['train/tfp'],
-        batch_size)
-    result['glow_tf_memory_saving_train_images_per_s'] = rate
-    result['memory_saving_train_speedup_vs_tfp'] = speedup
-    if xla:
-      for task in ('train', 'sample'):
-        rate, _, speedup = rate_and_speedup(
-            extra_times[f'{task}/glow_tf_xla'], extra_times[f'{task}/tfp'],
-            batch_size)
-        result[f'glow_tf_xla_{task}_images_per_s'] = rate
-        result[f'xla_{task}_speedup_vs_tfp'] = speedup
+    extra_times = _time_variants(result, glow, x, spec, calls, rounds,
+                                 calls_per_round, xla)
     times.update({f'extras/{k}': v for k, v in extra_times.items()})
-  result['seconds_per_call'] = {k: v for k, v in times.items()}
+  result['seconds_per_call'] = dict(times)
   return result
 
 
@@ -258,19 +313,7 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
   base = base or preset('fashion_mnist')
   log = log or (lambda *_: None)
   results = {'machine': machine_info(), 'batch_size': batch_size}
-  if with_torch:
-    with_torch, facts = torch_contender.setup(torch_threads)
-    if with_torch:
-      log(f"PyTorch {facts['version']}: intra-op threads {facts['threads']} "
-          f"(TensorFlow's: {facts['tensorflow_threads']}), "
-          f"{facts['memory_format']}, in a process of its own.")
-      results['torch'] = dict(facts, process='own (torch_process)')
-    else:
-      log(facts)
-      results['torch'] = {'skipped': facts, 'reason': 'not installed'}
-  else:
-    results['torch'] = {'skipped': 'not asked for (with_torch=False)',
-                        'reason': 'not asked for'}
+  with_torch, results['torch'] = _torch_facts(with_torch, torch_threads, log)
   configs = [base.replace(hidden_channels=width) for width in widths]
   shapes = [s for config in configs
             for s in model_matmul_shapes(config, batch_size)]
@@ -289,20 +332,39 @@ def run_benchmark(widths=(128, 400), base=None, batch_size=64, rounds=5,
     probes[name] = max(probes[name], gflops)
   _peak(results, rows, probes)
   results['configs'] = rows
-  memory_rows = []
-  width = memory_width or widths[0]
-  for num_steps in memory_steps:
-    config = base.replace(hidden_channels=width, num_steps=num_steps)
-    log(f'Peak memory at K={num_steps} ...')
-    plain = peak_step_memory(config, batch_size, memory_saving=False)
-    saving = peak_step_memory(config, batch_size, memory_saving=True)
-    memory_rows.append({
-        'num_steps': num_steps, 'hidden_channels': width,
-        'batch_size': batch_size,
-        'plain_step_peak_mib': plain['step_peak_mib'],
-        'memory_saving_step_peak_mib': saving['step_peak_mib'],
-        'plain_process_peak_mib': plain['process_peak_mib'],
-        'memory_saving_process_peak_mib': saving['process_peak_mib'],
-    })
-  results['memory'] = memory_rows
+  results['memory'] = [
+      _memory_row(base.replace(hidden_channels=memory_width or widths[0],
+                               num_steps=num_steps), batch_size, log)
+      for num_steps in memory_steps]
   return results
+
+
+def _torch_facts(with_torch, torch_threads, log):
+  """Readies PyTorch if asked and installed: `(with_torch, results['torch'])`."""
+  if not with_torch:
+    return False, {'skipped': 'not asked for (with_torch=False)',
+                   'reason': 'not asked for'}
+  available, facts = torch_contender.setup(torch_threads)
+  if not available:
+    log(facts)
+    return False, {'skipped': facts, 'reason': 'not installed'}
+  log(f"PyTorch {facts['version']}: intra-op threads {facts['threads']} "
+      f"(TensorFlow's: {facts['tensorflow_threads']}), "
+      f"{facts['memory_format']}, in a process of its own.")
+  return True, dict(facts, process='own (torch_process)')
+
+
+def _memory_row(config, batch_size, log):
+  """Peak memory of one training step of `config`, plain and memory-saving."""
+  log(f'Peak memory at K={config.num_steps} ...')
+  plain = peak_step_memory(config, batch_size, memory_saving=False)
+  saving = peak_step_memory(config, batch_size, memory_saving=True)
+  return {
+      'num_steps': config.num_steps,
+      'hidden_channels': config.hidden_channels,
+      'batch_size': batch_size,
+      'plain_step_peak_mib': plain['step_peak_mib'],
+      'memory_saving_step_peak_mib': saving['step_peak_mib'],
+      'plain_process_peak_mib': plain['process_peak_mib'],
+      'memory_saving_process_peak_mib': saving['process_peak_mib'],
+  }

@@ -33,8 +33,8 @@ class TorchContenderTest(tf.test.TestCase):
     perturb_variables(glow.bijector, seed=0, scale=0.1)
     model = torch_contender.copy_glow_tf_weights(
         glow, torch_contender.build_torch_glow(config))
-    theirs = model.log_prob(torch_contender.to_torch_images(x))
-    self.assertAllClose(theirs.detach().numpy(), glow.log_prob(x),
+    torch_log_prob = model.log_prob(torch_contender.to_torch_images(x))
+    self.assertAllClose(torch_log_prob.detach().numpy(), glow.log_prob(x),
                         rtol=1e-10, atol=1e-10)
     # Not the identity: the latents differ from the squeezed images.
     latents, _ = model.encode(torch_contender.to_torch_images(x))
