@@ -49,13 +49,13 @@ def _floor(result, floor, batch_size):
   result['matmul_floor_sample_ms'] = floor['sample_s'] * 1e3
   result['matmul_floor'] = floor['matmuls']
   for task in ('train', 'sample'):
-    seconds = floor[f'{task}_s']
-    ours = batch_size / result[f'glow_tf_{task}_images_per_s']
-    tfp = batch_size / result[f'tfp_{task}_images_per_s']
+    floor_seconds = floor[f'{task}_s']
+    glow_tf_seconds = batch_size / result[f'glow_tf_{task}_images_per_s']
+    tfp_seconds = batch_size / result[f'tfp_{task}_images_per_s']
     # The share of glow_tf's call that its matmuls alone would take, and the
     # speed-up over tfp that glow_tf would reach if nothing else took time.
-    result[f'{task}_matmul_share'] = seconds / ours
-    result[f'{task}_speedup_vs_tfp_floor_bound'] = tfp / seconds
+    result[f'{task}_matmul_share'] = floor_seconds / glow_tf_seconds
+    result[f'{task}_speedup_vs_tfp_floor_bound'] = tfp_seconds / floor_seconds
   # With the hidden layers' gradient passes, which no TensorFlow kernel
   # folds into a matmul: the tighter floor under a training step.
   result['pass_floor_train_ms'] = floor['passes_s'] * 1e3
