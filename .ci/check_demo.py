@@ -1,8 +1,10 @@
 """Checks what `bash scripts/demo.sh` wrote, as a user would find it.
 
 ```
-python .ci/check_demo.py outputs/demo
+.venv/bin/python .ci/check_demo.py outputs/demo
 ```
+(the Python that `bash scripts/demo.sh` installed glow_tf into: `.venv/`
+in the clone, or the virtual environment that was active).
 metrics.json with a finite test bits/dim over the test images, samples.png and
 training_curve.png as PNGs, and export/<step>/ a SavedModel that a fresh
 process (TensorFlow only) loads and whose `serving_default` answers, with TF

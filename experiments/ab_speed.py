@@ -11,7 +11,8 @@ fashion_mnist preset at that width (`--num_steps` overrides its K):
 
 * `--task=sample`: `Glow.sample(64)` (the benchmark's sampler);
 * `--task=train`: one Adam step on `-mean(log_prob)` (the benchmark's
-  `glow_tf.benchmarking.contenders.make_train_step`).
+  `benchmarks.contenders.make_train_step`; in a checkout older than the
+  `benchmarks/` package, `glow_tf.benchmarking.contenders`).
 
 A tree's figure is the median over rounds, the ratio the median of the
 per-round ratios. Only API that both checkouts have is used (`glow_tf.Glow`,
@@ -64,7 +65,10 @@ def sample():
   return glow.sample(64, seed=tf.identity(seed))
 
 if task == 'train':
-  from glow_tf.benchmarking import contenders
+  try:  # a checkout with benchmarks/ beside glow_tf/
+    from benchmarks import contenders
+  except ImportError:  # an older one, with glow_tf/benchmarking/
+    from glow_tf.benchmarking import contenders
   train = contenders.make_train_step(glow.log_prob, glow.trainable_variables,
                                      tf.TensorSpec(x.shape, x.dtype))
   call = lambda: train(x).numpy()

@@ -9,11 +9,11 @@ the model's own among them, timed before and after the rounds); for every
 `--widths` value, the training and sampling images/s of glow_tf, of
 `tfp.bijectors.Glow` built to the same levels, steps and width, and (with
 `--torch`, if PyTorch is installed: `pip install -e '.[bench]'`) of the
-same Glow written in PyTorch, `glow_tf.benchmarking.torch_glow.TorchGlow`,
+same Glow written in PyTorch, `benchmarks.torch_glow.TorchGlow`,
 on as many threads as TensorFlow uses, all in the same interleaved rounds;
 the parameter counts, the analytic training FLOPs and the fraction of the
 peak each reaches; with `--floor`, glow_tf's matmuls and its hidden
-layers' gradient passes each timed alone (`glow_tf.benchmarking.floor`):
+layers' gradient passes each timed alone (`benchmarks.floor`):
 the floor under its step, and the speed-up over tfp that it allows on this
 machine;
 with `--extras`, a second phase of rounds timing glow_tf's memory-saving
@@ -21,7 +21,7 @@ training and (with `--xla`) glow_tf compiled with XLA against tfp again;
 then the peak memory of one training step for each `--memory_steps` value of
 K, with and without `glow_tf.memory.memory_saving_log_prob` (one fresh
 process each). Prints a table; `--output` writes every figure as JSON.
-The library is `glow_tf/benchmarking/`; results in docs/performance.md.
+The library is `benchmarks/`; results in docs/performance.md.
 """
 
 import os
@@ -35,9 +35,9 @@ if not __package__:  # Run as `python experiments/<name>.py`: find the packages.
 from absl import app
 from absl import flags
 
+import benchmarks
 from experiments import _flags
 from experiments import _main
-from glow_tf import benchmarking
 from glow_tf.analysis import figures
 from glow_tf.analysis import records
 from glow_tf import config as config_lib
@@ -91,7 +91,7 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   base = config_lib.preset(_PRESET.value, **_flags.given(
       num_levels=_NUM_LEVELS, num_steps=_NUM_STEPS))
-  results = benchmarking.run_benchmark(
+  results = benchmarks.run_benchmark(
       widths=_ints(_WIDTHS.value, 'widths'), base=base,
       batch_size=_BATCH_SIZE.value, rounds=_ROUNDS.value,
       calls_per_round=_CALLS.value,
@@ -103,7 +103,7 @@ def main(argv):
   results['command'] = ' '.join(['python -m experiments.benchmark'] +
                                 sys.argv[1:])
   results['commit'] = records.git_commit()  # '<sha>+dirty' if edited
-  print(benchmarking.format_table(results))
+  print(benchmarks.format_table(results))
   if _OUTPUT.value:
     figures.write_json(_OUTPUT.value, results)
 

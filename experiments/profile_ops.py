@@ -10,7 +10,7 @@ compiles the benchmark's training step (`--task=train`: forward, backward
 and an Adam update on a batch of `--batch_size`) or sampler (`--task=sample`:
 `Glow.sample`, which runs a batch as two halves on a CPU; `--one_chain`
 runs the whole batch as one chain instead), and profiles `--calls` calls
-with `tf.profiler` (`glow_tf.benchmarking.op_profile`). Prints the median
+with `tf.profiler` (`benchmarks.op_profile`). Prints the median
 wall-clock time of a call (timed without the profiler), the op time summed
 by op type per call, its share of all op time, and the matmuls' total;
 `--output` writes it as JSON. Op time counts every thread: on two cores it
@@ -30,15 +30,15 @@ from absl import flags
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from benchmarks import contenders
+from benchmarks import op_profile
+from benchmarks.memory_probe import random_images
 from experiments import _flags
 from experiments import _main
 from glow_tf import config as config_lib
 from glow_tf import glow as glow_lib
 from glow_tf.analysis import figures
 from glow_tf.analysis import records
-from glow_tf.benchmarking import contenders
-from glow_tf.benchmarking import op_profile
-from glow_tf.benchmarking.memory_probe import random_images
 
 _TASK = flags.DEFINE_enum('task', 'sample', ['sample', 'train'],
                           'What to profile.')

@@ -26,10 +26,10 @@ from absl import app
 from absl import flags
 import numpy as np
 
+import benchmarks
 from experiments import _flags
 from experiments import _main
 from glow_tf import analysis
-from glow_tf import benchmarking
 from glow_tf import data
 from glow_tf import pretrained_models as pretrained_lib
 from glow_tf import training
@@ -67,7 +67,7 @@ def main(argv):
                  'images.')
   bits = float(np.mean(training.BitsPerDimScorer(glow)(images, seed=0)))
   command = records.command_line(module='experiments.save_pretrained')
-  parameters = benchmarking.count_parameters(glow)
+  parameters = benchmarks.count_parameters(glow)
   info = {'name': _NAME.value, 'step': step, 'weights': 'ema',
           'dataset': 'fashion_mnist', 'split': 'test',
           'num_images': len(images), 'dequantization_seed': 0,

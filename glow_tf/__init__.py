@@ -47,8 +47,8 @@ __all__ = [
 # Subpackages and modules loaded on first attribute access, so that
 # `import glow_tf` stays free of the training code and of
 # tensorflow-datasets.
-_LAZY_SUBMODULES = ('analysis', 'benchmarking', 'data', 'export',
-                    'main_job', 'memory', 'networks', 'training')
+_LAZY_SUBMODULES = ('analysis', 'data', 'export', 'main_job', 'memory',
+                    'networks', 'training')
 
 
 def __getattr__(name):

@@ -18,7 +18,7 @@ import shlex
 import subprocess
 import sys
 
-from glow_tf._machine import machine_description
+from glow_tf.machine import machine_description
 from glow_tf.analysis import figures
 
 __all__ = ['machine_description', 'command_line', 'git_commit', 'run_record',

@@ -25,7 +25,7 @@ from glow_tf.analysis import baselines
 from glow_tf.analysis import figures
 from glow_tf.analysis import reports
 from glow_tf.analysis import samples
-from glow_tf.benchmarking import peak
+from glow_tf import machine
 from glow_tf.config import GlowConfig
 
 __all__ = ['DemoSettings', 'TrainedModel', 'train', 'restore', 'evaluate',
@@ -166,8 +166,8 @@ def measure_peak(record, settings):
   A slower CPU gets fewer steps in the same minutes: the peak goes with the
   result.
   """
-  gflops = round(peak.peak_matmul_gflops(
-      peak.model_matmul_shapes(settings.glow_config)), 1)
+  gflops = round(machine.peak_matmul_gflops(
+      machine.model_matmul_shapes(settings.glow_config)), 1)
   record.update(matmul_peak_gflops=gflops)
   settings.log(f'float32 matmul peak of this machine: {gflops:.0f} GFLOP/s.')
 

@@ -10,7 +10,7 @@ import sys
 
 import tensorflow as tf
 
-from glow_tf.benchmarking import torch_contender
+from benchmarks import torch_contender
 from tests import fixtures
 
 

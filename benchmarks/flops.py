@@ -6,17 +6,10 @@ import numpy as np
 
 from glow_tf.bijectors import multi_scale
 from glow_tf.config import GlowConfig
-from glow_tf.kernels import taps_on_output
+from glow_tf.machine import conv3x3_matmul
 
 __all__ = ['conv3x3_matmul', 'count_parameters', 'forward_flops_per_image',
            'hidden_activations', 'model_matmuls', 'train_flops_per_image']
-
-
-def conv3x3_matmul(pixels, c_in, c_out):
-  """`(m, k, n)` of a 3x3 'SAME' convolution's matmul (`glow_tf.kernels.taps.conv_as_matmul`)."""
-  if taps_on_output(c_in, c_out):
-    return (pixels, c_in, 9 * c_out)  # taps summed on the narrow output
-  return (pixels, 9 * c_in, c_out)  # patches of the narrow input
 
 
 def _check_arguments(config, batch_size):

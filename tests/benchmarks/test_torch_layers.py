@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.torch_layers: TorchGlow's layers, one by one.
+"""Tests of benchmarks.torch_layers: TorchGlow's layers, one by one.
 
 Skipped, with the reason, when PyTorch is not installed. On float64 inputs
 and with every parameter moved off its initial value, each layer's
@@ -14,13 +14,13 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
-from glow_tf.benchmarking import torch_contender
+from benchmarks import torch_contender
 
 torch = torch_contender.import_torch()
 _NO_TORCH = ('PyTorch is not installed: '
              f'{torch_contender.INSTALL_HINT} to run these tests.')
 if torch is not None:
-  from glow_tf.benchmarking import torch_layers  # pylint: disable=g-import-not-at-top
+  from benchmarks import torch_layers  # pylint: disable=g-import-not-at-top
 
 _CHANNELS, _HIDDEN = 4, 6
 

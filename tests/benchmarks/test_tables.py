@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.tables: the printed tables show what ran.
+"""Tests of benchmarks.tables: the printed tables show what ran.
 
 No timing is asserted.
 """
@@ -6,7 +6,7 @@ No timing is asserted.
 from absl.testing import parameterized
 import tensorflow as tf
 
-from glow_tf import benchmarking
+import benchmarks
 
 
 class TablesTest(tf.test.TestCase, parameterized.TestCase):
@@ -20,14 +20,14 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
            'achieved_gflops': 1.0, 'fraction_of_peak': 0.5}
     results = {'peak_gflops': 2.0, 'configs': [row],
                'machine': {'cpu_model': 'cpu', 'nproc': 2}}
-    table = benchmarking.format_table(results)
+    table = benchmarks.format_table(results)
     self.assertIn('2.00x', table)
     self.assertNotIn('XLA', table)
     self.assertNotIn('memory_saving', table)
     self.assertNotIn('PyTorch', table)
     row.update({'glow_tf_memory_saving_train_images_per_s': 3.5,
                 'memory_saving_train_speedup_vs_tfp': 1.75})
-    table = benchmarking.format_table(results)
+    table = benchmarks.format_table(results)
     self.assertIn('memory_saving', table)
     self.assertIn('    8          3.5   1.75x', table)
     self.assertNotIn('XLA', table)
@@ -36,7 +36,7 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
                 'train_speedup_vs_tfp_floor_bound': 8.0,
                 'matmul_floor_sample_ms': 32.0, 'sample_matmul_share': 0.25,
                 'sample_speedup_vs_tfp_floor_bound': 4.0})
-    table = benchmarking.format_table(results)
+    table = benchmarks.format_table(results)
     self.assertIn('matmul floor', table)
     self.assertIn('    8      80.0    50%         8.00x        32.0    25%'
                   '         4.00x', table)
@@ -44,13 +44,13 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
     row.update({'pass_floor_train_ms': 20.0,
                 'floor_with_passes_train_ms': 100.0,
                 'train_speedup_vs_tfp_floor_with_passes_bound': 6.4})
-    table = benchmarking.format_table(results)
+    table = benchmarks.format_table(results)
     self.assertIn('gradient passes', table)
     self.assertIn('    8       20.0                100.0         6.40x', table)
     self.assertNotIn('lowest-highest', table)  # JSON from before the ranges
     row.update({'train_speedup_vs_tfp_range': [1.5, 2.25],
                 'sample_speedup_vs_tfp_range': [1.75, 2.5]})
-    table = benchmarking.format_table(results)
+    table = benchmarks.format_table(results)
     self.assertIn('per-round speed-ups, lowest-highest', table)
     # No PyTorch ran: a dash in its columns.
     self.assertIn('    8   1.50- 2.25x             -   1.75- 2.50x'
@@ -73,7 +73,7 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
                'torch': {'version': '9.9', 'threads': 2,
                          'tensorflow_threads': 2,
                          'memory_format': 'channels_last'}}
-    table = benchmarking.format_table(results)
+    table = benchmarks.format_table(results)
     self.assertIn('PyTorch 9.9: intra-op threads 2', table)
     self.assertIn('best of 2 matmul probes (16x16x16: 2 GFLOP/s)', table)
     self.assertIn('2.50x', table)
@@ -85,4 +85,4 @@ class TablesTest(tf.test.TestCase, parameterized.TestCase):
     for line in width8:
       self.assertIn(' -', line)
     results['torch'] = {'skipped': 'not installed'}
-    self.assertIn('PyTorch: not run', benchmarking.format_table(results))
+    self.assertIn('PyTorch: not run', benchmarks.format_table(results))

@@ -6,7 +6,7 @@ images/s alone: TensorFlow's and PyTorch's (OpenMP) thread pools then share
 the cores of one process. `TorchProcess` therefore runs the contender in a
 spawned child process. Each timed call of the parent sends the task and
 waits for the child's reply, so the interleaved rounds of
-`glow_tf.benchmarking.timing` time both libraries exactly as before (the
+`benchmarks.timing` time both libraries exactly as before (the
 pipe adds well under a millisecond to calls of 100 ms and more), but each
 library owns its process and one of them waits while the other computes.
 
@@ -123,7 +123,7 @@ def _serve(conn, config_fields, images, batch_size, threads, seed):
   """The child: builds the contender, then answers tasks until 'stop'."""
   # pylint: disable=g-import-not-at-top,broad-except
   try:
-    from glow_tf.benchmarking import torch_contender
+    from benchmarks import torch_contender
     from glow_tf.config import GlowConfig
     torch = torch_contender.import_torch()
     if torch is None:

@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.run: the benchmark runs without PyTorch and says so.
+"""Tests of benchmarks.run: the benchmark runs without PyTorch and says so.
 
 No timing is asserted.
 """
@@ -8,10 +8,10 @@ from unittest import mock
 from absl.testing import parameterized
 import tensorflow as tf
 
+import benchmarks
 import glow_tf
-from glow_tf import benchmarking
-from glow_tf.benchmarking import run
-from glow_tf.benchmarking import torch_contender
+from benchmarks import run
+from benchmarks import torch_contender
 
 
 class RunTest(tf.test.TestCase, parameterized.TestCase):
@@ -48,7 +48,7 @@ class RunTest(tf.test.TestCase, parameterized.TestCase):
     self.assertNotIn('train_speedup_vs_torch', row)
     self.assertNotIn('train_speedup_vs_torch_range', row)
     self.assertIn('PyTorch: not run (not installed)',
-                  benchmarking.format_table(results))
+                  benchmarks.format_table(results))
 
   def test_runs_when_pytorch_is_not_asked_for(self):
     # `--notorch` crashed with a KeyError before the first timing (2026-12-03).
@@ -72,3 +72,22 @@ class RunTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(results['configs'], [row])
     self.assertAllClose([row['fraction_of_peak'],
                          row['sample_fraction_of_peak']], [0.5, 0.25])
+
+  def test_peak_is_the_best_probe_or_the_model_that_beat_it(self):
+    probes = {'a': 10.0, 'b': 30.0}
+    rows = [{'achieved_gflops': 20.0, 'torch_achieved_gflops': 25.0,
+             'sample_achieved_gflops': 15.0}]
+    results = {}
+    run._peak(results, rows, probes)  # pylint: disable=protected-access
+    self.assertEqual(results['peak_gflops'], 30.0)
+    self.assertFalse(results['peak_underestimated'])
+    self.assertAllClose([rows[0]['fraction_of_peak'],
+                         rows[0]['torch_fraction_of_peak'],
+                         rows[0]['sample_fraction_of_peak']],
+                        [2 / 3, 5 / 6, 1 / 2])
+    rows = [{'achieved_gflops': 40.0, 'tfp_achieved_gflops': 5.0}]
+    run._peak(results, rows, probes)  # pylint: disable=protected-access
+    self.assertTrue(results['peak_underestimated'])
+    self.assertEqual(results['probe_peak_gflops'], 30.0)
+    self.assertEqual(results['peak_gflops'], 40.0)
+    self.assertEqual(rows[0]['fraction_of_peak'], 1.0)

@@ -1,10 +1,10 @@
-"""Tests of glow_tf.benchmarking.op_profile: op time by type from tf.profiler."""
+"""Tests of benchmarks.op_profile: op time by type from tf.profiler."""
 
 from absl.testing import parameterized
 import tensorflow as tf
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-from glow_tf.benchmarking import op_profile
+from benchmarks import op_profile
 
 
 def _xspace(lines):

@@ -50,9 +50,9 @@ import torch
 from torch import nn
 
 from glow_tf import _seeds
-from glow_tf.benchmarking.torch_layers import FlowStep
-from glow_tf.benchmarking.torch_layers import per_channel
-from glow_tf.benchmarking.torch_layers import ZeroConv2d
+from benchmarks.torch_layers import FlowStep
+from benchmarks.torch_layers import per_channel
+from benchmarks.torch_layers import ZeroConv2d
 from glow_tf.config import GlowConfig
 
 __all__ = ['TorchGlow', 'squeeze', 'unsqueeze']

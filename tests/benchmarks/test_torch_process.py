@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.torch_process: PyTorch in its own process.
+"""Tests of benchmarks.torch_process: PyTorch in its own process.
 
 Skipped, with the reason, when PyTorch is not installed. No timing is
 asserted.
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import glow_tf
-from glow_tf.benchmarking import torch_contender
-from glow_tf.benchmarking import torch_process
+from benchmarks import torch_contender
+from benchmarks import torch_process
 from tests import fixtures
 
 torch = torch_contender.import_torch()

@@ -60,7 +60,7 @@ def set_torch_threads(threads=None):
 def build_torch_glow(config, seed=0, channels_last=False):
   """`TorchGlow(config, seed)` in `config.dtype`, its weights channels-last if asked."""
   torch = importlib.import_module('torch')
-  torch_glow = importlib.import_module('glow_tf.benchmarking.torch_glow')
+  torch_glow = importlib.import_module('benchmarks.torch_glow')
   model = torch_glow.TorchGlow(config, seed=seed)
   if config.dtype == 'float64':
     model = model.double()
@@ -102,8 +102,8 @@ def copy_glow_tf_weights(glow, model):
   """
   kernel = (3, 2, 0, 1)
   flow = glow.bijector
-  for ours, theirs in zip(flow.steps, model.levels):
-    for step, torch_step in zip(ours.bijectors, theirs):
+  for level, torch_level in zip(flow.steps, model.levels):
+    for step, torch_step in zip(level.bijectors, torch_level):
       act_norm, conv, coupling = step.bijectors
       for name in ('bias', 'log_scale'):
         _assign(getattr(torch_step.act_norm, name), getattr(act_norm, name))
@@ -125,10 +125,10 @@ def copy_glow_tf_weights(glow, model):
   return model
 
 
-def _copy_zero_conv(ours, theirs):
-  _assign(theirs.weight, ours.kernel, (3, 2, 0, 1))
-  _assign(theirs.bias, ours.bias)
-  _assign(theirs.log_scale, ours.log_scale)
+def _copy_zero_conv(zero_conv, torch_zero_conv):
+  _assign(torch_zero_conv.weight, zero_conv.kernel, (3, 2, 0, 1))
+  _assign(torch_zero_conv.bias, zero_conv.bias)
+  _assign(torch_zero_conv.log_scale, zero_conv.log_scale)
 
 
 def make_torch_train_step(model, x, learning_rate=1e-4):

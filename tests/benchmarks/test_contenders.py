@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.contenders: tfp.bijectors.Glow built to the same architecture.
+"""Tests of benchmarks.contenders: tfp.bijectors.Glow built to the same architecture.
 
 No timing is asserted.
 """
@@ -6,8 +6,8 @@ No timing is asserted.
 from absl.testing import parameterized
 import tensorflow as tf
 
+import benchmarks
 import glow_tf
-from glow_tf import benchmarking
 
 
 class ContendersTest(tf.test.TestCase, parameterized.TestCase):
@@ -16,22 +16,22 @@ class ContendersTest(tf.test.TestCase, parameterized.TestCase):
   def test_tfp_glow_has_the_same_architecture(self):
     config = glow_tf.GlowConfig(image_shape=(8, 8, 1), num_levels=2,
                                 num_steps=2, hidden_channels=16)
-    theirs = benchmarking.build_tfp_glow(config)
+    tfp_glow = benchmarks.build_tfp_glow(config)
     x = tf.random.stateless_uniform([3, 8, 8, 1], seed=[0, 1]) - 0.5
-    self.assertEqual(theirs.log_prob(x).shape, [3])
-    ours = glow_tf.Glow(config)
+    self.assertEqual(tfp_glow.log_prob(x).shape, [3])
+    glow = glow_tf.Glow(config)
     # Same couplings, 1x1 convolutions, ActNorms and exits; glow_tf's
     # networks have ActNorms where tfp's have biases, plus a learned top
     # prior and the zero convolutions' output scales.
-    self.assertEqual(sum(1 for v in theirs.trainable_variables
+    self.assertEqual(sum(1 for v in tfp_glow.trainable_variables
                          if 'kernel' in v.name),
-                     sum(1 for v in ours.trainable_variables
+                     sum(1 for v in glow.trainable_variables
                          if 'kernel' in v.name))
-    ratio = (benchmarking.count_parameters(ours) /
-             benchmarking.count_parameters(theirs))
+    ratio = (benchmarks.count_parameters(glow) /
+             benchmarks.count_parameters(tfp_glow))
     self.assertBetween(ratio, 0.9, 1.1)
 
   def test_rejects_what_tfp_glow_cannot_build(self):
     config = glow_tf.preset('fashion_mnist', coupling='additive')
     with self.assertRaisesRegex(ValueError, 'affine'):
-      benchmarking.build_tfp_glow(config)
+      benchmarks.build_tfp_glow(config)

@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.timing: interleaved rounds and their medians.
+"""Tests of benchmarks.timing: interleaved rounds and their medians.
 
 The clock is a fake one that only the contenders move, so the seconds are
 exact; no real timing is asserted.
@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from glow_tf.benchmarking import timing
+from benchmarks import timing
 
 
 class _Clock:
@@ -102,21 +102,22 @@ def test_warmup_calls_are_not_timed(clock):
 
 
 def test_rate_and_speedup_take_medians_per_round():
-  # Per-round rates at batch 4: ours [4, 4, 1], theirs [4/3, 4, 2].
-  ours, theirs, speedup = timing.rate_and_speedup([1.0, 1.0, 4.0],
-                                                  [3.0, 1.0, 2.0], 4)
-  assert (ours, theirs) == (4.0, 2.0)
-  # The median of the ratios theirs / ours, [3, 1, 0.5], not the ratio of
-  # the median rates (2).
+  # Per-round rates at batch 4: glow_tf [4, 4, 1], the contender [4/3, 4, 2].
+  glow_tf_rate, contender_rate, speedup = timing.rate_and_speedup(
+      [1.0, 1.0, 4.0], [3.0, 1.0, 2.0], 4)
+  assert (glow_tf_rate, contender_rate) == (4.0, 2.0)
+  # The median of the per-round ratios of the contender's time to
+  # glow_tf's, [3, 1, 0.5], not the ratio of the median rates (2).
   assert speedup == 1.0
-  assert all(type(v) is float for v in (ours, theirs, speedup))
+  assert all(type(v) is float
+             for v in (glow_tf_rate, contender_rate, speedup))
   # An even number of rounds: the mean of the middle two.
   assert timing.rate_and_speedup([1.0, 2.0, 4.0, 8.0], [2.0] * 4, 4) == (
       1.5, 2.0, 0.75)
 
 
 def test_speedup_range_is_the_lowest_and_highest_round():
-  # Per-round ratios theirs / ours: [3, 1, 0.5].
+  # Per-round ratios of the contender's time to glow_tf's: [3, 1, 0.5].
   low, high = timing.speedup_range([1.0, 1.0, 4.0], [3.0, 1.0, 2.0])
   assert (low, high) == (0.5, 3.0)
   assert type(low) is float and type(high) is float

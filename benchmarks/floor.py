@@ -35,8 +35,8 @@ import time
 
 import tensorflow as tf
 
-from glow_tf.benchmarking.flops import hidden_activations
-from glow_tf.benchmarking.flops import model_matmuls
+from benchmarks.flops import hidden_activations
+from benchmarks.flops import model_matmuls
 
 __all__ = ['FORMS', 'PASSES', 'fastest', 'matmul_floor', 'time_matmul',
            'time_pass']

@@ -1,6 +1,6 @@
 """The layers of `TorchGlow`, in PyTorch: ActNorm, LU 1x1 conv, affine coupling.
 
-Needs `torch`; see `glow_tf.benchmarking.torch_glow`. Images are
+Needs `torch`; see `benchmarks.torch_glow`. Images are
 `[N, C, H, W]`. Every layer has `to_latent(x) -> (z, log_det)` (image ->
 latent) and `to_image(z) -> x` (sampling); the log-dets are per image, or
 one scalar for all images where they do not depend on the input.

@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.torch_contender: the PyTorch contender.
+"""Tests of benchmarks.torch_contender: the PyTorch contender.
 
 Skipped, with the reason, when PyTorch is not installed (except the set-up
 test, which checks the skip message itself). Checks: `copy_glow_tf_weights`
@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 import glow_tf
-from glow_tf.benchmarking import torch_contender
+from benchmarks import torch_contender
 from tests import fixtures
 from tests.bijector_checks import perturb_variables
 
@@ -33,8 +33,8 @@ class TorchContenderTest(tf.test.TestCase):
     perturb_variables(glow.bijector, seed=0, scale=0.1)
     model = torch_contender.copy_glow_tf_weights(
         glow, torch_contender.build_torch_glow(config))
-    theirs = model.log_prob(torch_contender.to_torch_images(x))
-    self.assertAllClose(theirs.detach().numpy(), glow.log_prob(x),
+    torch_log_prob = model.log_prob(torch_contender.to_torch_images(x))
+    self.assertAllClose(torch_log_prob.detach().numpy(), glow.log_prob(x),
                         rtol=1e-10, atol=1e-10)
     # Not the identity: the latents differ from the squeezed images.
     latents, _ = model.encode(torch_contender.to_torch_images(x))

@@ -11,10 +11,10 @@ from absl.testing import parameterized
 import numpy as np
 import tensorflow as tf
 
+import benchmarks
 import glow_tf
-from glow_tf import benchmarking
-from glow_tf.benchmarking import floor
-from glow_tf.benchmarking import flops
+from benchmarks import floor
+from benchmarks import flops
 
 
 class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
@@ -76,7 +76,7 @@ class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
                                 num_steps=2, **kwargs)
     matmuls = flops.model_matmuls(config, batch_size=5)
     total = sum(2 * m * k * n * count for (m, k, n), count in matmuls.items())
-    self.assertEqual(total, 5 * benchmarking.forward_flops_per_image(config))
+    self.assertEqual(total, 5 * benchmarks.forward_flops_per_image(config))
     if kwargs['permutation'] == 'shuffle':
       self.assertNotIn((5 * 8 * 8, 12, 12), matmuls)
 
@@ -164,7 +164,7 @@ class MatmulFloorTest(tf.test.TestCase, parameterized.TestCase):
               'tfp_sample_images_per_s': 500.0}
     measured = {'train_s': 0.08, 'sample_s': 0.032, 'matmuls': [],
                 'passes_s': 0.048, 'passes': []}
-    from glow_tf.benchmarking import run  # pylint: disable=g-import-not-at-top
+    from benchmarks import run  # pylint: disable=g-import-not-at-top
     run._floor(result, measured, 64)  # pylint: disable=protected-access
     # glow_tf: 0.16 s a step, tfp 0.64 s; sampling 0.064 and 0.128 s.
     self.assertAllClose(result['matmul_floor_train_ms'], 80.0)

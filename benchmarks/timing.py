@@ -42,20 +42,28 @@ def fetch(structure):
       t.numpy()
 
 
-def rate_and_speedup(ours, theirs, batch_size):
-  """Median images/s of both, and the median of the per-round ratios."""
-  ours, theirs = np.asarray(ours), np.asarray(theirs)
-  return (float(np.median(batch_size / ours)),
-          float(np.median(batch_size / theirs)),
-          float(np.median(theirs / ours)))
+def rate_and_speedup(glow_tf_seconds, contender_seconds, batch_size):
+  """Median images/s of both, and the median of the per-round ratios.
+
+  `glow_tf_seconds` and `contender_seconds` are the seconds per call of
+  each round (`time_interleaved`); the ratio is the contender's time over
+  glow_tf's, glow_tf's speed-up.
+  """
+  glow_tf_seconds = np.asarray(glow_tf_seconds)
+  contender_seconds = np.asarray(contender_seconds)
+  return (float(np.median(batch_size / glow_tf_seconds)),
+          float(np.median(batch_size / contender_seconds)),
+          float(np.median(contender_seconds / glow_tf_seconds)))
 
 
-def speedup_range(ours, theirs):
-  """The lowest and highest per-round ratio `theirs / ours`, as floats.
+def speedup_range(glow_tf_seconds, contender_seconds):
+  """The lowest and highest per-round speed-up, as floats.
+
+  The speed-up of a round is `contender_seconds / glow_tf_seconds`.
 
   The median (`rate_and_speedup`) is the figure; the range shows how far
   single rounds of the same run strayed from it, e.g. when the shared
   machine slowed down for the rounds of one contender only.
   """
-  ratios = np.asarray(theirs) / np.asarray(ours)
+  ratios = np.asarray(contender_seconds) / np.asarray(glow_tf_seconds)
   return float(ratios.min()), float(ratios.max())

@@ -1,4 +1,4 @@
-"""Tests of glow_tf.benchmarking.memory_probe: a training step's peak memory.
+"""Tests of benchmarks.memory_probe: a training step's peak memory.
 
 One probe of a tiny model, in its fresh process (Linux); no timing and no
 absolute memory figure is asserted.
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from glow_tf.benchmarking import memory_probe
+from benchmarks import memory_probe
 from tests import fixtures
 
 

@@ -14,7 +14,7 @@ read the shares, not the last microsecond.
 #### Examples
 
 ```python
-sampler = glow_tf.benchmarking.make_sampler(glow, 64)
+sampler = benchmarks.make_sampler(glow, 64)
 profile = profile_ops(sampler, calls=10)
 for row in profile['ops'][:5]:
   print(row['op'], row['ms_per_call'], row['count_per_call'])
@@ -30,7 +30,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from glow_tf.benchmarking.timing import fetch
+from benchmarks.timing import fetch
 
 __all__ = ['MATMUL_OPS', 'profile_ops', 'summarize_xspace']
 

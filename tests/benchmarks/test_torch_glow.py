@@ -17,15 +17,15 @@ import numpy as np
 import tensorflow as tf
 
 import glow_tf
-from glow_tf.benchmarking import count_parameters
-from glow_tf.benchmarking import torch_contender
+from benchmarks import count_parameters
+from benchmarks import torch_contender
 from tests import fixtures
 
 torch = torch_contender.import_torch()
 _NO_TORCH = ('PyTorch is not installed: '
              f'{torch_contender.INSTALL_HINT} to run these tests.')
 if torch is not None:
-  from glow_tf.benchmarking import torch_glow  # pylint: disable=g-import-not-at-top
+  from benchmarks import torch_glow  # pylint: disable=g-import-not-at-top
 
 
 def _perturbed_model(config, seed=0, scale=0.1):
@@ -103,11 +103,11 @@ class TorchGlowTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_squeeze_is_space_to_depth(self):
     x = fixtures.float64_images(2, (6, 4, 3))
-    ours = tf.nn.space_to_depth(x, 2)
-    theirs = torch_glow.squeeze(torch_contender.to_torch_images(x))
-    self.assertAllEqual(theirs.permute(0, 2, 3, 1).numpy(), ours)
-    self.assertAllEqual(torch_glow.unsqueeze(theirs).permute(0, 2, 3, 1),
-                        x)
+    squeezed = tf.nn.space_to_depth(x, 2)
+    torch_squeezed = torch_glow.squeeze(torch_contender.to_torch_images(x))
+    self.assertAllEqual(torch_squeezed.permute(0, 2, 3, 1).numpy(), squeezed)
+    self.assertAllEqual(
+        torch_glow.unsqueeze(torch_squeezed).permute(0, 2, 3, 1), x)
 
   def test_sampling_at_zero_temperature_decodes_the_prior_means(self):
     model = _perturbed_model(fixtures.float64_config())

@@ -1,10 +1,12 @@
 """Speed and memory of glow_tf against tfp, PyTorch and the machine's peak.
 
-The library behind `experiments/benchmark.py`, one concern per module:
+Not part of the glow_tf package (nor of its wheel): the library behind
+`experiments/benchmark.py`, run from the repository's root, one concern per
+module. The machine's float32 matmul peak, the limit every GFLOP/s here is
+a fraction of, is `glow_tf.machine.peak_matmul_gflops` (the best of
+compiled matmuls of several shapes, `matmul_probes`, the model's own among
+them, `model_matmul_shapes`), which the demo also measures.
 
-* `peak`: `peak_matmul_gflops`, the machine's float32 limit, the best of
-  compiled matmuls of several shapes (`matmul_probes`), the model's own
-  among them (`model_matmul_shapes`);
 * `flops`: `model_matmuls`, the shape of every convolution and matmul of
   a Glow as glow_tf computes it; `forward_flops_per_image`,
   `train_flops_per_image`, their analytic multiply-adds (2 FLOPs each);
@@ -15,7 +17,7 @@ The library behind `experiments/benchmark.py`, one concern per module:
 * `torch_glow` (with `torch_layers`): `TorchGlow`, the same Glow written in
   PyTorch, and `torch_contender`, its train step and sampler; PyTorch is
   optional (`pip install -e '.[bench]'`), imported only by these modules,
-  which this package does not import;
+  which this package's `__init__` does not import;
 * `timing`: `time_interleaved`, rounds in which every contender runs in
   turn, so that drift of a shared machine hits all of them alike;
 * `floor`: `matmul_floor`, glow_tf's matmuls (and, for training, its
@@ -33,28 +35,28 @@ The library behind `experiments/benchmark.py`, one concern per module:
 #### Examples
 
 ```python
-results = glow_tf.benchmarking.run_benchmark(widths=(128,), rounds=3)
-print(glow_tf.benchmarking.format_table(results))
+results = benchmarks.run_benchmark(widths=(128,), rounds=3)
+print(benchmarks.format_table(results))
 ```
 """
 
-from glow_tf.benchmarking.contenders import build_tfp_glow
-from glow_tf.benchmarking.contenders import make_sampler
-from glow_tf.benchmarking.contenders import make_train_step
-from glow_tf.benchmarking.flops import count_parameters
-from glow_tf.benchmarking.flops import forward_flops_per_image
-from glow_tf.benchmarking.flops import train_flops_per_image
-from glow_tf.benchmarking.floor import matmul_floor
-from glow_tf.benchmarking.memory_probe import peak_step_memory
-from glow_tf.benchmarking.op_profile import profile_ops
-from glow_tf.benchmarking.peak import matmul_probes
-from glow_tf.benchmarking.peak import model_matmul_shapes
-from glow_tf.benchmarking.peak import peak_matmul_gflops
-from glow_tf.benchmarking.run import benchmark_config
-from glow_tf.benchmarking.run import run_benchmark
-from glow_tf.benchmarking.tables import format_table
-from glow_tf._machine import machine_info
-from glow_tf.benchmarking.timing import time_interleaved
+from benchmarks.contenders import build_tfp_glow
+from benchmarks.contenders import make_sampler
+from benchmarks.contenders import make_train_step
+from benchmarks.floor import matmul_floor
+from benchmarks.flops import count_parameters
+from benchmarks.flops import forward_flops_per_image
+from benchmarks.flops import train_flops_per_image
+from benchmarks.memory_probe import peak_step_memory
+from benchmarks.op_profile import profile_ops
+from benchmarks.run import benchmark_config
+from benchmarks.run import run_benchmark
+from benchmarks.tables import format_table
+from benchmarks.timing import time_interleaved
+from glow_tf.machine import machine_info
+from glow_tf.machine import matmul_probes
+from glow_tf.machine import model_matmul_shapes
+from glow_tf.machine import peak_matmul_gflops
 
 __all__ = [
     'benchmark_config', 'build_tfp_glow', 'count_parameters', 'format_table',

@@ -9,8 +9,8 @@ import sys
 
 import tensorflow as tf
 
+from benchmarks.contenders import make_train_step
 from glow_tf import memory
-from glow_tf.benchmarking.contenders import make_train_step
 from glow_tf.config import GlowConfig
 from glow_tf.glow import Glow
 
@@ -61,12 +61,12 @@ def peak_step_memory(config, batch_size=64, memory_saving=False):
   Linux only (reads `/proc/self/status`). See `probe`.
   """
   fields = {k: getattr(config, k) for k in config.__dataclass_fields__}
-  code = ('import json; from glow_tf.benchmarking import memory_probe; '
+  code = ('import json; from benchmarks import memory_probe; '
           'print("RESULT " + json.dumps(memory_probe.probe('
           f'{fields!r}, {batch_size}, {memory_saving})))')
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
-  package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  root = os.path.dirname(package)
+  # The repository's root, where `benchmarks` and `glow_tf` are found.
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env['PYTHONPATH'] = os.pathsep.join(
       [root] + [p for p in [env.get('PYTHONPATH')] if p])
   done = subprocess.run([sys.executable, '-c', code], capture_output=True,
