@@ -63,7 +63,7 @@ class MachineTest(tf.test.TestCase, parameterized.TestCase):
     a, b = (t.shape.as_list() for t in matmuls[0].inputs)
     self.assertEqual((a[0], a[1], b[1]),
                      machine.conv3x3_matmul(60, c_in, c_out))
-    self.assertEqual(glow_tf.networks.taps_on_output(c_in, c_out),
+    self.assertEqual(glow_tf.kernels.taps_on_output(c_in, c_out),
                      c_in > c_out)
 
 

@@ -107,7 +107,8 @@ class GlowBijector(tfb.Bijector):
             self._forward_log_det_jacobian(z, **kwargs))
 
   def _check_hooks_written(self):
-    if type(self)._inverse is GlowBijector._inverse:
+    derived = GlowBijector.__dict__['_inverse']  # the hook derived below
+    if getattr(type(self), '_inverse') is derived:
       raise NotImplementedError(
           f'{type(self).__name__} must write either the one-pass hooks '
           '(_inverse_and_log_det, _forward_and_log_det) or TFP\'s four.')
