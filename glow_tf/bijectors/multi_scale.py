@@ -93,7 +93,7 @@ class MultiScaleFlow(GlowBijector):
       split_priors: list of L - 1 `SplitPrior`s.
       top_prior: a `LearnedPrior` over the last level's output.
       kernels: the `glow_tf.kernels` backend that walks the levels' steps
-        and runs `forward` over the batch (`Kernels.units`, `map_batch`).
+        (`Kernels.units`).
       validate_args: passed to `tfb.Bijector`.
       name: name scope.
     """
@@ -239,16 +239,6 @@ class MultiScaleFlow(GlowBijector):
 
   def _steps_inverse(self, steps, h):
     return inverse_and_log_det(steps, h, kernels=self._kernels)
-
-  def _forward(self, eps, labels=None):
-    """Sampling's direction, run over the batch by the kernels (`map_batch`).
-
-    Every image's result is the same whichever way the batch is run: once
-    initialised, the flow acts on each image alone.
-    """
-    def images(e, l):
-      return self._forward_and_log_det(e, labels=l)[0]
-    return self._kernels.map_batch(images, eps, labels)
 
   # public helpers
 

@@ -134,6 +134,16 @@ def assert_same_images(testcase, actual, expected, name):
                            name)
 
 
+def tensorflow_tool(name):
+  """A TensorFlow console script (`saved_model_cli`): beside this Python.
+
+  The one in the environment of the running interpreter, which need not be
+  activated (on PATH), as when `scripts/test.sh` runs `.venv/bin/python`.
+  """
+  beside = os.path.join(os.path.dirname(sys.executable), name)
+  return beside if os.path.exists(beside) else name
+
+
 def run(*args, timeout=240):
   return subprocess.run([*map(str, args)], cwd=REPO_ROOT, env=_SUBPROCESS_ENV,
                         capture_output=True, text=True, timeout=timeout,

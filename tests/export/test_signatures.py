@@ -21,6 +21,7 @@ from tests.export.exported import expected_scores
 from tests.export.exported import make_model_dir
 from tests.export.exported import run
 from tests.export.exported import STEP
+from tests.export.exported import tensorflow_tool
 from tests.export.exported import tiny_config
 from tests.fixtures import xla_compiled_functions
 
@@ -135,7 +136,7 @@ class FreshProcessTest(absltest.TestCase):
 class SavedModelCliTest(absltest.TestCase):
 
   def test_show_all_lists_the_signatures_with_dtypes_and_shapes(self):
-    result = run('saved_model_cli', 'show', '--dir', E.path, '--all')
+    result = run(tensorflow_tool('saved_model_cli'), 'show', '--dir', E.path, '--all')
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     text = result.stdout
     blocks = dict(re.findall(
@@ -185,7 +186,7 @@ class SavedModelCliTest(absltest.TestCase):
     npy = os.path.join(E.tmp, 'images.npy')
     np.save(npy, images)
     outdir = os.path.join(E.tmp, 'cli_run')
-    result = run('saved_model_cli', 'run', '--dir', E.path, '--tag_set',
+    result = run(tensorflow_tool('saved_model_cli'), 'run', '--dir', E.path, '--tag_set',
                  'serve', '--signature_def', 'serving_default', '--inputs',
                  f'images={npy}', '--outdir', outdir)
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
