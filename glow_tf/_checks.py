@@ -29,6 +29,15 @@ def positive_float(value, name):
   return float(value)
 
 
+def non_negative_float(value, name):
+  """`float(value)` for a finite number >= 0."""
+  if (isinstance(value, bool) or
+      not isinstance(value, (int, float, np.integer, np.floating)) or
+      not value >= 0 or not math.isfinite(value)):
+    raise ValueError(f'`{name}` must be a non-negative float, got {value!r}.')
+  return float(value)
+
+
 def seed_pair(seed, name='seed'):
   """`seed` as a stateless `[2]` seed: an int `s` becomes `[0, s]`.
 
@@ -83,3 +92,34 @@ def check_event(x, bijector, num_channels, min_rank):
         f'{bijector.name}: expected {num_channels} channels (last axis), '
         f'got shape {shape}.')
   return x
+
+
+def check_context(context, channels, like, name):
+  """`context` for a bijector with `channels` context channels, or a ValueError.
+
+  A conditional bijector (`channels > 0`) needs a float tensor of `like`'s
+  dtype shaped like `like` but for its last axis, `channels`; an
+  unconditional one (`channels == 0`) refuses a context. Returns the context
+  as a tensor (None for an unconditional bijector).
+  """
+  if not channels:
+    if context is not None:
+      raise ValueError(f'{name}: this bijector is unconditional '
+                       '(context_channels=0) but got a `context`.')
+    return None
+  if context is None:
+    raise ValueError(
+        f'{name}: this bijector is conditional (context_channels='
+        f'{channels}): pass `context`, a tensor shaped like its input but '
+        f'with {channels} channels, [..., H, W, {channels}].')
+  if tf.is_tensor(context) and context.dtype != like.dtype:
+    raise ValueError(f'{name}: `context` must have dtype {like.dtype.name} '
+                     f"(its input's), got {context.dtype.name}.")
+  context = tf.convert_to_tensor(context, like.dtype)
+  expected = like.shape[:-1].concatenate([channels])
+  if not context.shape.is_compatible_with(expected):
+    raise ValueError(
+        f'{name}: `context` must have shape {expected} (the batch and '
+        f'spatial shape {like.shape[:-1]} of the input, {channels} '
+        f'channels), got shape {context.shape}.')
+  return context

@@ -11,6 +11,7 @@ from glow_tf import _checks
 from glow_tf import kernels as kernels_lib
 from glow_tf.bijectors.flow_step import COUPLINGS
 from glow_tf.bijectors.flow_step import PERMUTATIONS
+from glow_tf.context_encoder import check_context_shape
 from glow_tf.images import check_n_bits
 
 __all__ = ['GlowConfig', 'PRESETS', 'preset']
@@ -29,6 +30,18 @@ class GlowConfig:
     permutation: 'lu_conv', 'conv', 'shuffle' or 'reverse'.
     learn_top_prior: learn the top latent's mean and scale (else N(0, 1)).
     num_classes: None, or the number of classes of a class-conditional prior.
+    class_loss_weight: with `num_classes`, the weight of the official
+      code's class-prediction loss (`--ycond --weight_y`, 0.01 there): a
+      linear classifier on the spatial mean of the top latent, its
+      cross-entropy in bits added to the bits/dim loss. 0 (the default):
+      no classifier.
+    context_shape: None (an unconditional model), or the shape of one
+      example's context: `(d,)` for a vector, `(h, w, c)` for an image (the
+      low-resolution image of super-resolution). The model is then
+      `p(x | context)`: the context is encoded once
+      (`glow_tf.context_encoder`) and reaches every coupling network, every
+      split prior and the top prior, at each level's resolution.
+    context_channels: channels of the encoded context at every level.
     n_bits: colour depth the data is reduced to, 1..8.
     dtype: 'float32' or 'float64'.
     edge_padding: give every 3x3 convolution (coupling networks, split
@@ -66,6 +79,9 @@ class GlowConfig:
   permutation: str = 'lu_conv'
   learn_top_prior: bool = True
   num_classes: Optional[int] = None
+  class_loss_weight: float = 0.0
+  context_shape: Optional[Tuple[int, ...]] = None
+  context_channels: int = 16
   n_bits: int = 8
   dtype: str = 'float32'
   edge_padding: bool = False
@@ -103,6 +119,19 @@ class GlowConfig:
     if self.num_classes is not None:
       object.__setattr__(self, 'num_classes',
                          _checks.positive_int(self.num_classes, 'num_classes'))
+    object.__setattr__(self, 'class_loss_weight',
+                       _checks.non_negative_float(self.class_loss_weight,
+                                                  'class_loss_weight'))
+    if self.class_loss_weight and self.num_classes is None:
+      raise ValueError('class_loss_weight > 0 needs num_classes (the '
+                       'classifier predicts the labels), got '
+                       f'class_loss_weight={self.class_loss_weight} and '
+                       'num_classes=None.')
+    if self.context_shape is not None:
+      object.__setattr__(self, 'context_shape',
+                         check_context_shape(self.context_shape))
+    object.__setattr__(self, 'context_channels', _checks.positive_int(
+        self.context_channels, 'context_channels'))
     object.__setattr__(self, 'n_bits', check_n_bits(self.n_bits))
     object.__setattr__(
         self, 'act_norm_log_scale_factor',
@@ -136,6 +165,8 @@ class GlowConfig:
     """
     fields = dataclasses.asdict(self)
     fields['image_shape'] = list(self.image_shape)
+    if self.context_shape is not None:
+      fields['context_shape'] = list(self.context_shape)
     return fields
 
   @classmethod
@@ -177,9 +208,15 @@ class GlowConfig:
       raise ValueError('A GlowConfig needs `image_shape`, got only '
                        f'{sorted(value)}.')
     fields = dict(value)
-    if isinstance(fields['image_shape'], list):
-      fields['image_shape'] = tuple(fields['image_shape'])
+    for name in ('image_shape', 'context_shape'):
+      if isinstance(fields.get(name), list):
+        fields[name] = tuple(fields[name])
     return cls(**fields)
+
+  @property
+  def conditional(self):
+    """Whether the model takes a `context` (`context_shape` is set)."""
+    return self.context_shape is not None
 
   @property
   def num_dims(self):

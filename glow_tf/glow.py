@@ -10,17 +10,21 @@ import tensorflow_probability as tfp
 from glow_tf import _checks
 from glow_tf import _seeds
 from glow_tf import kernels as kernels_lib
+from glow_tf import networks
 from glow_tf.bijectors.flow_step import flow_step
 from glow_tf.bijectors.learned_prior import LearnedPrior
 from glow_tf.bijectors.multi_scale import level_shapes
 from glow_tf.bijectors.multi_scale import MultiScaleFlow
 from glow_tf.bijectors.split_prior import SplitPrior
 from glow_tf.config import GlowConfig
+from glow_tf.context_encoder import ContextEncoder
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
 __all__ = ['Glow', 'build_flow']
+
+_CONTEXT_SALT = 7  # the context encoder's seed: derive_seed(seed, 7)
 
 
 def build_flow(config, seed=0):
@@ -37,6 +41,14 @@ def build_flow(config, seed=0):
   seeds = iter(_seeds.split_seed(seed, config.num_levels * config.num_steps))
   levels, splits = [], []
   shapes = level_shapes(config.image_shape, config.num_levels)
+  context_channels = config.context_channels if config.conditional else 0
+  encoder = None
+  if config.conditional:
+    encoder = ContextEncoder(
+        config.context_shape, [(h, w) for h, w, _ in shapes],
+        config.context_channels,
+        seed=None if seed is None else _seeds.derive_seed(seed, _CONTEXT_SALT),
+        dtype=dtype, kernels=kernels)
   for level, (_, _, c) in enumerate(shapes):
     with tf.name_scope(f'level_{level}'):
       levels.append(tfb.Chain([
@@ -45,28 +57,54 @@ def build_flow(config, seed=0):
                     edge_padding=config.edge_padding,
                     network_dtype=config.network_dtype,
                     act_norm_log_scale_factor=config.act_norm_log_scale_factor,
-                    kernels=kernels, name=f'step_{step}')
+                    kernels=kernels, context_channels=context_channels,
+                    name=f'step_{step}')
           for step in range(config.num_steps)], name=f'level_{level}'))
       if level < config.num_levels - 1:
         splits.append(SplitPrior(c, dtype=dtype,
                                  edge_padding=config.edge_padding,
-                                 kernels=kernels))
+                                 kernels=kernels,
+                                 context_channels=context_channels))
   top = LearnedPrior(shapes[-1][-1], learn=config.learn_top_prior,
                      num_classes=config.num_classes, dtype=dtype,
+                     context_channels=context_channels, kernels=kernels,
                      name='top_prior')
   return MultiScaleFlow(config.image_shape, levels, splits, top,
-                        kernels=kernels)
+                        kernels=kernels, context_encoder=encoder)
 
 
-def _label_kwargs(labels):
-  return {} if labels is None else {'labels': labels}
+_CONDITIONS = ('labels', 'context')
 
 
-def _labels_to_bijector(kwargs):
+def _condition_kwargs(labels, context=None):
+  """The conditions given, as the flow's keywords."""
+  kwargs = {'labels': labels, 'context': context}
+  return {name: value for name, value in kwargs.items() if value is not None}
+
+
+def _conditions_to_bijector(kwargs):
   bijector_kwargs = dict(kwargs.get('bijector_kwargs', {}))
-  if kwargs.get('labels') is not None:
-    bijector_kwargs['labels'] = kwargs['labels']
+  for name in _CONDITIONS:
+    if kwargs.get(name) is not None:
+      bijector_kwargs[name] = kwargs[name]
   return kwargs.get('distribution_kwargs', {}), bijector_kwargs
+
+
+def _merge_bijector_kwargs(bijector_kwargs, labels, context):
+  """`labels` and `context` from TFP's `bijector_kwargs` or the keywords."""
+  if not bijector_kwargs:
+    return labels, context
+  unknown = sorted(set(bijector_kwargs) - set(_CONDITIONS))
+  if unknown:
+    raise ValueError(f'bijector_kwargs may hold {list(_CONDITIONS)}, got '
+                     f'{unknown}.')
+  given = {'labels': labels, 'context': context}
+  for name, value in bijector_kwargs.items():
+    if given[name] is not None:
+      raise ValueError(f'`{name}` given twice: as a keyword and in '
+                       'bijector_kwargs.')
+    given[name] = value
+  return given['labels'], given['context']
 
 
 def _check_sample_shape(sample_shape):
@@ -138,7 +176,12 @@ class Glow(tfd.TransformedDistribution):
   the paper's: every prior's log-density plus every step's log-det.
 
   Class-conditional models (`config.num_classes`) take `labels` in
-  `log_prob`, `sample`, `encode` and `decode`.
+  `log_prob`, `sample`, `encode` and `decode`. Conditional models
+  (`config.context_shape`) are `p(x | context)` and take `context`,
+  `[..., *context_shape]` floats of the model's dtype, in every method
+  (`initialize` too); TFP's `bijector_kwargs={'context': c}` works as well.
+  With `config.class_loss_weight`, `class_logits(x)` predicts the class from
+  the top latent (the official code's `--ycond` classifier).
 
   #### Examples
 
@@ -151,6 +194,13 @@ class Glow(tfd.TransformedDistribution):
   images = glow.sample(16, temperature=0.7, seed=1)
   latents = glow.encode(x)                # one tensor per level
   x_again = glow.decode(latents)          # exact
+
+  # p(28x28 image | its 14x14 average): 2x super-resolution
+  config = glow_tf.preset('fashion_mnist', context_shape=(14, 14, 1))
+  glow = glow_tf.Glow(config)
+  glow.initialize(x[:512], context=low_res[:512])
+  log_p = glow.log_prob(x, context=low_res)
+  high_res = glow.sample(8, context=low_res[0], temperature=0.5, seed=1)
   ```
 
   #### References
@@ -178,10 +228,15 @@ class Glow(tfd.TransformedDistribution):
     dtype = tf.as_dtype(config.dtype)
     with tf.name_scope(name) as scope_name:
       flow = build_flow(config, seed)
+      self.classifier = None
+      if config.class_loss_weight:
+        self.classifier = networks.ZeroDense(
+            level_shapes(config.image_shape, config.num_levels)[-1][-1],
+            config.num_classes, dtype=dtype, name='classifier')
       base = tfd.Sample(tfd.Normal(tf.zeros([], dtype), tf.ones([], dtype)),
                         sample_shape=config.image_shape, name='latent')
       super().__init__(distribution=base, bijector=flow,
-                       kwargs_split_fn=_labels_to_bijector,
+                       kwargs_split_fn=_conditions_to_bijector,
                        validate_args=validate_args, parameters=parameters,
                        name=scope_name.rstrip('/'))
 
@@ -249,6 +304,45 @@ class Glow(tfd.TransformedDistribution):
           f'integer label per image), got shape {labels.shape.as_list()}.')
     return labels
 
+  def check_context(self, context, batch_shape, name='context'):
+    """`context` as a tensor for images of `batch_shape`, or a ValueError.
+
+    A conditional model (`config.context_shape`) needs floats of the
+    model's dtype shaped `[*batch_shape, *context_shape]`; an unconditional
+    one refuses a context. Returns None for an unconditional model.
+    """
+    context_shape = self._config.context_shape
+    if context_shape is None:
+      if context is not None:
+        raise ValueError(f'This model is unconditional (context_shape=None) '
+                         f'but got a `{name}`; build it with '
+                         'GlowConfig(context_shape=...) to condition on one.')
+      return None
+    expected = '[batch, ' + ', '.join(map(str, context_shape)) + ']'
+    if context is None:
+      raise ValueError(
+          f'This model is conditional (context_shape={context_shape}): pass '
+          f'`{name}`, {self.dtype.name} values shaped {expected}.')
+    if tf.is_tensor(context) and context.dtype != self.dtype:
+      raise ValueError(f'`{name}` must have dtype {self.dtype.name} (the '
+                       f"model's), got {context.dtype.name}.")
+    if not tf.is_tensor(context) and not np.issubdtype(
+        np.asarray(context).dtype, np.floating):
+      raise ValueError(f'`{name}` must be floats of dtype {self.dtype.name}, '
+                       f'got {np.asarray(context).dtype}.')
+    context = tf.convert_to_tensor(context, self.dtype)
+    batch_shape = tf.TensorShape(batch_shape)
+    rank = len(context_shape)
+    if context.shape.rank is not None and (
+        context.shape.rank < rank or
+        not context.shape[-rank:].is_compatible_with(context_shape) or
+        not context.shape[:-rank].is_compatible_with(batch_shape)):
+      raise ValueError(
+          f'`{name}` must have shape {batch_shape.concatenate(context_shape)}'
+          f' (one context of shape {context_shape} per image of batch shape '
+          f'{batch_shape}), got shape {context.shape}.')
+    return context
+
   @property
   def initialized(self):
     """Whether every ActNorm (the coupling networks' too) is initialised.
@@ -276,7 +370,8 @@ class Glow(tfd.TransformedDistribution):
           'glow.initialize(x) once on a large batch of model-space images '
           'first, or restore a trained checkpoint.', stacklevel=3)
 
-  def log_prob(self, x, labels=None, name='log_prob'):
+  def log_prob(self, x, labels=None, context=None, name='log_prob',
+               bijector_kwargs=None):
     """Exact log-density of model-space images `x` `[..., H, W, C]`.
 
     One pass through the flow (`MultiScaleFlow.inverse_and_log_det`): every
@@ -284,7 +379,16 @@ class Glow(tfd.TransformedDistribution):
     model is not initialised yet, and when `x` has values outside
     `[-1, 1]`, far from model space (`[-0.5, 0.5]`): raw pixel values
     (0..255) passed as floats, most likely.
+
+    Args:
+      x: model-space images.
+      labels: integer labels of the batch, for class-conditional models.
+      context: the images' contexts, for conditional models.
+      name: name scope.
+      bijector_kwargs: TFP's route for the same conditions,
+        `{'labels': y, 'context': c}` (either, not both ways).
     """
+    labels, context = _merge_bijector_kwargs(bijector_kwargs, labels, context)
     x = self.check_images(x)
     self._warn_before_initialize('log_prob')
     if tf.executing_eagerly() and x.shape.num_elements():
@@ -296,20 +400,60 @@ class Glow(tfd.TransformedDistribution):
             'with glow_tf.dequantize(images, n_bits) (or score them with '
             'glow_tf.bits_per_dim).', stacklevel=2)
     labels = self._labels_for(labels, x.shape[:-3])
-    return super().log_prob(x, name=name, **_label_kwargs(labels))
+    context = self.check_context(context, x.shape[:-3])
+    return super().log_prob(x, name=name, **_condition_kwargs(labels, context))
 
-  def _log_prob(self, x, labels=None):
-    eps, ildj = self.bijector.inverse_and_log_det(x, labels=labels)
+  def _log_prob(self, x, labels=None, context=None):
+    eps, ildj = self.bijector.inverse_and_log_det(x, labels=labels,
+                                                  context=context)
     return self.distribution.log_prob(eps) + ildj
 
-  def _sample_and_log_prob(self, sample_shape, seed, labels=None):
+  def log_prob_and_class_logits(self, x, labels, context=None,
+                                level_inverse=None):
+    """`(log_prob(x), class_logits(x))` from one pass through the flow.
+
+    The training objective of a model with a class-prediction loss
+    (`config.class_loss_weight`). `level_inverse` as in
+    `MultiScaleFlow.inverse_and_log_det` (`glow_tf.memory` passes its
+    memory-saving one).
+    """
+    x = self.check_images(x)
+    labels = self._labels_for(labels, x.shape[:-3])
+    context = self.check_context(context, x.shape[:-3])
+    eps, ildj = self.bijector.inverse_and_log_det(
+        x, labels=labels, context=context, level_inverse=level_inverse)
+    top = self.bijector.top_latent(eps, labels=labels, context=context)
+    return (self.distribution.log_prob(eps) + ildj,
+            self._classifier_logits(top))
+
+  def class_logits(self, x, context=None):
+    """Class logits `[..., num_classes]` of images, from their top latent.
+
+    The linear classifier of the class-prediction loss (the official code's
+    `--ycond` classifier) on the spatial mean of the last level's output;
+    the label is not needed. Needs `config.class_loss_weight > 0`.
+    """
+    x = self.check_images(x)
+    context = self.check_context(context, x.shape[:-3])
+    return self._classifier_logits(self.bijector.top_input(x, context=context))
+
+  def _classifier_logits(self, top):
+    if self.classifier is None:
+      raise ValueError('This model has no classifier: build it with '
+                       'GlowConfig(num_classes=..., class_loss_weight=...) '
+                       '> 0.')
+    return self.classifier(tf.reduce_mean(top, axis=[-3, -2]))
+
+  def _sample_and_log_prob(self, sample_shape, seed, labels=None,
+                           context=None):
     eps, base_log_prob = self.distribution.experimental_sample_and_log_prob(
         sample_shape, seed=seed)
-    x, fldj = self.bijector.forward_and_log_det(eps, **_label_kwargs(labels))
+    x, fldj = self.bijector.forward_and_log_det(
+        eps, **_condition_kwargs(labels, context))
     return x, base_log_prob - fldj
 
   def sample(self, sample_shape=(), seed=None, temperature=1.0, labels=None,
-             name='sample'):
+             context=None, name='sample'):
     """Samples images at a temperature.
 
     Every prior's standard deviation (top and splits) is scaled by
@@ -322,6 +466,9 @@ class Glow(tfd.TransformedDistribution):
       seed: int or stateless `[2]` seed.
       temperature: non-negative float (or scalar tensor).
       labels: integer labels of `sample_shape`, for class-conditional models.
+      context: for conditional models, one context per sample
+        (`[*sample_shape, *context_shape]`), or one context
+        (`context_shape`) for all of them.
       name: name scope.
 
     Returns:
@@ -336,40 +483,59 @@ class Glow(tfd.TransformedDistribution):
       temperature = _checked_temperature(temperature, self.dtype)
       eps = self.distribution.sample(sample_shape, seed=seed) * temperature
       labels = self._labels_for(labels, eps.shape[:-3])
+      context = self._context_per_sample(context, eps)
       # The kernels decide how the batch runs (the fast ones: two halves,
       # side by side, on a CPU); every image is the flow's forward of its
       # latent either way.
-      return self.bijector.kernels.map_batch(self._flow_forward, eps, labels)
+      return self.bijector.kernels.map_batch(self._flow_forward, eps, labels,
+                                             context)
 
-  def _flow_forward(self, eps, labels):
-    return self.bijector.forward(eps, **_label_kwargs(labels))
+  def _context_per_sample(self, context, eps):
+    """`context`, one for every sample (one context is broadcast), checked."""
+    context_shape = self._config.context_shape
+    if (context_shape is not None and context is not None and
+        tf.TensorShape(np.shape(context) if not tf.is_tensor(context)
+                       else context.shape).rank == len(context_shape)):
+      context = self.check_context(context[tf.newaxis], [1])[0]
+      context = tf.broadcast_to(context, tf.concat(
+          [tf.shape(eps)[:-3], context_shape], axis=0))
+      context.set_shape(eps.shape[:-3].concatenate(context_shape))
+    return self.check_context(context, eps.shape[:-3])
 
-  def encode(self, x, labels=None):
+  def _flow_forward(self, eps, labels, context):
+    return self.bijector.forward(eps, **_condition_kwargs(labels, context))
+
+  def encode(self, x, labels=None, context=None):
     """Images -> per-level latents `[eps_0, ..., eps_top]`, each N(0, I) a priori.
 
     `eps_l` (l < L-1) is the standardised half split off at level l,
     `eps_top` the standardised top latent; `latent_shapes` gives their shapes.
     """
     x = self.check_images(x)
-    return self.bijector.encode(x, labels=self._labels_for(labels,
-                                                           x.shape[:-3]))
+    return self.bijector.encode(
+        x, labels=self._labels_for(labels, x.shape[:-3]),
+        context=self.check_context(context, x.shape[:-3]))
 
-  def decode(self, latents, labels=None):
+  def decode(self, latents, labels=None, context=None):
     """Per-level latents -> images; the exact inverse of `encode`."""
     if isinstance(latents, (list, tuple)) and latents and getattr(
         latents[0], 'shape', None) is not None:
-      labels = self._labels_for(labels,
-                                tf.TensorShape(latents[0].shape)[:-3])
-    return self.bijector.decode(latents, labels=labels)
+      batch_shape = tf.TensorShape(latents[0].shape)[:-3]
+      labels = self._labels_for(labels, batch_shape)
+      context = self.check_context(context, batch_shape)
+    else:
+      context = self.check_context(context, tf.TensorShape(None))
+    return self.bijector.decode(latents, labels=labels, context=context)
 
-  def initialize(self, x):
+  def initialize(self, x, context=None):
     """Data-dependent init of every ActNorm (coupling networks' too), in order.
 
     Call once, before training, on a large batch (e.g. 512 images) of
-    model-space images. ActNorms already initialised (for example restored
-    from a checkpoint) are left alone. Under a `tf.distribute` strategy, call
-    it inside `strategy.run` with each replica's share of the batch: the
-    statistics are all-reduced across replicas.
+    model-space images (and their contexts, for a conditional model).
+    ActNorms already initialised (for example restored from a checkpoint)
+    are left alone. Under a `tf.distribute` strategy, call it inside
+    `strategy.run` with each replica's share of the batch: the statistics
+    are all-reduced across replicas.
 
     Raises:
       ValueError: `x` is not this model's images, or (when its values are
@@ -378,14 +544,15 @@ class Glow(tfd.TransformedDistribution):
         keep them.
     """
     x = self.check_images(x)
+    context = self.check_context(context, x.shape[:-3])
     if not tf.is_symbolic_tensor(x):
-      context = tf.distribute.get_replica_context()
+      replica = tf.distribute.get_replica_context()
       # One replica's share may be empty: the all-reduced count is checked.
-      alone = context is None or context.num_replicas_in_sync == 1
+      alone = replica is None or replica.num_replicas_in_sync == 1
       if alone and x.shape.num_elements() == 0:
         raise ValueError(f'`x` must hold at least one image to initialise '
                          f'the ActNorms from, got shape {x.shape}.')
       if not bool(tf.reduce_all(tf.math.is_finite(x))):
         raise ValueError('`x` must be finite to initialise the ActNorms '
                          'from; it holds NaN or infinite values.')
-    self.bijector.initialize(x)
+    self.bijector.initialize(x, context=context)

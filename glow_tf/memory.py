@@ -30,6 +30,10 @@ and not the activations (recompute_grad stops recording while its function
 runs); its own gradient, a recomputation from the level's input, never
 runs, as the `tf.custom_gradient` around it replaces it.
 
+A conditional flow's context features enter every coupling of the level:
+the level's custom gradient takes them as a second input, and each
+coupling's tape adds its share of their gradient.
+
 The gradients equal the plain path's up to floating-point round-off of the
 reconstruction (tested to 1e-5 relative in float64).
 
@@ -97,15 +101,20 @@ def _weighted_sum(tensors_and_weights):
   return tf.add_n([tf.reduce_sum(t * w) for t, w in tensors_and_weights])
 
 
-def _coupling_backward(coupling, z, dz, dildj, variables):
-  """Rebuilds the coupling's input `y` from its output `z`: `(y, dy, grads)`."""
+def _coupling_backward(coupling, z, dz, dildj, variables, context):
+  """Rebuilds the coupling's input `y` from its output `z`.
+
+  Returns `(y, dy, variable_grads, dcontext)` (`dcontext` None without a
+  context).
+  """
   additive = coupling.additive
   z_a, z_b = coupling.split(z)
   dz_a, dz_b = coupling.split(dz)
+  conditioning = [] if context is None else [context]
   with tf.GradientTape(watch_accessed_variables=False) as tape:
     tape.watch(variables)
-    tape.watch(z_a)
-    h = coupling.network_output(z_a)  # NN, once
+    tape.watch([z_a] + conditioning)
+    h = coupling.network_output(z_a, *conditioning)  # NN, once
     y_b = tf.stop_gradient(forward_half(z_b, h, additive)[0])
     tape.watch(y_b)
     z_b_again, log_scale = inverse_half(y_b, h, additive)
@@ -113,23 +122,26 @@ def _coupling_backward(coupling, z, dz, dildj, variables):
     if log_scale is not None:
       pairs.append((tf.reduce_sum(log_scale, axis=[-3, -2, -1]), dildj))
     target = _weighted_sum(pairs)
-  grads = tape.gradient(target, [z_a, y_b] + variables)
+  grads = tape.gradient(target, [z_a, y_b] + conditioning + variables)
   dy = tf.concat([dz_a + grads[0], grads[1]], axis=-1)
-  return tf.concat([z_a, y_b], axis=-1), dy, grads[2:]
+  dcontext = grads[2] if conditioning else None
+  return (tf.concat([z_a, y_b], axis=-1), dy, grads[2 + len(conditioning):],
+          dcontext)
 
 
-def _step_backward(parts, z, dz, dildj, variables, kernels):
+def _step_backward(parts, z, dz, dildj, variables, kernels, context):
   """Rebuilds a step's input from its output `z`; returns it and the gradients.
 
-  Returns `(x, dx, variable_grads)` with `variable_grads` aligned with
-  `variables` (None where a variable is not used by this step).
+  Returns `(x, dx, variable_grads, dcontext)` with `variable_grads` aligned
+  with `variables` (None where a variable is not used by this step).
   """
   act_norm, permutation, coupling = parts
   # Start the recomputation only once the gradient of the step after this one
   # is known, so steps are recomputed one at a time, not all at once.
   with tf.control_dependencies([dz]):
     z = tf.identity(z)
-  y, dy, grads = _coupling_backward(coupling, z, dz, dildj, variables)
+  y, dy, grads, dcontext = _coupling_backward(coupling, z, dz, dildj,
+                                              variables, context)
   prefix = _prefix(act_norm, permutation)
   x = tf.stop_gradient(
       forward_and_log_det(prefix, y, 3, kernels=kernels)[0])
@@ -140,7 +152,7 @@ def _step_backward(parts, z, dz, dildj, variables, kernels):
     target = _weighted_sum([(y_again, dy), (prefix_ildj, dildj)])
   prefix_grads = tape.gradient(target, [x] + variables)
   variable_grads = [_add(a, b) for a, b in zip(grads, prefix_grads[1:])]
-  return x, prefix_grads[0], variable_grads
+  return x, prefix_grads[0], variable_grads, dcontext
 
 
 def _add(a, b):
@@ -149,7 +161,7 @@ def _add(a, b):
   return a if b is None else a + b
 
 
-def reversible_steps(steps, h, kernels='fast'):
+def reversible_steps(steps, h, kernels='fast', context=None):
   """`(steps.inverse(h), steps' inverse log-det)` with a memory-saving gradient.
 
   Args:
@@ -157,6 +169,8 @@ def reversible_steps(steps, h, kernels='fast'):
       `MultiScaleFlow.steps`), applied image -> latent in list order.
     h: `[N, H, W, C]` input of the level's first step.
     kernels: the `glow_tf.kernels` backend of the walk through the steps.
+    context: the level's context features `[N, H, W, channels]`, for the
+      couplings of a conditional flow (None: unconditional).
 
   Returns:
     `(z, ildj)`: the level's output and its per-example inverse log-det,
@@ -164,37 +178,46 @@ def reversible_steps(steps, h, kernels='fast'):
     module docstring) instead of keeping the activations.
   """
   parts_list = [_parts(step) for step in chain_parts(steps) or [steps]]
+  conditioning = [] if context is None else [context]
+
+  def run(h, *conditioning):
+    kwargs = {'context': conditioning[0]} if conditioning else {}
+    return inverse_and_log_det(steps, h, event_ndims=3, kernels=kernels,
+                               **kwargs)
 
   # Under `tf.recompute_grad` only so that an enclosing GradientTape records
   # the call and not the activations (see the module docstring).
-  unrecorded_steps = tf.recompute_grad(
-      lambda h: inverse_and_log_det(steps, h, event_ndims=3, kernels=kernels))
+  unrecorded_steps = tf.recompute_grad(run)
 
   @tf.custom_gradient
-  def level(h):
-    z, ildj = unrecorded_steps(h)
+  def level(h, *conditioning):
+    z, ildj = unrecorded_steps(h, *conditioning)
     ildj = ildj + tf.zeros(tf.shape(h)[:-3], h.dtype)  # per example
 
     def grad(dz, dildj, variables=None):
       all_variables = list(variables or [])
       variables = [v for v in all_variables if v.dtype.is_floating]
       total = [None] * len(variables)
+      dcontext = None
       out = z
       for parts in reversed(parts_list):
-        out, dz, step_grads = _step_backward(parts, out, dz, dildj, variables,
-                                             kernels)
+        out, dz, step_grads, step_dcontext = _step_backward(
+            parts, out, dz, dildj, variables, kernels,
+            conditioning[0] if conditioning else None)
         total = [_add(t, g) for t, g in zip(total, step_grads)]
+        dcontext = _add(dcontext, step_dcontext)
       by_variable = {id(v): tf.zeros_like(v) if g is None else g
                      for v, g in zip(variables, total)}
-      return dz, [by_variable.get(id(v)) for v in all_variables]
+      input_grads = [dz] + ([dcontext] if conditioning else [])
+      return input_grads, [by_variable.get(id(v)) for v in all_variables]
 
     return (z, ildj), grad
 
-  return level(h)
+  return level(h, *conditioning)
 
 
-def memory_saving_log_prob(glow, x, labels=None):
-  """`glow.log_prob(x, labels)` whose gradient does not store the flow's activations.
+def memory_saving_log_prob(glow, x, labels=None, context=None):
+  """`glow.log_prob(x, labels, context)`, a gradient that does not store the flow's activations.
 
   The value is the same as `glow.log_prob` (up to round-off); the gradient
   with respect to every trainable variable (and to `x`) is the same up to the
@@ -207,12 +230,15 @@ def memory_saving_log_prob(glow, x, labels=None):
     glow: a `glow_tf.Glow` whose steps are `glow_tf.bijectors.flow_step`s.
     x: model-space images `[N, H, W, C]`.
     labels: integer labels `[N]` for class-conditional models.
+    context: the images' context `[N, *context_shape]`, for conditional
+      models.
 
   Returns:
     `[N]` log-densities.
   """
+  x = glow.check_images(x)
   eps, ildj = glow.bijector.inverse_and_log_det(
-      glow.check_images(x), labels=labels,
+      x, labels=labels, context=glow.check_context(context, x.shape[:-3]),
       level_inverse=functools.partial(reversible_steps,
                                       kernels=glow.bijector.kernels))
   return glow.distribution.log_prob(eps) + ildj

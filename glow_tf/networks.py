@@ -24,7 +24,7 @@ from glow_tf.act_norm_statistics import applied_log_scale
 from glow_tf.act_norm_statistics import initialize_act_norm
 
 __all__ = ['COMPUTE_DTYPES', 'ActNormLayer', 'Conv2D', 'CouplingNetwork',
-           'ZeroConv2D', 'check_compute_dtype']
+           'ZeroConv2D', 'ZeroDense', 'check_compute_dtype']
 
 # The coupling networks' optional lower-precision compute dtypes.
 COMPUTE_DTYPES = ('bfloat16',)
@@ -128,6 +128,32 @@ class ZeroConv2D(tf.Module):
     y = tf.nn.bias_add(self._kernels.conv2d(x, self.kernel, self.edge),
                        self.bias)
     return y * self.output_scale
+
+
+class ZeroDense(tf.Module):
+  """A zero-initialised dense layer with a learned output scale.
+
+  ```
+  y = (x @ kernel + bias) * exp(log_scale * log_scale_factor)
+  ```
+  The official code's `linear_zeros`: the class-prediction loss's
+  classifier, which starts by predicting uniform classes.
+  """
+
+  def __init__(self, in_features, out_features, log_scale_factor=3.0,
+               dtype=tf.float32, name='zero_dense'):
+    super().__init__(name=name)
+    self._log_scale_factor = log_scale_factor
+    with self.name_scope:
+      self.kernel = tf.Variable(tf.zeros([in_features, out_features], dtype),
+                                name='kernel')
+      self.bias = tf.Variable(tf.zeros([out_features], dtype), name='bias')
+      self.log_scale = tf.Variable(tf.zeros([out_features], dtype),
+                                   name='log_scale')
+
+  def __call__(self, x):
+    y = tf.tensordot(x, self.kernel, 1) + self.bias
+    return y * tf.exp(self.log_scale * self._log_scale_factor)
 
 
 class ActNormLayer(tf.Module):

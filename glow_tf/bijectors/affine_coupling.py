@@ -52,12 +52,14 @@ def forward_half(z_b, h, additive=False):
   return z_b * (_SIGMOID_2 * (1.0 + tf.exp(-raw - 2.0))) - shift, raw
 
 
-def _forward_tail(h, z, split, additive):
-  """The whole forward pass given `h = NN(z_a)`: `([z_a, x_b], raw)`.
+def _forward_tail(h, t, split, additive, context_channels):
+  """The whole forward pass given `h = NN(t[..., :context_channels + split])`.
 
-  Module-level, so that fast kernels can compile it with `NN`'s last layer
-  (`CouplingNetwork.then`).
+  `t = [context, z]` on channels (just `z` without a context); returns
+  `([z_a, x_b], raw)`. Module-level, so that fast kernels can compile it
+  with `NN`'s last layer (`CouplingNetwork.then`).
   """
+  z = t[..., context_channels:] if context_channels else t
   z_a, z_b = _shapes.split_channels(z, split)
   x_b, raw = forward_half(z_b, h, additive)
   return tf.concat([z_a, x_b], axis=-1), raw
@@ -84,6 +86,13 @@ class AffineCoupling(GlowBijector):
 
   The reference code's `sigmoid(raw + 2)` is divided by `sigmoid(2)` so that
   a zero `raw` gives `scale = 1` exactly.
+
+  With `context_channels > 0` the coupling is conditional: every call takes
+  `context`, a tensor `[..., H, W, context_channels]` of the same batch and
+  spatial shape, and `NN` reads `[context, x_a]` (concatenated on channels).
+  For a fixed context it is still a bijection of `x`; TFP's route works as
+  for its other conditional bijectors: `coupling.forward(z, context=c)`, and
+  through a `tfb.Chain`, `chain.forward(z, **{coupling.name: {'context': c}})`.
 
   With `additive=True`, `scale = 1` (NICE's additive coupling, log-det 0) and
   `NN` outputs only the shift. `NN` is `glow_tf.networks.CouplingNetwork`
@@ -115,7 +124,8 @@ class AffineCoupling(GlowBijector):
   def __init__(self, num_channels, hidden_channels=512, additive=False,
                seed=None, dtype=tf.float32, edge_padding=False,
                network_dtype=None, act_norm_log_scale_factor=1.0,
-               kernels='fast', validate_args=False, name='affine_coupling'):
+               kernels='fast', context_channels=0, validate_args=False,
+               name='affine_coupling'):
     """Builds an identity coupling.
 
     Args:
@@ -133,6 +143,8 @@ class AffineCoupling(GlowBijector):
       act_norm_log_scale_factor: `log_scale_factor` of `NN`'s two ActNorms
         (`glow_tf.networks.ActNormLayer`).
       kernels: the `glow_tf.kernels` backend that computes `NN`.
+      context_channels: channels of the `context` every call then takes
+        (0: unconditional, no context).
       validate_args: passed to `tfb.Bijector`.
       name: name scope of the variables.
     """
@@ -144,18 +156,22 @@ class AffineCoupling(GlowBijector):
       raise ValueError(f'`additive` must be True or False, got {additive!r}.')
     self._additive = additive
     self._split = c // 2
+    self._context_channels = _checks.positive_int(
+        context_channels, 'context_channels', allow_zero=True)
     transformed = c - self._split
     dtype = _checks.float_dtype(dtype)
     with tf.name_scope(name) as scope_name:
       self.network = networks.CouplingNetwork(
-          self._split, transformed if additive else 2 * transformed,
+          self._context_channels + self._split, transformed if additive else 2 * transformed,
           hidden_channels, seed=seed, dtype=dtype, edge_padding=edge_padding,
           compute_dtype=network_dtype,
           act_norm_log_scale_factor=act_norm_log_scale_factor,
           kernels=kernels)
+      # TFP routes a chain's keywords by its parts' names: the plain name,
+      # so that `chain.forward(z, affine_coupling={'context': c})` works.
+      del scope_name
       super().__init__(forward_min_event_ndims=3, validate_args=validate_args,
-                       dtype=dtype, parameters=parameters,
-                       name=scope_name.rstrip('/'))
+                       dtype=dtype, parameters=parameters, name=name)
 
   @property
   def num_channels(self):
@@ -165,41 +181,53 @@ class AffineCoupling(GlowBijector):
   def additive(self):
     return self._additive
 
+  @property
+  def context_channels(self):
+    """Channels of the `context` this coupling takes (0: none)."""
+    return self._context_channels
+
   def split(self, x):
     """`(x_a, x_b)`: the first `C // 2` channels (`NN`'s input), the rest."""
     _checks.check_event(x, self, self._num_channels, min_rank=3)
     return _shapes.split_channels(x, self._split)
 
-  def network_output(self, x_a):
-    """`h = NN(x_a)` for `x_a` `[..., H, W, C // 2]` (any batch shape)."""
-    flat, undo = _shapes.to_rank4(x_a)
+  def _with_context(self, t, context):
+    """`[context, t]` on channels, `NN`'s input (`t` alone without context)."""
+    context = _checks.check_context(context, self._context_channels, t,
+                                     self.name)
+    return t if context is None else tf.concat([context, t], axis=-1)
+
+  def network_output(self, x_a, context=None):
+    """`h = NN([context, x_a])` for `x_a` `[..., H, W, C // 2]` (any batch shape)."""
+    flat, undo = _shapes.to_rank4(self._with_context(x_a, context))
     return undo(self.network(flat))
 
-  def initialize(self, x):
+  def initialize(self, x, context=None):
     """Initialises `NN`'s ActNorms on the batch `x`; returns `inverse(x)`."""
     x = tf.convert_to_tensor(x, self.dtype)
     x_a, x_b = self.split(x)
-    flat, undo = _shapes.to_rank4(x_a)
+    flat, undo = _shapes.to_rank4(self._with_context(x_a, context))
     h = undo(self.network.initialize(flat))
     return tf.concat([x_a, inverse_half(x_b, h, self._additive)[0]], axis=-1)
 
-  def _inverse_and_log_det(self, x):
+  def _inverse_and_log_det(self, x, context=None):
     x_a, x_b = self.split(x)
-    z_b, log_scale = inverse_half(x_b, self.network_output(x_a),
+    z_b, log_scale = inverse_half(x_b, self.network_output(x_a, context),
                                   self._additive)
     return (tf.concat([x_a, z_b], axis=-1),
             _sum_event(log_scale, tf.shape(x)[:-3], self.dtype))
 
-  def _forward_and_log_det(self, z):
+  def _forward_and_log_det(self, z, context=None):
     """`NN` reads its half of `z` and the tail may be fused with it.
 
     The log-det is summed outside the tail, so that a caller that does not
     use it (`forward`) prunes it.
     """
     _checks.check_event(z, self, self._num_channels, min_rank=3)
-    flat, undo = _shapes.to_rank4(z)
-    x, raw = self.network.then(flat, self._split, _forward_tail, self._split,
-                               self._additive)
+    flat, undo = _shapes.to_rank4(self._with_context(z, context))
+    x, raw = self.network.then(flat, self._context_channels + self._split,
+                               _forward_tail, self._split, self._additive,
+                               self._context_channels)
     fldj = -_sum_event(None if raw is None else _log_scale(raw),
                        tf.shape(flat)[:-3], self.dtype)
     return undo(x), _unflatten_batch(fldj, z)

@@ -7,6 +7,9 @@ chain once, part by part, each part giving its output and log-det together
 consecutive parts as one (`Kernels.units`: the fast kernels apply an
 ActNorm and the 1x1 convolution after it as one matmul). `initialize`
 walks the same order for the data-dependent initialisation.
+
+A conditional flow's `context` (a keyword) reaches the parts that take one
+(those with `context_channels > 0`: couplings, priors) and no other.
 """
 
 from tensorflow_probability import bijectors as tfb
@@ -39,10 +42,18 @@ def _check_event_ndims(event_ndims):
                      f'{event_ndims!r}.')
 
 
+def _conditioning(part, kwargs):
+  """`kwargs` for `part`, less `context` when the part takes none."""
+  if getattr(part, 'context_channels', 0):
+    return kwargs
+  return {name: value for name, value in kwargs.items() if name != 'context'}
+
+
 def _walk(bijector, t, event_ndims, kernels, to_latent, kwargs):
   """`(output, log-det)` of one direction, each part run once."""
   parts = chain_parts(bijector)
   if parts is None:
+    kwargs = _conditioning(bijector, kwargs)
     if hasattr(bijector, 'inverse_and_log_det'):
       one_pass = (bijector.inverse_and_log_det if to_latent else
                   bijector.forward_and_log_det)
@@ -71,7 +82,8 @@ def inverse_and_log_det(bijector, x, event_ndims=3, kernels='fast',
     x: image-side tensor.
     event_ndims: rank of its events (3 for `[..., H, W, C]` images).
     kernels: the `glow_tf.kernels` backend that groups the parts.
-    **kwargs: passed to every part (a chain's parts take none).
+    **kwargs: the `context` of a conditional flow, passed to the parts
+      that take one (`context_channels > 0`).
 
   Returns:
     `(z, ildj)`, `ildj` shaped like the batch of `x`.
@@ -93,7 +105,7 @@ def forward_and_log_det(bijector, z, event_ndims=3, kernels='fast',
                kwargs)
 
 
-def initialize(bijector, x):
+def initialize(bijector, x, **kwargs):
   """Data-dependent initialisation of every ActNorm in `bijector`, in order.
 
   Walks the bijector in the image -> latent direction: for a `tfb.Chain`
@@ -104,6 +116,7 @@ def initialize(bijector, x):
   Args:
     bijector: a bijector or a `tfb.Chain` of them.
     x: an image-side batch.
+    **kwargs: the `context` of a conditional flow (see `inverse_and_log_det`).
 
   Returns:
     `bijector.inverse(x)`, computed with the initialised parameters.
@@ -111,8 +124,9 @@ def initialize(bijector, x):
   parts = chain_parts(bijector)
   if parts is not None:
     for part in parts:
-      x = initialize(part, x)
+      x = initialize(part, x, **kwargs)
     return x
+  kwargs = _conditioning(bijector, kwargs)
   if hasattr(bijector, 'initialize'):
-    return bijector.initialize(x)
-  return bijector.inverse(x)
+    return bijector.initialize(x, **kwargs)
+  return bijector.inverse(x, **kwargs)

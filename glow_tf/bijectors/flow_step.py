@@ -27,7 +27,7 @@ def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
               coupling='affine', seed=None, dtype=tf.float32,
               edge_padding=False, network_dtype=None,
               act_norm_log_scale_factor=1.0, kernels='fast',
-              name='flow_step'):
+              context_channels=0, name='flow_step'):
   """Returns one Glow step, `tfb.Chain([act_norm, permutation, coupling])`.
 
   In the image -> latent direction (the chain's inverse) the step applies
@@ -49,6 +49,10 @@ def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
     act_norm_log_scale_factor: `log_scale_factor` of the step's ActNorm and
       of the coupling network's ActNorms (1, or 3 as in the official code).
     kernels: the `glow_tf.kernels` backend of the coupling network.
+    context_channels: channels of the context features the coupling reads
+      (0: unconditional); the chain then takes
+      `step.inverse(x, affine_coupling={'context': c})`, TFP's keywords of
+      a chain's part.
     name: name of the chain.
 
   Returns:
@@ -75,5 +79,6 @@ def flow_step(num_channels, hidden_channels=512, permutation='lu_conv',
                        dtype=dtype, edge_padding=edge_padding,
                        network_dtype=network_dtype,
                        act_norm_log_scale_factor=act_norm_log_scale_factor,
-                       kernels=kernels),
+                       kernels=kernels, context_channels=context_channels,
+                       name='affine_coupling'),
     ], name=scope_name.rstrip('/'))

@@ -66,7 +66,10 @@ class MultiScaleFlow(GlowBijector):
   ```
 
   `forward(eps, labels=None)` runs the levels backwards (sampling). `labels`
-  reaches only the top prior, for class-conditional models.
+  reaches only the top prior, for class-conditional models. A conditional
+  flow (`context_encoder`) takes `context` in every call: it is encoded
+  once (`glow_tf.context_encoder.ContextEncoder`) and each level's features
+  reach that level's couplings and split prior, and the top prior.
   `inverse_and_log_det(x)` computes the latent and the log-det in one pass
   through the networks (`Glow.log_prob` uses it); TFP's `inverse` and
   `inverse_log_det_jacobian` make one pass each.
@@ -83,7 +86,8 @@ class MultiScaleFlow(GlowBijector):
   """
 
   def __init__(self, image_shape, steps, split_priors, top_prior,
-               kernels='fast', validate_args=False, name='multi_scale_flow'):
+               kernels='fast', context_encoder=None, validate_args=False,
+               name='multi_scale_flow'):
     """Assembles the levels.
 
     Args:
@@ -94,6 +98,9 @@ class MultiScaleFlow(GlowBijector):
       top_prior: a `LearnedPrior` over the last level's output.
       kernels: the `glow_tf.kernels` backend that walks the levels' steps
         (`Kernels.units`).
+      context_encoder: None, or the `ContextEncoder` of a conditional flow,
+        whose features have the `context_channels` of every coupling and
+        prior.
       validate_args: passed to `tfb.Bijector`.
       name: name scope.
     """
@@ -105,6 +112,7 @@ class MultiScaleFlow(GlowBijector):
     self.steps = list(steps)
     self.split_priors = list(split_priors)
     self.top_prior = top_prior
+    self.context_encoder = context_encoder
     self._kernels = kernels_lib.get(kernels)
     self._squeeze = Squeeze(2, dtype=top_prior.dtype)
     with tf.name_scope(name) as scope_name:
@@ -145,18 +153,34 @@ class MultiScaleFlow(GlowBijector):
       self.top_prior.mean_and_log_scale(None)  # raises the clear error
     return {} if labels is None else {'labels': labels}
 
+  def context_features(self, context):
+    """`[f_0, ..., f_top]` of `context` (Nones for an unconditional flow)."""
+    if self.context_encoder is None:
+      if context is not None:
+        raise ValueError(f'{self.name}: this flow is unconditional '
+                         '(no context encoder) but got a `context`.')
+      return [None] * self.num_levels
+    if context is None:
+      raise ValueError(
+          f'{self.name}: this flow is conditional (context of shape '
+          f'{list(self.context_encoder.context_shape)}): pass `context`.')
+    return self.context_encoder(context)
+
   def inverse_and_log_det(self, x, event_ndims=None, labels=None,
-                          level_inverse=None, name='inverse_and_log_det'):
+                          context=None, level_inverse=None,
+                          name='inverse_and_log_det'):
     """Images -> `(eps, inverse log-det)` in one pass through the networks.
 
     Args:
       x: images `[..., H, W, C]`.
       event_ndims: 3 (the default) or more.
       labels: integer labels of the batch, for class-conditional models.
+      context: the batch's context, for conditional flows.
       level_inverse: how each level's K steps are run image -> latent,
-        `(steps, h) -> (steps.inverse(h), their inverse log-det)`; by default
-        `glow_tf.bijectors.inverse_and_log_det` with this flow's kernels,
-        one pass through each step.
+        `(steps, h, context=f) -> (steps.inverse(h), their inverse
+        log-det)`, with `f` that level's context features (None when
+        unconditional); by default `glow_tf.bijectors.inverse_and_log_det`
+        with this flow's kernels, one pass through each step.
         `glow_tf.memory.reversible_steps` computes the same with a gradient
         that rebuilds the steps' activations instead of keeping them.
       name: name scope.
@@ -166,41 +190,65 @@ class MultiScaleFlow(GlowBijector):
       and `inverse_log_det_jacobian(x, event_ndims)`.
     """
     kwargs = self._require_labels(labels)
+    if context is not None:
+      kwargs['context'] = context
     if level_inverse is not None:
       kwargs['level_inverse'] = level_inverse
     return super().inverse_and_log_det(x, event_ndims, name=name, **kwargs)
 
-  def _latents_and_log_det(self, x, labels=None, level_inverse=None):
+  def _latents_and_log_det(self, x, labels=None, context=None,
+                           level_inverse=None):
     """The levels, image -> latent: `([eps_0, ..., eps_top], ildj)`."""
-    level_inverse = level_inverse or self._steps_inverse
     kwargs = self._require_labels(labels)
+    features = self.context_features(context)
+    latents, h, ildj = self._levels_inverse(x, features, level_inverse)
+    top, top_ildj = self.top_prior.inverse_and_log_det(
+        h, **kwargs, **_context(features[-1]))
+    return latents + [top], ildj + top_ildj
+
+  def _levels_inverse(self, x, features, level_inverse=None):
+    """Image -> `([eps_0, ..., eps_{L-2}], h_top, ildj)`, before the top prior."""
+    level_inverse = level_inverse or self._steps_inverse
     h = self._check_image(x)
     ildj = 0.
     latents = []
     for level, steps in enumerate(self.steps):
-      h, level_ildj = level_inverse(steps, self._squeeze.forward(h))
+      h, level_ildj = level_inverse(steps, self._squeeze.forward(h),
+                                    **_context(features[level]))
       ildj += level_ildj
       if level < self.num_levels - 1:
         split = self.split_priors[level]
-        out, split_ildj = split.inverse_and_log_det(h)
+        out, split_ildj = split.inverse_and_log_det(
+            h, **_context(features[level]))
         ildj += split_ildj
         h, eps = _shapes.split_channels(out, split.kept_channels)
         latents.append(eps)
-    top, top_ildj = self.top_prior.inverse_and_log_det(h, **kwargs)
-    latents.append(top)
-    return latents, ildj + top_ildj
+    return latents, h, ildj
 
-  def _images_and_log_det(self, latents, labels=None):
+  def top_input(self, x, context=None):
+    """The last level's output `h_top` of images `x`, the top prior's input.
+
+    A function of the image (and context) alone, without labels: what the
+    class-prediction loss's classifier reads.
+    """
+    x = tf.convert_to_tensor(x, self.dtype)
+    return self._levels_inverse(x, self.context_features(context))[1]
+
+  def _images_and_log_det(self, latents, labels=None, context=None):
     """The levels, latent -> image: `(x, fldj)` from `[eps_0, ..., eps_top]`."""
     kwargs = self._require_labels(labels)
-    h, fldj = self.top_prior.forward_and_log_det(latents[-1], **kwargs)
+    features = self.context_features(context)
+    h, fldj = self.top_prior.forward_and_log_det(
+        latents[-1], **kwargs, **_context(features[-1]))
     for level in reversed(range(self.num_levels)):
       if level < self.num_levels - 1:
         h, split_fldj = self.split_priors[level].forward_and_log_det(
-            tf.concat([h, latents[level]], axis=-1))
+            tf.concat([h, latents[level]], axis=-1),
+            **_context(features[level]))
         fldj += split_fldj
       h, steps_fldj = forward_and_log_det(self.steps[level], h,
-                                          kernels=self._kernels)
+                                          kernels=self._kernels,
+                                          **_context(features[level]))
       fldj += steps_fldj
       h = self._squeeze.inverse(h)
     return h, fldj
@@ -230,24 +278,27 @@ class MultiScaleFlow(GlowBijector):
     latents.append(h)
     return latents
 
-  def _inverse_and_log_det(self, x, labels=None, level_inverse=None):
-    latents, ildj = self._latents_and_log_det(x, labels, level_inverse)
+  def _inverse_and_log_det(self, x, labels=None, context=None,
+                           level_inverse=None):
+    latents, ildj = self._latents_and_log_det(x, labels, context,
+                                              level_inverse)
     return self.pack_latents(latents), ildj
 
-  def _forward_and_log_det(self, eps, labels=None):
-    return self._images_and_log_det(self.unpack_latents(eps), labels)
+  def _forward_and_log_det(self, eps, labels=None, context=None):
+    return self._images_and_log_det(self.unpack_latents(eps), labels,
+                                    context)
 
-  def _steps_inverse(self, steps, h):
-    return inverse_and_log_det(steps, h, kernels=self._kernels)
+  def _steps_inverse(self, steps, h, **kwargs):
+    return inverse_and_log_det(steps, h, kernels=self._kernels, **kwargs)
 
   # public helpers
 
-  def encode(self, x, labels=None):
+  def encode(self, x, labels=None, context=None):
     """Image -> `[eps_0, ..., eps_{L-2}, eps_top]`, each standard normal."""
     x = tf.convert_to_tensor(x, self.dtype)
-    return self._latents_and_log_det(x, labels=labels)[0]
+    return self._latents_and_log_det(x, labels=labels, context=context)[0]
 
-  def decode(self, latents, labels=None):
+  def decode(self, latents, labels=None, context=None):
     """`[eps_0, ..., eps_top]` -> image; the exact inverse of `encode`."""
     if not isinstance(latents, (list, tuple)):
       raise ValueError(f'Expected a list of {self.num_levels} latents (one per '
@@ -265,14 +316,33 @@ class MultiScaleFlow(GlowBijector):
         if z.shape[-3:].is_fully_defined():
           raise ValueError(f'Latent {level} must have event shape '
                            f'{list(shape)}, got shape {z.shape}.')
-    return self._images_and_log_det(latents, labels=labels)[0]
+    return self._images_and_log_det(latents, labels=labels,
+                                    context=context)[0]
 
-  def initialize(self, x):
+  def top_latent(self, eps, labels=None, context=None):
+    """`top_input(x)` from `eps` (`inverse(x)`), without another pass.
+
+    `h_top = top_prior.forward(eps_top)`: the labels and context that
+    standardised it are undone here.
+    """
+    features = self.context_features(context)
+    return self.top_prior.forward(self.unpack_latents(eps)[-1],
+                                  **self._require_labels(labels),
+                                  **_context(features[-1]))
+
+  def initialize(self, x, context=None):
     """Data-dependent init of every ActNorm, in order, on the batch `x`."""
     x = tf.convert_to_tensor(x, self.dtype)
     h = self._check_image(x)
+    features = self.context_features(context)
     for level, steps in enumerate(self.steps):
-      h = initialize_chain(steps, self._squeeze.forward(h))
+      h = initialize_chain(steps, self._squeeze.forward(h),
+                           **_context(features[level]))
       if level < self.num_levels - 1:
         h = h[..., :self.split_priors[level].kept_channels]
     return h
+
+
+def _context(features):
+  """`{'context': features}`, or no keyword for an unconditional flow."""
+  return {} if features is None else {'context': features}

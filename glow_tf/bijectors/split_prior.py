@@ -29,6 +29,10 @@ class SplitPrior(GlowBijector):
   zero-initialised, so the prior starts as N(0, 1). `inverse_and_log_det`
   runs the convolution once for both the output and the log-det.
 
+  With `context_channels > 0` the prior is also conditioned on a context:
+  every call takes `context` `[..., H, W, context_channels]`, and the
+  convolution reads `[context, x_a]`.
+
   #### Examples
 
   ```python
@@ -38,15 +42,18 @@ class SplitPrior(GlowBijector):
   """
 
   def __init__(self, num_channels, dtype=tf.float32, edge_padding=False,
-               kernels='fast', validate_args=False, name='split_prior'):
+               kernels='fast', context_channels=0, validate_args=False,
+               name='split_prior'):
     parameters = dict(locals())
     c = self._num_channels = _checks.positive_int(num_channels, 'num_channels')
     if c < 2:
       raise ValueError(f'`num_channels` must be >= 2 to split, got {c}.')
     self._keep = c // 2
+    self._context_channels = _checks.positive_int(
+        context_channels, 'context_channels', allow_zero=True)
     dtype = _checks.float_dtype(dtype)
     with tf.name_scope(name) as scope_name:
-      self.conditioner = networks.ZeroConv2D(self._keep, 2 * (c - self._keep),
+      self.conditioner = networks.ZeroConv2D(self._context_channels + self._keep, 2 * (c - self._keep),
                                              dtype=dtype,
                                              edge_padding=edge_padding,
                                              kernels=kernels, name='prior')
@@ -63,8 +70,17 @@ class SplitPrior(GlowBijector):
     """Channels that stay in the flow (the first ones)."""
     return self._keep
 
-  def mean_and_log_scale(self, kept):
+  @property
+  def context_channels(self):
+    """Channels of the `context` this prior takes (0: none)."""
+    return self._context_channels
+
+  def mean_and_log_scale(self, kept, context=None):
     """The prior's `(mean, log_scale)` of the split channels given `kept`."""
+    context = _checks.check_context(context, self._context_channels, kept,
+                                    self.name)
+    if context is not None:
+      kept = tf.concat([context, kept], axis=-1)
     flat, undo = _shapes.to_rank4(kept)
     return tf.split(undo(self.conditioner(flat)), 2, axis=-1)
 
@@ -72,15 +88,15 @@ class SplitPrior(GlowBijector):
     _checks.check_event(x, self, self._num_channels, min_rank=3)
     return _shapes.split_channels(x, self._keep)
 
-  def _inverse_and_log_det(self, x):
+  def _inverse_and_log_det(self, x, context=None):
     kept, split = self._halves(x)
-    mean, log_scale = self.mean_and_log_scale(kept)
+    mean, log_scale = self.mean_and_log_scale(kept, context)
     eps = (split - mean) * tf.exp(-log_scale)
     return (tf.concat([kept, eps], axis=-1),
             -tf.reduce_sum(log_scale, axis=[-3, -2, -1]))
 
-  def _forward_and_log_det(self, z):
+  def _forward_and_log_det(self, z, context=None):
     kept, eps = self._halves(z)
-    mean, log_scale = self.mean_and_log_scale(kept)
+    mean, log_scale = self.mean_and_log_scale(kept, context)
     return (tf.concat([kept, mean + tf.exp(log_scale) * eps], axis=-1),
             tf.reduce_sum(log_scale, axis=[-3, -2, -1]))

@@ -228,16 +228,16 @@ class FastKernels(Kernels):
         i += 1
     return units
 
-  def map_batch(self, fn, x, labels=None):
+  def map_batch(self, fn, x, *conditions):
     n = x.shape[0] if x.shape.rank == 4 else None
-    if labels is not None:
-      labels = tf.convert_to_tensor(labels)
-      if labels.shape.rank != 1 or labels.shape[0] != n:
-        n = None  # one chain, and the top prior's checks of the labels
+    conditions = [None if c is None else tf.convert_to_tensor(c)
+                  for c in conditions]
+    for c in conditions:
+      if c is not None and (c.shape.rank in (None, 0) or c.shape[0] != n):
+        n = None  # one chain, and the model's checks of the condition
     if n is None or n < 2 or not _runs_on_cpu(x):
-      return fn(x, labels)
+      return fn(x, *conditions)
     sizes = [n // 2, n - n // 2]
-    halves = tf.split(x, sizes, axis=0)
-    label_halves = ([None, None] if labels is None else
-                    tf.split(labels, sizes, axis=0))
-    return tf.concat([fn(h, l) for h, l in zip(halves, label_halves)], axis=0)
+    parts = [tf.split(t, sizes, axis=0) if t is not None else [None, None]
+             for t in [x] + conditions]
+    return tf.concat([fn(*[p[i] for p in parts]) for i in range(2)], axis=0)

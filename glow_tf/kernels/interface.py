@@ -14,7 +14,7 @@ network_then(net, x, channels, tail)  tail(NN(x[..., :channels]), x): the
                                       coupling's sampling direction
 units(parts)                          the parts of a chain of bijectors, as
                                       they are run (pairs may be fused)
-map_batch(fn, x, labels)              fn over the batch (in parts, or whole)
+map_batch(fn, x, *conditions)        fn over the batch (in parts, or whole)
 ```
 """
 
@@ -73,9 +73,13 @@ class Kernels:
     """
     return list(parts)
 
-  def map_batch(self, fn, x, labels=None):
-    """`fn(x, labels)` on the whole batch (a backend may run it in parts)."""
-    return fn(x, labels)
+  def map_batch(self, fn, x, *conditions):
+    """`fn(x, *conditions)` on the whole batch (a backend may run it in parts).
+
+    Each condition is None or a tensor whose first axis is the batch's
+    (labels, a context).
+    """
+    return fn(x, *conditions)
 
   def __repr__(self):
     return f'glow_tf.kernels.get({self.name!r})'
