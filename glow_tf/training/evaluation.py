@@ -56,27 +56,34 @@ class BitsPerDimScorer:
     self.glow = glow
     self.batch_size = _checks.positive_int(batch_size, 'batch_size')
     self._bits_per_dim = tf.function(
-        lambda x, labels: batch_bits_per_dim(glow, {'image': x,
-                                                    'label': labels}),
-        reduce_retracing=True)
+        lambda batch: batch_bits_per_dim(glow, batch), reduce_retracing=True)
 
-  def __call__(self, images, seed=0, labels=None):
-    """float64 numpy array `[N]` of the bits/dim of uint8 `images`."""
+  def __call__(self, images, seed=0, labels=None, contexts=None):
+    """float64 numpy array `[N]` of the bits/dim of uint8 `images`.
+
+    `labels` (class-conditional models) and `contexts` (conditional ones,
+    `[N, *context_shape]`) go with the images.
+    """
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4:
       raise ValueError('images must be uint8 [N, H, W, C], got '
                        f'{images.dtype} of shape {images.shape}.')
     if self.glow.config.num_classes is not None and labels is None:
       raise ValueError('The model is class-conditional: give the labels.')
+    if self.glow.config.conditional and contexts is None:
+      raise ValueError('The model is conditional: give the contexts.')
     scores = []
     for b, start in enumerate(range(0, len(images), self.batch_size)):
-      chunk = images[start:start + self.batch_size]
-      x = images_lib.dequantize(chunk, self.glow.config.n_bits,
-                                seed=[int(seed), b], dtype=self.glow.dtype)
-      batch_labels = None if labels is None else tf.constant(
-          np.asarray(labels)[start:start + self.batch_size], tf.int64)
-      scores.append(self._bits_per_dim(x, batch_labels).numpy().astype(
-          np.float64))
+      stop = start + self.batch_size
+      batch = {'image': images_lib.dequantize(
+          images[start:stop], self.glow.config.n_bits, seed=[int(seed), b],
+          dtype=self.glow.dtype)}
+      if labels is not None:
+        batch['label'] = tf.constant(np.asarray(labels)[start:stop], tf.int64)
+      if contexts is not None:
+        batch['context'] = tf.constant(np.asarray(contexts)[start:stop],
+                                       self.glow.dtype)
+      scores.append(self._bits_per_dim(batch).numpy().astype(np.float64))
     return np.concatenate(scores) if scores else np.zeros([0], np.float64)
 
 
@@ -145,8 +152,9 @@ class CurveEvaluation:
   """
 
   def __init__(self, images, every_steps, batch_size=500, seed=0, log=None,
-               max_time_fraction=None):
+               max_time_fraction=None, contexts=None):
     images = np.asarray(images)
+    self.contexts = None if contexts is None else np.asarray(contexts)
     if images.dtype != np.uint8 or images.ndim != 4 or not len(images):
       raise ValueError('images must be a non-empty uint8 [N, H, W, C] '
                        f'array, got {images.dtype} of shape {images.shape}.')
@@ -216,7 +224,8 @@ class CurveEvaluation:
 
   def _evaluate(self, step):
     tick = time.monotonic()
-    test = float(np.mean(self._scorer(self.images, seed=self.seed)))
+    test = float(np.mean(self._scorer(self.images, seed=self.seed,
+                                      contexts=self.contexts)))
     self._last_cost = time.monotonic() - tick
     self.seconds += self._last_cost
     self._run_seconds += self._last_cost
