@@ -22,11 +22,24 @@ BASELINE_DIR = flags.DEFINE_string(
     'model_dir of the unconditional demo model trained for the same time '
     '(trained here if missing or short of the budget); empty: none.')
 SEED = flags.DEFINE_integer('seed', 0, 'Seed of weights, data and noise.')
+NUM_STEPS = flags.DEFINE_integer(
+    'num_steps', None, 'Override of the flow steps per level (both models).')
+HIDDEN_CHANNELS = flags.DEFINE_integer(
+    'hidden_channels', None, 'Override of the coupling width (both models).')
+NUM_TEST_IMAGES = flags.DEFINE_integer(
+    'num_test_images', None, 'Score only the first N test images (default: '
+    'all 10,000).', lower_bound=1)
 DATA_DIR, IDX_DIR = _flags.define_data_dirs()
 RECORD_TO = flags.DEFINE_string(
     'record_to', None, 'Add this run to a results JSON (docs/results.json).')
 RECORD_NAME = flags.DEFINE_string('record_name', None,
                                   'Name of the run in --record_to.')
+
+
+def model_config(**fields):
+  """The `fashion_mnist` preset with `fields` and the size overrides."""
+  return glow_tf.preset('fashion_mnist', **fields, **_flags.given(
+      num_steps=NUM_STEPS, hidden_channels=HIDDEN_CHANNELS))
 
 
 def _train_and_evaluate(config, context, model_dir):
@@ -37,7 +50,8 @@ def _train_and_evaluate(config, context, model_dir):
       data_dir=DATA_DIR.value, idx_dir=IDX_DIR.value, log=_main.progress)
   glow, step = training.restore_model(model_dir)
   scores = analysis.conditional.evaluate_model(
-      glow, context, DATA_DIR.value, IDX_DIR.value, log=_main.progress)
+      glow, context, DATA_DIR.value, IDX_DIR.value, log=_main.progress,
+      max_examples=NUM_TEST_IMAGES.value)
   _main.progress(f'{model_dir}: step {step}, test '
                  f'{scores["bits_per_dim"]:.4f} bits/dim.')
   return glow, step, run, scores
@@ -57,7 +71,7 @@ def train_and_score(config, context, name):
                         'num_test_images': scores['num_examples']}}
   if BASELINE_DIR.value:
     _, base_step, _, base_scores = _train_and_evaluate(
-        glow_tf.preset('fashion_mnist'), None, BASELINE_DIR.value)
+        model_config(), None, BASELINE_DIR.value)
     result['metrics'].update(
         baseline_dir=BASELINE_DIR.value, baseline_step=base_step,
         baseline_test_bits_per_dim=base_scores['bits_per_dim'])

@@ -31,7 +31,6 @@ from absl import flags
 
 from experiments import _conditional_flags as cflags
 from experiments import _main
-import glow_tf
 from glow_tf import analysis
 from glow_tf import data
 
@@ -48,8 +47,8 @@ _PER_CLASS = flags.DEFINE_integer('per_class', 8, 'Samples of each class.',
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  config = glow_tf.preset('fashion_mnist', num_classes=10,
-                          class_loss_weight=_CLASS_LOSS_WEIGHT.value)
+  config = cflags.model_config(num_classes=10,
+                               class_loss_weight=_CLASS_LOSS_WEIGHT.value)
   run = cflags.train_and_score(config, None, 'class_conditional')
   glow = run['glow']
   test_images, test_labels = analysis.load_arrays(

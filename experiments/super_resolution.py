@@ -29,7 +29,6 @@ from absl import flags
 
 from experiments import _conditional_flags as cflags
 from experiments import _main
-import glow_tf
 from glow_tf import analysis
 from glow_tf import data
 
@@ -42,7 +41,7 @@ _NUM_IMAGES = flags.DEFINE_integer(
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  config = glow_tf.preset('fashion_mnist', context_shape=data.context_shape(
+  config = cflags.model_config(context_shape=data.context_shape(
       'low_res', (28, 28, 1)))
   run = cflags.train_and_score(config, 'low_res', 'super_resolution')
   glow = run['glow']

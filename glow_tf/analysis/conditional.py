@@ -82,11 +82,14 @@ def train_model(glow_config, train_config, model_dir, context=None,
 
 
 def evaluate_model(glow, context=None, data_dir=None, idx_dir=None,
-                   log=print):
-  """Test bits/dim of all 10,000 Fashion-MNIST test images (with contexts)."""
+                   log=print, max_examples=None):
+  """Test bits/dim of the Fashion-MNIST test images (all 10,000 by default).
+
+  Returns `glow_tf.training.evaluate`'s dict.
+  """
   return training.evaluate(glow, load_split('test', context, data_dir,
                                             idx_dir),
-                           batch_size=500, log=log)
+                           batch_size=500, log=log, max_examples=max_examples)
 
 
 def super_resolution_rows(glow, images_uint8, temperatures, seed=0):
