@@ -152,9 +152,10 @@ class CurveEvaluation:
   """
 
   def __init__(self, images, every_steps, batch_size=500, seed=0, log=None,
-               max_time_fraction=None, contexts=None):
+               max_time_fraction=None, contexts=None, labels=None):
     images = np.asarray(images)
     self.contexts = None if contexts is None else np.asarray(contexts)
+    self.labels = None if labels is None else np.asarray(labels)
     if images.dtype != np.uint8 or images.ndim != 4 or not len(images):
       raise ValueError('images must be a non-empty uint8 [N, H, W, C] '
                        f'array, got {images.dtype} of shape {images.shape}.')
@@ -225,6 +226,7 @@ class CurveEvaluation:
   def _evaluate(self, step):
     tick = time.monotonic()
     test = float(np.mean(self._scorer(self.images, seed=self.seed,
+                                      labels=self.labels,
                                       contexts=self.contexts)))
     self._last_cost = time.monotonic() - tick
     self.seconds += self._last_cost
