@@ -131,7 +131,8 @@ def _model_n_bits(dist, n_bits):
   return n_bits
 
 
-def bits_per_dim(dist, images_uint8, n_bits=None, labels=None, seed=None):
+def bits_per_dim(dist, images_uint8, n_bits=None, labels=None, seed=None,
+                 context=None):
   """Bits per dimension of uint8 images under a model-space distribution.
 
   ```
@@ -151,6 +152,8 @@ def bits_per_dim(dist, images_uint8, n_bits=None, labels=None, seed=None):
       contradicts the model's is refused: its bits/dim would be wrong.
     labels: int labels `[N]`, for class-conditional models.
     seed: stateless seed for the dequantisation noise.
+    context: the images' contexts `[N, *context_shape]`, for conditional
+      models (`glow_tf.GlowConfig.context_shape`).
 
   Returns:
     A float tensor `[N]` of bits per dimension.
@@ -167,9 +170,9 @@ def bits_per_dim(dist, images_uint8, n_bits=None, labels=None, seed=None):
     raise ValueError(
         f'images must be [N, H, W, C] or [H, W, C], got shape {images.shape}.')
   x = dequantize(images, n_bits, seed=seed, dtype=dist.dtype)
-  if labels is None:
-    log_prob = dist.log_prob(x)
-  else:
-    log_prob = dist.log_prob(x, labels=labels)
+  conditions = {name: value for name, value in (('labels', labels),
+                                                ('context', context))
+                if value is not None}
+  log_prob = dist.log_prob(x, **conditions)
   num_dims = int(np.prod(images.shape[-3:]))
   return bits_per_dim_from_log_prob(log_prob, num_dims, n_bits)
