@@ -82,6 +82,20 @@ class GlowConfigTest(parameterized.TestCase):
        '`act_norm_log_scale_factor` must be a positive float, got -3.0'),
       (dict(image_shape=(8, 8, 1), act_norm_log_scale_factor='3'),
        "`act_norm_log_scale_factor` must be a positive float, got '3'"),
+      (dict(image_shape=(8, 8, 1), class_loss_weight=0.01),
+       r'class_loss_weight > 0 needs num_classes .*class_loss_weight=0.01 '
+       'and num_classes=None'),
+      (dict(image_shape=(8, 8, 1), num_classes=3, class_loss_weight=-0.1),
+       '`class_loss_weight` must be a non-negative float, got -0.1'),
+      (dict(image_shape=(8, 8, 1), num_classes=3, class_loss_weight='0.1'),
+       "`class_loss_weight` must be a non-negative float, got '0.1'"),
+      (dict(image_shape=(8, 8, 1), context_shape=(4, 4)),
+       r'context_shape must be \(d,\) for a vector context or \(h, w, c\) '
+       r'for an image context, positive ints; got \(4, 4\)'),
+      (dict(image_shape=(8, 8, 1), context_shape=5), 'got 5'),
+      (dict(image_shape=(8, 8, 1), context_shape=(0,)), r'got \(0,\)'),
+      (dict(image_shape=(8, 8, 1), context_shape=(3,), context_channels=0),
+       '`context_channels` must be a positive integer, got 0'),
   )
   def test_bad_config(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message):
@@ -124,6 +138,32 @@ class GlowConfigJsonTest(parameterized.TestCase):
         act_norm_log_scale_factor=3.0)
     self.assertEqual(glow_tf.GlowConfig.from_json(config.to_json()), config)
 
+  @parameterized.parameters((3,), (4, 4, 1))
+  def test_round_trip_of_a_conditional_config(self, *context_shape):
+    config = glow_tf.GlowConfig(
+        image_shape=(8, 8, 1), num_levels=2, num_classes=10,
+        class_loss_weight=0.01, context_shape=context_shape,
+        context_channels=8)
+    self.assertTrue(config.conditional)
+    self.assertFalse(config.replace(context_shape=None).conditional)
+    fields = config.to_json()
+    self.assertEqual(fields['context_shape'], list(context_shape))
+    self.assertEqual(fields, json.loads(json.dumps(fields)))
+    again = glow_tf.GlowConfig.from_json(json.dumps(fields))
+    self.assertEqual(again, config)
+    self.assertEqual(again.context_shape, context_shape)  # a tuple again
+    self.assertEqual(again.class_loss_weight, 0.01)
+
+  def test_conditional_fields_become_plain_values(self):
+    config = glow_tf.GlowConfig(
+        image_shape=(8, 8, 1), num_classes=2, class_loss_weight=1,
+        context_shape=np.array([4, 4, 1]), context_channels=np.int64(4))
+    self.assertEqual(config.context_shape, (4, 4, 1))
+    self.assertTrue(all(type(d) is int for d in config.context_shape))
+    self.assertIs(type(config.context_channels), int)
+    self.assertIs(type(config.class_loss_weight), float)
+    hash(config)
+
   def test_missing_fields_take_their_defaults(self):
     # A config saved before a field existed still loads.
     config = glow_tf.GlowConfig.from_json(
@@ -138,10 +178,12 @@ class GlowConfigJsonTest(parameterized.TestCase):
       text = f.read()
     config = glow_tf.GlowConfig.from_json(text)
     self.assertEqual(config, glow_tf.preset('fashion_mnist'))
-    # Saved before `kernels` existed (how the layers are computed, not
-    # part of the model): it takes the default.
+    # Saved before `kernels` (how the layers are computed, not part of the
+    # model) and the conditional fields existed: they take their defaults.
     self.assertEqual(config.to_json(),
-                     dict(json.loads(text), kernels='fast'))
+                     dict(json.loads(text), kernels='fast',
+                          class_loss_weight=0.0, context_shape=None,
+                          context_channels=16))
 
   @parameterized.parameters(
       ('{"image_shape": [8, 8, 1], "num_stepz": 2}',
