@@ -68,13 +68,14 @@ def train_model(glow_config, train_config, model_dir, context=None,
   Returns:
     The run's metrics (`glow_tf.training.train`).
   """
-  test_images, _ = reports.load_arrays('fashion_mnist', 'test',
-                                       data_dir=data_dir, idx_dir=idx_dir,
-                                       max_examples=curve_examples)
+  test_images, test_labels = reports.load_arrays(
+      'fashion_mnist', 'test', data_dir=data_dir, idx_dir=idx_dir,
+      max_examples=curve_examples)
   contexts = (None if context is None else
               data_lib.contexts.context_of(context, test_images).numpy())
   curve = training.CurveEvaluation(test_images, 250, log=log,
-                                   max_time_fraction=0.03, contexts=contexts)
+                                   max_time_fraction=0.03, contexts=contexts,
+                                   labels=test_labels)
   return training.train(
       glow_config, train_config, model_dir,
       lambda input_context: load_split('train', context, data_dir, idx_dir),

@@ -131,7 +131,9 @@ class CurveEvaluation:
   the start (when the curve is empty), every `every_steps` steps and at the
   end, with the training loss averaged since the previous point, and writes
   the curve to `model_dir/history.json` on the chief; a resumed run extends
-  the curve it finds there.
+  the curve it finds there. A class-conditional model's images are scored
+  with their `labels`, a conditional model's with their `contexts`
+  (`[N, *context_shape]`).
 
   With `max_time_fraction`, a point on the `every_steps` grid is skipped
   when scoring it (estimated by the previous point's cost) would raise the
@@ -152,8 +154,9 @@ class CurveEvaluation:
   """
 
   def __init__(self, images, every_steps, batch_size=500, seed=0, log=None,
-               max_time_fraction=None, contexts=None):
+               max_time_fraction=None, contexts=None, labels=None):
     images = np.asarray(images)
+    self.labels = None if labels is None else np.asarray(labels)
     self.contexts = None if contexts is None else np.asarray(contexts)
     if images.dtype != np.uint8 or images.ndim != 4 or not len(images):
       raise ValueError('images must be a non-empty uint8 [N, H, W, C] '
@@ -225,6 +228,7 @@ class CurveEvaluation:
   def _evaluate(self, step):
     tick = time.monotonic()
     test = float(np.mean(self._scorer(self.images, seed=self.seed,
+                                      labels=self.labels,
                                       contexts=self.contexts)))
     self._last_cost = time.monotonic() - tick
     self.seconds += self._last_cost
