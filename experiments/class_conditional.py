@@ -63,7 +63,7 @@ def main(argv):
   rows = analysis.conditional.class_sample_rows(
       glow, 10, _PER_CLASS.value, _TEMPERATURE.value)
   extra['figure'] = analysis.save_image_grid(
-      os.path.join(cflags.OUTPUT_DIR.value, 'class_samples.png'), rows,
+      os.path.join(run['output_dir'], 'class_samples.png'), rows,
       row_labels=list(data.FASHION_MNIST_CLASS_NAMES),
       title=f'Class-conditional samples at T={_TEMPERATURE.value:g}')
   cflags.finish(run, extra)

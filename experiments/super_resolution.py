@@ -52,7 +52,7 @@ def main(argv):
   rows = analysis.conditional.super_resolution_rows(glow, test_images,
                                                     temperatures)
   figure = analysis.save_image_grid(
-      os.path.join(cflags.OUTPUT_DIR.value, 'super_resolution.png'), rows,
+      os.path.join(run['output_dir'], 'super_resolution.png'), rows,
       row_labels=(['14x14 input'] + [f'T={t:g}' for t in temperatures] +
                   ['true 28x28']),
       title='p(28x28 | 14x14 average): samples at temperature T')

@@ -131,7 +131,9 @@ class CurveEvaluation:
   the start (when the curve is empty), every `every_steps` steps and at the
   end, with the training loss averaged since the previous point, and writes
   the curve to `model_dir/history.json` on the chief; a resumed run extends
-  the curve it finds there.
+  the curve it finds there. A class-conditional model's images are scored
+  with their `labels`, a conditional model's with their `contexts`
+  (`[N, *context_shape]`).
 
   With `max_time_fraction`, a point on the `every_steps` grid is skipped
   when scoring it (estimated by the previous point's cost) would raise the
