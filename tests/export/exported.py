@@ -180,6 +180,25 @@ def expected_classes(glow, images, context=None):
   return {'logits': logits, 'classes': np.argmax(logits, axis=-1)}
 
 
+def run_in_fresh_process(testcase, export_path, tmp, inputs):
+  """The signatures' outputs on `inputs`, from a process importing only TF.
+
+  Runs tests/export_run_signatures.py; returns its outputs (a dict of
+  arrays) after checking that it loaded neither glow_tf nor TFP.
+  """
+  inputs_path = os.path.join(tmp, 'fresh_inputs.npz')
+  outputs_path = os.path.join(tmp, 'fresh_outputs.npz')
+  np.savez(inputs_path, **inputs)
+  result = run(sys.executable, 'tests/export_run_signatures.py', export_path,
+               inputs_path, outputs_path)
+  testcase.assertEqual(result.returncode, 0, result.stderr[-3000:])
+  with np.load(outputs_path) as out:
+    outputs = {key: out[key] for key in out.files}
+  testcase.assertFalse(outputs['modules/glow_tf'])
+  testcase.assertFalse(outputs['modules/tensorflow_probability'])
+  return outputs
+
+
 def assert_close(testcase, actual, expected, name):
   """1e-5 relative to the array's scale (latents cross zero)."""
   expected = np.asarray(expected)

@@ -7,7 +7,6 @@ Two tiny exports (`exported.conditional_exported`), each made once: 'image'
 
 import os
 import re
-import sys
 
 from absl.testing import absltest
 import numpy as np
@@ -22,7 +21,7 @@ from tests.export.exported import expected_decoded
 from tests.export.exported import expected_latents
 from tests.export.exported import expected_samples
 from tests.export.exported import expected_scores
-from tests.export.exported import run
+from tests.export.exported import run_in_fresh_process
 from tests.export.exported import show_signatures
 from tests.export.exported import tensor_info
 
@@ -241,16 +240,7 @@ class ImageContextTest(ConditionalSignaturesMixin, absltest.TestCase):
         **{f'decode/decode/{k}': v for k, v in latents.items()},
         'decode/decode/context': context,
     }
-    inputs_path = os.path.join(e.tmp, 'fresh_inputs.npz')
-    outputs_path = os.path.join(e.tmp, 'fresh_outputs.npz')
-    np.savez(inputs_path, **inputs)
-    result = run(sys.executable, 'tests/export_run_signatures.py', e.path,
-                 inputs_path, outputs_path)
-    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-    with np.load(outputs_path) as out:
-      outputs = {key: out[key] for key in out.files}
-    self.assertFalse(outputs['modules/glow_tf'])
-    self.assertFalse(outputs['modules/tensorflow_probability'])
+    outputs = run_in_fresh_process(self, e.path, e.tmp, inputs)
     for name, value in expected_scores(e.glow, images,
                                        context=context).items():
       assert_close(self, outputs[f'score/{name}'], value, name)

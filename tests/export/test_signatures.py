@@ -1,7 +1,6 @@
 """Tests of glow_tf.export's signatures: layout, results, checks, labels."""
 
 import os
-import sys
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -19,6 +18,7 @@ from tests.export.exported import expected_samples
 from tests.export.exported import expected_scores
 from tests.export.exported import make_model_dir
 from tests.export.exported import run
+from tests.export.exported import run_in_fresh_process
 from tests.export.exported import show_signatures
 from tests.export.exported import STEP
 from tests.export.exported import tensor_info
@@ -109,16 +109,7 @@ class FreshProcessTest(absltest.TestCase):
         'encode/encode/seed': np.int64(11),
         **{f'decode/decode/{k}': v for k, v in latents.items()},
     }
-    inputs_path = os.path.join(E.tmp, 'fresh_inputs.npz')
-    outputs_path = os.path.join(E.tmp, 'fresh_outputs.npz')
-    np.savez(inputs_path, **inputs)
-    result = run(sys.executable, 'tests/export_run_signatures.py', E.path,
-                 inputs_path, outputs_path)
-    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-    with np.load(outputs_path) as out:
-      outputs = {key: out[key] for key in out.files}
-    self.assertFalse(outputs['modules/glow_tf'])
-    self.assertFalse(outputs['modules/tensorflow_probability'])
+    outputs = run_in_fresh_process(self, E.path, E.tmp, inputs)
 
     for call, batch in (('score6', images), ('score1', E.images[6:7])):
       for name, value in expected_scores(E.glow, batch).items():
