@@ -34,17 +34,23 @@ def batch_bits_per_dim(model, batch, memory_saving=False):
 
   The labels are used when the model is class-conditional. With
   `memory_saving`, through `glow_tf.memory.memory_saving_log_prob` (same
-  value, a gradient that does not store the flow's activations).
+  value, a gradient that does not store the flow's activations). The
+  images are re-dequantised by the model (`Glow.dequantize_and_log_q`):
+  uniform noise keeps the pipeline's (log q = 0, the formula above); a
+  variational dequantizer draws `u ~ q(u | k)` on their bins, recovered
+  exactly from the pipeline's images, and the loss is the variational bound.
   """
   config = model.config
   labels = batch.get('label') if config.num_classes is not None else None
+  images, log_q = model.dequantize_and_log_q(batch['image'])
+  batch = dict(batch, image=images)
   if memory_saving:
     log_prob = memory.memory_saving_log_prob(model, batch['image'],
                                              labels=labels)
   else:
     log_prob = model.log_prob(batch['image'], labels=labels)
   return images_lib.bits_per_dim_from_log_prob(log_prob, config.num_dims,
-                                               config.n_bits)
+                                               config.n_bits, log_q=log_q)
 
 
 def _spec_of(value):
