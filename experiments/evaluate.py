@@ -44,6 +44,27 @@ _MAX_EXAMPLES = flags.DEFINE_integer('max_examples', None,
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the dequantisation noise.')
 _USE_EMA = _flags.define_use_ema()
 _OUTPUT = _flags.define_output_file('Path of the JSON results.')
+_CONTEXT = flags.DEFINE_enum(
+    'context', None, list(data.CONTEXTS),
+    "A conditional model's context, computed from each image (default: "
+    'low_res for a model whose context has its shape).')
+
+
+def _context_name(config):
+  """The context a conditional model is scored with (None: unconditional)."""
+  if not config.conditional:
+    if _CONTEXT.value is not None:
+      raise app.UsageError(f'--context={_CONTEXT.value}: the model is '
+                           'unconditional.')
+    return None
+  if _CONTEXT.value is not None:
+    return _CONTEXT.value
+  if config.context_shape == data.context_shape('low_res',
+                                                config.image_shape):
+    return 'low_res'
+  raise app.UsageError(
+      f'The model is conditional (context_shape={config.context_shape}): '
+      'give --context.')
 
 
 def main(argv):
@@ -59,6 +80,9 @@ def main(argv):
   dataset = data.load_dataset(_DATASET.value, split, data_dir=_DATA_DIR.value,
                               idx_dir=_IDX_DIR.value,
                               image_size=_IMAGE_SIZE.value)
+  context = _context_name(glow.config)
+  if context is not None:
+    dataset = data.with_context(dataset, context)
   _main.progress(f'Evaluating {prefix} (step {step}, '
                  f'{"averaged" if ema else "raw"} weights) on {_DATASET.value} '
                  f'{split}.')
@@ -68,7 +92,8 @@ def main(argv):
                               log=_main.progress)
   results.update(model_dir=model_dir, checkpoint=prefix, step=step,
                  ema_weights=bool(ema), dataset=_DATASET.value, split=split,
-                 n_bits=glow.config.n_bits, seed=_SEED.value)
+                 n_bits=glow.config.n_bits, seed=_SEED.value,
+                 context=context)
   output = _OUTPUT.value or os.path.join(
       model_dir, 'eval', f'{_DATASET.value.replace("/", "_")}_'
       f'{split.replace("/", "_")}.json')

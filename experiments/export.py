@@ -3,8 +3,9 @@ r"""Exports a trained Glow as a SavedModel that TensorFlow Serving serves.
 Restores the latest checkpoint of `--model_dir` (the averaged EMA weights
 when it has them) and writes `<export_dir>/<version>/` (tag `serve`; version
 = the training step unless `--version` is given) with the signatures
-`serving_default`, `sample`, `encode` and `decode` and TF Serving's warm-up
-requests; see `glow_tf.export` and docs/serving.md. An existing version is
+`serving_default`, `sample`, `encode` and `decode` (and `classify` for a
+model with a classifier) and TF Serving's warm-up requests; see
+`glow_tf.export` and docs/serving.md. An existing version is
 never overwritten.
 
 ```
@@ -29,6 +30,7 @@ from absl import flags
 from experiments import _flags
 from experiments import _main
 from glow_tf import export
+from glow_tf.training import checkpoints
 
 
 _MODEL_DIR = _flags.define_model_dir()
@@ -66,8 +68,10 @@ def main(argv):
       use_ema=_USE_EMA.value, checkpoint=_CHECKPOINT.value,
       score_seed=_SCORE_SEED.value, max_num_samples=_MAX_NUM_SAMPLES.value,
       warmup=_WARMUP.value, model_name=_MODEL_NAME.value)
+  signatures = export.signature_names(
+      checkpoints.load_config(_MODEL_DIR.value))
   print(f'Exported {_MODEL_DIR.value} to {path} (signatures: '
-        f'{", ".join(export.SIGNATURE_NAMES)}).')
+        f'{", ".join(signatures)}).')
 
 
 if __name__ == '__main__':

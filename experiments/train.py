@@ -10,6 +10,10 @@ flags overriding it; `config.json`, checkpoints (`ckpt-<step>`) and
 TensorBoard summaries (`train/`) go to `--model_dir` (layout in
 `glow_tf/training/checkpoints.py`). `--strategy=multi_worker` reads the
 cluster from `TF_CONFIG`, one process per worker.
+
+Conditional models: `--class_conditional` (a class-conditional top prior;
+`--class_loss_weight=0.01` adds the official code's class-prediction loss)
+and `--context=low_res` (p(image | its 2x2 average): 2x super-resolution).
 """
 
 import os
@@ -69,6 +73,15 @@ _N_BITS = flags.DEFINE_integer('n_bits', None,
 _CLASS_CONDITIONAL = flags.DEFINE_boolean(
     'class_conditional', False,
     'Learn a class-conditional top prior from the labels.')
+_CLASS_LOSS_WEIGHT = flags.DEFINE_float(
+    'class_loss_weight', None,
+    'Weight of the class-prediction loss (a linear classifier on the top '
+    "latent; the official code's --weight_y, 0.01); implies "
+    '--class_conditional.')
+_CONTEXT = flags.DEFINE_enum(
+    'context', None, list(data.CONTEXTS),
+    'Condition the model on a context computed from each image: low_res, '
+    'its 2x2 average (2x super-resolution).')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 64, 'Global batch size.')
 _TRAIN_STEPS = flags.DEFINE_integer(
     'train_steps', None, 'Total training steps (default 10000).')
@@ -139,11 +152,16 @@ def _glow_config(info):
       network_dtype=_NETWORK_DTYPE,
       act_norm_log_scale_factor=_ACT_NORM_LOG_SCALE_FACTOR,
       dequantization=_DEQUANTIZATION)
-  if _CLASS_CONDITIONAL.value:
+  if _CLASS_CONDITIONAL.value or _CLASS_LOSS_WEIGHT.value:
     if info.num_classes is None:
       raise app.UsageError(
           f'--class_conditional: {_DATASET.value!r} has no labels.')
     overrides['num_classes'] = info.num_classes
+  if _CLASS_LOSS_WEIGHT.value is not None:
+    overrides['class_loss_weight'] = _CLASS_LOSS_WEIGHT.value
+  if _CONTEXT.value is not None:
+    overrides['context_shape'] = data.context_shape(_CONTEXT.value,
+                                                    info.image_shape)
   preset = config_lib.preset(name)
   if preset.image_shape != info.image_shape:
     _main.progress(f'Preset {name!r} is for {preset.image_shape} images; '
@@ -158,9 +176,14 @@ def main(argv):
   strategy = distribution.make_strategy(_STRATEGY.value)
   info = data.dataset_info(_DATASET.value, image_size=_IMAGE_SIZE.value)
   split = _SPLIT.value or info.train_split
-  load = lambda: data.load_dataset(
-      _DATASET.value, split, data_dir=_DATA_DIR.value, idx_dir=_IDX_DIR.value,
-      image_size=_IMAGE_SIZE.value)
+  def load():
+    dataset = data.load_dataset(
+        _DATASET.value, split, data_dir=_DATA_DIR.value,
+        idx_dir=_IDX_DIR.value, image_size=_IMAGE_SIZE.value)
+    if _CONTEXT.value is not None:
+      dataset = data.with_context(dataset, _CONTEXT.value)
+    return dataset
+
   glow_config = _glow_config(info)
   # `is None`, not `or`: --train_steps=0 must reach TrainConfig's check.
   train_steps = 10_000 if _TRAIN_STEPS.value is None else _TRAIN_STEPS.value

@@ -45,7 +45,9 @@ class GlowConfig:
       `p(x | context)`: the context is encoded once
       (`glow_tf.context_encoder`) and reaches every coupling network, every
       split prior and the top prior, at each level's resolution.
-    context_channels: channels of the encoded context at every level.
+    context_channels: channels of the encoded context at every level (4 by
+      default: every coupling network's first convolution reads them beside
+      its input, and its cost grows with them; more for a rich context).
     n_bits: colour depth the data is reduced to, 1..8.
     dtype: 'float32' or 'float64'.
     edge_padding: give every 3x3 convolution (coupling networks, split
@@ -95,7 +97,7 @@ class GlowConfig:
   num_classes: Optional[int] = None
   class_loss_weight: float = 0.0
   context_shape: Optional[Tuple[int, ...]] = None
-  context_channels: int = 16
+  context_channels: int = 4
   n_bits: int = 8
   dtype: str = 'float32'
   edge_padding: bool = False

@@ -20,8 +20,8 @@ beside their input; the top prior reads the last one.
 #### Examples
 
 ```python
-encoder = ContextEncoder((14, 14, 1), [(14, 14), (7, 7)], channels=16)
-features = encoder(low_res)        # [[N, 14, 14, 16], [N, 7, 7, 16]]
+encoder = ContextEncoder((14, 14, 1), [(14, 14), (7, 7)], channels=4)
+features = encoder(low_res)        # [[N, 14, 14, 4], [N, 7, 7, 4]]
 ```
 """
 
@@ -78,7 +78,7 @@ class ContextEncoder(tf.Module):
     name: name scope.
   """
 
-  def __init__(self, context_shape, level_sizes, channels=16, seed=None,
+  def __init__(self, context_shape, level_sizes, channels=4, seed=None,
                dtype=tf.float32, kernels='fast', name='context_encoder'):
     super().__init__(name=name)
     self._context_shape = check_context_shape(context_shape)

@@ -391,10 +391,15 @@ class Glow(tfd.TransformedDistribution):
       raise ValueError(f'`{name}` must be floats of dtype {self.dtype.name}, '
                        f'got {np.asarray(context).dtype}.')
     context = tf.convert_to_tensor(context, self.dtype)
+    if context.shape.rank is None:
+      raise ValueError(
+          f'`{name}` must have a known rank ({expected}), got a tensor of '
+          'unknown shape; trace the tf.function with an input_signature '
+          f'such as tf.TensorSpec([None, {", ".join(map(str, context_shape))}'
+          ']).')
     batch_shape = tf.TensorShape(batch_shape)
     rank = len(context_shape)
-    if context.shape.rank is not None and (
-        context.shape.rank < rank or
+    if (context.shape.rank < rank or
         not context.shape[-rank:].is_compatible_with(context_shape) or
         not context.shape[:-rank].is_compatible_with(batch_shape)):
       raise ValueError(
@@ -553,6 +558,8 @@ class Glow(tfd.TransformedDistribution):
   def _context_per_sample(self, context, eps):
     """`context`, one for every sample (one context is broadcast), checked."""
     context_shape = self._config.context_shape
+    if context is not None and not tf.is_tensor(context):
+      context = np.asarray(context)  # a list, too, takes a new axis below
     if (context_shape is not None and context is not None and
         tf.TensorShape(np.shape(context) if not tf.is_tensor(context)
                        else context.shape).rank == len(context_shape)):

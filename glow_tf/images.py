@@ -211,7 +211,7 @@ def _dequantize_with(dist, images, n_bits, seed):
 
 
 def importance_weighted_bits_per_dim(dist, images, n_bits, labels=None,
-                                     seed=None, num_samples=1):
+                                     seed=None, num_samples=1, context=None):
   """Bits/dim of discrete images from `num_samples` dequantisations each.
 
   ```
@@ -238,6 +238,8 @@ def importance_weighted_bits_per_dim(dist, images, n_bits, labels=None,
       draws 2..K, made as one batch `[K - 1, *batch]`,
       `stateless_fold_in(seed, 1)`.
     num_samples: K, a positive int.
+    context: the images' contexts `[*batch, *context_shape]`, for
+      conditional models (the same for every draw).
 
   Returns:
     A float tensor of the images' batch shape.
@@ -262,11 +264,18 @@ def importance_weighted_bits_per_dim(dist, images, n_bits, labels=None,
     log_q = tf.concat([log_q, more_log_q], axis=0)
   batch_shape = tf.shape(x)[:-3]
   flat = tf.reshape(x, [-1] + event_shape.as_list())
-  if labels is None:
-    log_prob = dist.log_prob(flat)
-  else:
-    labels = tf.reshape(tf.broadcast_to(labels, batch_shape), [-1])
-    log_prob = dist.log_prob(flat, labels=labels)
+  conditions = {}
+  if labels is not None:
+    conditions['labels'] = tf.reshape(tf.broadcast_to(labels, batch_shape),
+                                      [-1])
+  if context is not None:  # [*batch, *context_shape], the same for each draw
+    context = tf.convert_to_tensor(context, dist.dtype)
+    context_event = tf.shape(context)[images.shape.rank - 3:]
+    conditions['context'] = tf.reshape(
+        tf.broadcast_to(context, tf.concat([[num_samples], tf.shape(context)],
+                                           axis=0)),
+        tf.concat([[-1], context_event], axis=0))
+  log_prob = dist.log_prob(flat, **conditions)
   log_weights = tf.reshape(log_prob, batch_shape) - log_q
   log_mean = tf.reduce_logsumexp(log_weights, axis=0) - math.log(num_samples)
   return bits_per_dim_from_log_prob(log_mean, event_shape.num_elements(),
@@ -274,7 +283,7 @@ def importance_weighted_bits_per_dim(dist, images, n_bits, labels=None,
 
 
 def bits_per_dim(dist, images_uint8, n_bits=None, labels=None, seed=None,
-                 num_samples=None):
+                 num_samples=None, context=None):
   """Bits per dimension of uint8 images under a model-space distribution.
 
   ```
@@ -305,6 +314,8 @@ def bits_per_dim(dist, images_uint8, n_bits=None, labels=None, seed=None,
       `importance_weighted_bits_per_dim`); None draws fresh noise.
     num_samples: K, the draws of the noise per image; None: 1 under uniform
       dequantisation, 4 with a variational dequantizer.
+    context: the images' contexts `[N, *context_shape]`, for conditional
+      models (`glow_tf.GlowConfig.context_shape`).
 
   Returns:
     A float tensor `[N]` of bits per dimension.
@@ -329,4 +340,5 @@ def bits_per_dim(dist, images_uint8, n_bits=None, labels=None, seed=None,
   if num_samples is None:
     num_samples = default_num_samples(dist)
   return importance_weighted_bits_per_dim(dist, images, n_bits, labels=labels,
-                                          seed=seed, num_samples=num_samples)
+                                          seed=seed, num_samples=num_samples,
+                                          context=context)

@@ -75,7 +75,7 @@ from glow_tf.bijectors.permutation import ChannelPermutation
 
 tfb = tfp.bijectors
 
-__all__ = ['memory_saving_log_prob', 'reversible_steps']
+__all__ = ['level_inverse', 'memory_saving_log_prob', 'reversible_steps']
 
 
 def _parts(step):
@@ -216,6 +216,15 @@ def reversible_steps(steps, h, kernels='fast', context=None):
   return level(h, *conditioning)
 
 
+def level_inverse(glow):
+  """The memory-saving `level_inverse` of `glow`'s flow (`reversible_steps`).
+
+  For `MultiScaleFlow.inverse_and_log_det(..., level_inverse=...)` and
+  `Glow.log_prob_and_class_logits`.
+  """
+  return functools.partial(reversible_steps, kernels=glow.bijector.kernels)
+
+
 def memory_saving_log_prob(glow, x, labels=None, context=None):
   """`glow.log_prob(x, labels, context)`, a gradient that does not store the flow's activations.
 
@@ -239,6 +248,5 @@ def memory_saving_log_prob(glow, x, labels=None, context=None):
   x = glow.check_images(x)
   eps, ildj = glow.bijector.inverse_and_log_det(
       x, labels=labels, context=glow.check_context(context, x.shape[:-3]),
-      level_inverse=functools.partial(reversible_steps,
-                                      kernels=glow.bijector.kernels))
+      level_inverse=level_inverse(glow))
   return glow.distribution.log_prob(eps) + ildj

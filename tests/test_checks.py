@@ -117,6 +117,58 @@ class ChecksTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllEqual(unknown_channels(tf.ones([1, 4, 5])),
                         tf.ones([1, 4, 5]))
 
+  @parameterized.parameters(0, 0.0, 0.01, 3, np.float32(0.5), np.int64(2))
+  def test_non_negative_float_returns_a_python_float(self, value):
+    result = _checks.non_negative_float(value, 'class_loss_weight')
+    self.assertIs(type(result), float)
+    self.assertEqual(result, float(value))
+
+  @parameterized.parameters(-0.01, -1, float('nan'), float('inf'), True,
+                            '0.1', None)
+  def test_non_negative_float_rejects(self, value):
+    with self.assertRaisesRegex(
+        ValueError, '`class_loss_weight` must be a non-negative float, got ' +
+        re.escape(repr(value))):
+      _checks.non_negative_float(value, 'class_loss_weight')
+
+  def test_check_context(self):
+    like = tf.zeros([2, 4, 4, 5], tf.float64)
+    context = tf.ones([2, 4, 4, 3], tf.float64)
+    self.assertIs(_checks.check_context(context, 3, like, 'coupling'),
+                  context)
+    # A NumPy context of another float dtype is converted.
+    converted = _checks.check_context(np.ones([2, 4, 4, 3], np.float32), 3,
+                                      like, 'coupling')
+    self.assertEqual(converted.dtype, tf.float64)
+    self.assertIsNone(_checks.check_context(None, 0, like, 'coupling'))
+    for context, channels, message in (
+        (None, 3, r'coupling: this bijector is conditional '
+         r'\(context_channels=3\): pass `context`, a tensor shaped like its '
+         r'input but with 3 channels, \[\.\.\., H, W, 3\]'),
+        (context, 0, r'coupling: this bijector is unconditional '
+         r'\(context_channels=0\) but got a `context`'),
+        (tf.ones([2, 4, 4, 3]), 3, r'coupling: `context` must have dtype '
+         r"float64 \(its input's\), got float32"),
+        (tf.ones([2, 4, 4, 2], tf.float64), 3,
+         r'coupling: `context` must have shape \(2, 4, 4, 3\) \(the batch '
+         r'and spatial shape \(2, 4, 4\) of the input, 3 channels\), got '
+         r'shape \(2, 4, 4, 2\)'),
+        (tf.ones([4, 4, 3], tf.float64), 3, r'got shape \(4, 4, 3\)')):
+      with self.assertRaisesRegex(ValueError, message):
+        _checks.check_context(context, channels, like, 'coupling')
+
+  def test_check_context_lets_unknown_dimensions_through(self):
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4, 4, 5], tf.float64),
+                                  tf.TensorSpec([None, None, 4, 3],
+                                                tf.float64)])
+    def unknown(like, context):
+      return _checks.check_context(context, 3, like, 'coupling')
+
+    context = tf.ones([2, 4, 4, 3], tf.float64)
+    self.assertAllEqual(unknown(tf.zeros([2, 4, 4, 5], tf.float64), context),
+                        context)
+
 
 if __name__ == '__main__':
   tf.test.main()

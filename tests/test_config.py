@@ -89,6 +89,20 @@ class GlowConfigTest(parameterized.TestCase):
        '`dequantizer_steps` must be a positive integer, got 0'),
       (dict(image_shape=(8, 8, 1), dequantizer_channels=2.5),
        '`dequantizer_channels` must be a positive integer'),
+      (dict(image_shape=(8, 8, 1), class_loss_weight=0.01),
+       r'class_loss_weight > 0 needs num_classes .*class_loss_weight=0.01 '
+       'and num_classes=None'),
+      (dict(image_shape=(8, 8, 1), num_classes=3, class_loss_weight=-0.1),
+       '`class_loss_weight` must be a non-negative float, got -0.1'),
+      (dict(image_shape=(8, 8, 1), num_classes=3, class_loss_weight='0.1'),
+       "`class_loss_weight` must be a non-negative float, got '0.1'"),
+      (dict(image_shape=(8, 8, 1), context_shape=(4, 4)),
+       r'context_shape must be \(d,\) for a vector context or \(h, w, c\) '
+       r'for an image context, positive ints; got \(4, 4\)'),
+      (dict(image_shape=(8, 8, 1), context_shape=5), 'got 5'),
+      (dict(image_shape=(8, 8, 1), context_shape=(0,)), r'got \(0,\)'),
+      (dict(image_shape=(8, 8, 1), context_shape=(3,), context_channels=0),
+       '`context_channels` must be a positive integer, got 0'),
   )
   def test_bad_config(self, kwargs, message):
     with self.assertRaisesRegex(ValueError, message):
@@ -133,6 +147,32 @@ class GlowConfigJsonTest(parameterized.TestCase):
     self.assertEqual(glow_tf.GlowConfig.from_json(config.to_json()), config)
     self.assertEqual(glow_tf.GlowConfig.from_json(
         json.dumps(config.to_json())).dequantization, 'variational')
+
+  @parameterized.parameters((3,), (4, 4, 1))
+  def test_round_trip_of_a_conditional_config(self, *context_shape):
+    config = glow_tf.GlowConfig(
+        image_shape=(8, 8, 1), num_levels=2, num_classes=10,
+        class_loss_weight=0.01, context_shape=context_shape,
+        context_channels=8)
+    self.assertTrue(config.conditional)
+    self.assertFalse(config.replace(context_shape=None).conditional)
+    fields = config.to_json()
+    self.assertEqual(fields['context_shape'], list(context_shape))
+    self.assertEqual(fields, json.loads(json.dumps(fields)))
+    again = glow_tf.GlowConfig.from_json(json.dumps(fields))
+    self.assertEqual(again, config)
+    self.assertEqual(again.context_shape, context_shape)  # a tuple again
+    self.assertEqual(again.class_loss_weight, 0.01)
+
+  def test_conditional_fields_become_plain_values(self):
+    config = glow_tf.GlowConfig(
+        image_shape=(8, 8, 1), num_classes=2, class_loss_weight=1,
+        context_shape=np.array([4, 4, 1]), context_channels=np.int64(4))
+    self.assertEqual(config.context_shape, (4, 4, 1))
+    self.assertTrue(all(type(d) is int for d in config.context_shape))
+    self.assertIs(type(config.context_channels), int)
+    self.assertIs(type(config.class_loss_weight), float)
+    hash(config)
 
   def test_missing_fields_take_their_defaults(self):
     # A config saved before a field existed still loads.

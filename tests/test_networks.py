@@ -134,6 +134,23 @@ class LayersTest(tf.test.TestCase, parameterized.TestCase):
       self.assertAllClose(ours, reference, rtol=1e-10, atol=1e-10)
     self.assertGreater(float(tf.reduce_max(tf.abs(results[0][0]))), 0.1)
 
+  def test_zero_dense_starts_at_zero_and_is_its_definition(self):
+    dense = networks.ZeroDense(4, 3, dtype=tf.float64)
+    x = tf.random.stateless_normal([2, 5, 4], [1, 41], dtype=tf.float64)
+    self.assertAllEqual(dense(x), np.zeros([2, 5, 3]))
+    self.assertLen(dense.trainable_variables, 3)
+    rng = np.random.default_rng(0)
+    for variable in dense.trainable_variables:
+      variable.assign(rng.normal(size=variable.shape))
+    expected = (np.einsum('bni,io->bno', x, dense.kernel) +
+                dense.bias.numpy()) * np.exp(3.0 * dense.log_scale.numpy())
+    self.assertAllClose(dense(x), expected, atol=1e-12)
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(tf.sin(dense(x)))
+    for variable, grad in zip(dense.trainable_variables,
+                              tape.gradient(loss, dense.trainable_variables)):
+      self.assertGreater(float(tf.reduce_max(tf.abs(grad))), 0, variable.name)
+
   def test_initialize_normalises_the_hidden_layers(self):
     net = networks.CouplingNetwork(2, 4, hidden_channels=32, seed=0,
                                    dtype=tf.float64)

@@ -26,6 +26,7 @@ from glow_tf.analysis.ablation import AblationSummary
 from glow_tf.analysis.ablation import AblationVariant
 from glow_tf.analysis.ablation import run_ablation
 from glow_tf.analysis.ablation import seeds_figure_from_records
+from glow_tf.analysis import conditional
 from glow_tf.analysis.attributes import attribute_direction
 from glow_tf.analysis.attributes import class_mean_latents
 from glow_tf.analysis.attributes import DEFAULT_STRENGTHS
@@ -59,7 +60,7 @@ from glow_tf.analysis.samples import temperature_grid
 
 __all__ = [
     'ABLATION_COUPLINGS', 'ABLATION_PERMUTATIONS', 'ablation_table',
-    'ablation_variants', 'AblationResult', 'AblationSummary',
+    'ablation_variants', 'AblationResult', 'AblationSummary', 'conditional',
     'AblationVariant',
     'attribute_direction', 'auroc', 'class_mean_latents', 'command_line',
     'dataset_bits_per_dim', 'DEFAULT_STRENGTHS', 'DEMO_TEMPERATURES',

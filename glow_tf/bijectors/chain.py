@@ -9,7 +9,8 @@ ActNorm and the 1x1 convolution after it as one matmul). `initialize`
 walks the same order for the data-dependent initialisation.
 
 A conditional flow's `context` (a keyword) reaches the parts that take one
-(those with `context_channels > 0`: couplings, priors) and no other.
+(those with `context_channels > 0`: couplings, priors; a conditional
+`MultiScaleFlow`) and no other.
 """
 
 from tensorflow_probability import bijectors as tfb
@@ -43,8 +44,14 @@ def _check_event_ndims(event_ndims):
 
 
 def _conditioning(part, kwargs):
-  """`kwargs` for `part`, less `context` when the part takes none."""
-  if getattr(part, 'context_channels', 0):
+  """`kwargs` for `part`, less `context` when the part takes none.
+
+  A part takes one when it has `context_channels > 0` (couplings, priors)
+  or a `context_encoder` (a conditional `MultiScaleFlow`, which encodes the
+  context itself).
+  """
+  if (getattr(part, 'context_channels', 0) or
+      getattr(part, 'context_encoder', None) is not None):
     return kwargs
   return {name: value for name, value in kwargs.items() if name != 'context'}
 

@@ -11,6 +11,9 @@ Nothing here downloads: Fashion-MNIST is built from local IDX files
 (`FashionMnistLocal`), other TFDS data sets must be prepared beforehand.
 """
 
+from glow_tf.data.contexts import CONTEXTS
+from glow_tf.data.contexts import context_shape
+from glow_tf.data.contexts import with_context
 from glow_tf.data.loaders import DatasetNotFoundError
 from glow_tf.data.loaders import idx_dataset
 from glow_tf.data.loaders import load_dataset
@@ -30,6 +33,9 @@ from glow_tf.data.pipeline import distribute
 from glow_tf.data.pipeline import make_pipeline
 
 __all__ = [
+    'CONTEXTS',
+    'context_shape',
+    'with_context',
     'DEFAULT_FASHION_MNIST_DIR',
     'DatasetInfo',
     'DatasetNotFoundError',

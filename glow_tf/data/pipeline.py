@@ -9,6 +9,10 @@
   -> prefetch
 ```
 
+A `'context'` in the examples (a conditional model's, e.g. from
+`glow_tf.data.contexts.with_context`) is batched beside the image, cast to
+the images' dtype, and flipped with its image when it is image-shaped.
+
 All randomness (shuffle order, flips, dequantisation noise) follows from
 `seed` when one is given: batch `t` uses stateless keys folded from
 `(seed, t)`, so two pipelines with the same seed give the same batches.
@@ -54,6 +58,9 @@ def _check_element_spec(dataset):
   if 'label' in spec and not spec['label'].dtype.is_integer:
     raise ValueError(
         f"dataset 'label' must be an integer, got {spec['label'].dtype.name}.")
+  if 'context' in spec and not spec['context'].dtype.is_floating:
+    raise ValueError("dataset 'context' must be floats, got "
+                     f"{spec['context'].dtype.name}.")
 
 
 def _image_and_label(example):
@@ -61,11 +68,18 @@ def _image_and_label(example):
     label = tf.cast(example['label'], tf.int64)
   else:
     label = tf.constant(_UNLABELLED, tf.int64)
-  return {'image': example['image'], 'label': label}
+  out = {'image': example['image'], 'label': label}
+  if 'context' in example:
+    out['context'] = example['context']
+  return out
 
 
 def _random_flip_left_right(images, key):
-  """Flips each image of a `[B, H, W, C]` batch with probability 1/2."""
+  """Flips each image of a `[B, H, W, C]` batch with probability 1/2.
+
+  The draws depend on `key` and the batch size only: the same key flips a
+  batch of contexts `[B, h, w, c]` the same way.
+  """
   flip = tf.random.stateless_uniform(tf.shape(images)[:1], seed=key) < 0.5
   return tf.where(flip[:, tf.newaxis, tf.newaxis, tf.newaxis],
                   tf.reverse(images, axis=[2]), images)
@@ -173,13 +187,19 @@ def _batch_to_model_space(base_key, n_bits, flip, noise, dtype):
   def to_model_space(step, batch):
     key = tf.random.experimental.stateless_fold_in(base_key, step)
     images = batch['image']
+    context = batch.get('context')
     if flip:
       flip_key = tf.random.experimental.stateless_fold_in(key, 1)
       images = _random_flip_left_right(images, flip_key)
+      if context is not None and context.shape.rank == 4:
+        context = _random_flip_left_right(context, flip_key)
     noise_key = tf.random.experimental.stateless_fold_in(key, 0)
     x = images_lib.dequantize(images, n_bits, seed=noise_key, dtype=dtype,
                               noise=noise)
-    return {'image': x, 'label': batch['label']}
+    out = {'image': x, 'label': batch['label']}
+    if context is not None:
+      out['context'] = tf.cast(context, dtype)
+    return out
 
   return to_model_space
 

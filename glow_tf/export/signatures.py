@@ -1,11 +1,12 @@
-"""`ServingModule`: the four serving signatures of a `Glow`, checked in the graph.
+"""`ServingModule`: the serving signatures of a `Glow`, checked in the graph.
 
 The signatures' inputs, outputs and errors are listed in the package
-docstring (`glow_tf.export`). Each is traced from a copy of the Glow
-computed by the 'matmul' kernels (`serving_glow`): the fast kernels' matmuls
-with TensorFlow's plain ops, so the exported graph holds no XLA cluster. Only
-the Glow's variables are saved, so loading it needs neither glow_tf nor
-tensorflow-probability.
+docstring (`glow_tf.export`): four for every model, and `classify` for a
+model with a classifier (`GlowConfig.class_loss_weight > 0`). Each is traced
+from a copy of the Glow computed by the 'matmul' kernels (`serving_glow`):
+the fast kernels' matmuls with TensorFlow's plain ops, so the exported graph
+holds no XLA cluster. Only the Glow's variables are saved, so loading it
+needs neither glow_tf nor tensorflow-probability.
 """
 
 import types
@@ -16,10 +17,21 @@ import tensorflow as tf
 from glow_tf import images as images_lib
 from glow_tf.glow import Glow
 
-__all__ = ['ExportError', 'ServingModule', 'SIGNATURE_NAMES', 'latent_name',
-           'stateless_seed']
+__all__ = ['CLASSIFY', 'ExportError', 'ServingModule', 'SIGNATURE_NAMES',
+           'latent_name', 'signature_names', 'stateless_seed']
 
+# The signatures of every export; `signature_names` adds those of some models.
 SIGNATURE_NAMES = ('serving_default', 'sample', 'encode', 'decode')
+CLASSIFY = 'classify'
+
+
+def signature_names(config):
+  """The signatures of an export of a model of `config`, in order.
+
+  `SIGNATURE_NAMES`, then `classify` for a model with a classifier
+  (`config.class_loss_weight > 0`).
+  """
+  return SIGNATURE_NAMES + ((CLASSIFY,) if config.class_loss_weight else ())
 
 
 class ExportError(ValueError):
@@ -69,10 +81,11 @@ def serving_glow(glow):
 
 
 class ServingModule(tf.Module):
-  """A `tf.Module` of the four serving signatures of a `Glow`.
+  """A `tf.Module` of the serving signatures of a `Glow`.
 
   Each signature is a `tf.function` whose input signature has a `None`
-  batch dimension; see `glow_tf.export` for their inputs and outputs.
+  batch dimension; see `glow_tf.export` for their inputs and outputs, and
+  `signature_names(glow.config)` for the signatures of a model.
   Only the Glow's variables are tracked (`model_variables`), not the Glow,
   so the SavedModel's object graph holds no glow_tf or TFP objects.
 
@@ -118,28 +131,41 @@ class ServingModule(tf.Module):
     seed_spec = tf.TensorSpec([], tf.int64, name='seed')
     label_specs = ([tf.TensorSpec([None], tf.int64, name='labels')]
                    if config.num_classes else [])
+    # The context is float32 whatever the model's dtype, as the latents.
+    self._context_spec = (
+        tf.TensorSpec([None, *config.context_shape], tf.float32,
+                      name='context') if config.conditional else None)
+    context_specs = [self._context_spec] if config.conditional else []
+    # The conditions, the last inputs of every signature: labels, context.
+    condition_specs = [*label_specs, *context_specs]
     self._latent_specs = [
         tf.TensorSpec([None, *shape], tf.float32, name=latent_name(level))
         for level, shape in enumerate(self._latent_shapes)]
     # A signature's input names are its TensorSpecs' names.
     self.serving_default = tf.function(
         self._score,
-        input_signature=[self._image_spec, *label_specs],
+        input_signature=[self._image_spec, *condition_specs],
         autograph=False)
     self.sample = tf.function(
         self._sample,
         input_signature=[tf.TensorSpec([], tf.int32, name='num_samples'),
                          tf.TensorSpec([], tf.float32, name='temperature'),
-                         seed_spec, *label_specs],
+                         seed_spec, *condition_specs],
         autograph=False)
     self.encode = tf.function(
         self._encode,
-        input_signature=[self._image_spec, seed_spec, *label_specs],
+        input_signature=[self._image_spec, seed_spec, *condition_specs],
         autograph=False)
     self.decode = tf.function(
         self._decode,
-        input_signature=[*self._latent_specs, *label_specs],
+        input_signature=[*self._latent_specs, *condition_specs],
         autograph=False)
+    if CLASSIFY in signature_names(config):
+      # The classifier reads the image (and context), not the labels.
+      self.classify = tf.function(
+          self._classify,
+          input_signature=[self._image_spec, *context_specs],
+          autograph=False)
 
   @property
   def config(self):
@@ -152,37 +178,35 @@ class ServingModule(tf.Module):
   def signatures(self):
     """`{signature name: concrete function}`, for `tf.saved_model.save`."""
     return {name: getattr(self, name).get_concrete_function()
-            for name in SIGNATURE_NAMES}
+            for name in signature_names(self._config)}
 
   # The signatures.
 
-  # Each takes its inputs positionally (`*inputs`, labels last when the model
-  # is class-conditional), so that its only arguments are the named inputs.
+  # Each takes its inputs positionally (`*inputs`, the conditions last:
+  # labels for a class-conditional model, then context for a conditional
+  # one), so that its only arguments are the named inputs.
 
   def _score(self, *inputs):
-    """images (and labels) -> `bits_per_dim`, `log_prob` `[N]`."""
+    """images (and labels, context) -> `bits_per_dim`, `log_prob` `[N]`."""
     glow, config = self.glow, self._config
-    (images,), labels = self._split_labels(inputs)
+    (images,), labels, context = self._split_conditions(inputs)
     images = self._check_shape(images, self._image_spec)
     batch = tf.shape(images)[0]
     labels = self._check_labels('serving_default', labels, batch, 'images')
-    if self._score_seed is None:
-      x = images_lib.dequantize(images, config.n_bits, noise=False,
-                                dtype=glow.dtype)
-    else:
-      x = images_lib.dequantize(images, config.n_bits,
-                                seed=stateless_seed(self._score_seed),
-                                dtype=glow.dtype)
-    log_prob = glow.log_prob(x, labels=labels)
+    context = self._check_context('serving_default', context, batch,
+                                  'images')
+    log_prob = glow.log_prob(self._scored_images(images), labels=labels,
+                             context=context)
     bits = images_lib.bits_per_dim_from_log_prob(
         log_prob, config.num_dims, config.n_bits)
     return {'bits_per_dim': tf.cast(bits, tf.float32),
             'log_prob': tf.cast(log_prob, tf.float32)}
 
   def _sample(self, *inputs):
-    """num_samples, temperature, seed (and labels) -> uint8 `images`."""
+    """num_samples, temperature, seed (and labels, context) -> `images`."""
     glow = self.glow
-    (num_samples, temperature, seed), labels = self._split_labels(inputs)
+    (num_samples, temperature, seed), labels, context = (
+        self._split_conditions(inputs))
     num_samples = tf.ensure_shape(num_samples, [])
     temperature = tf.ensure_shape(temperature, [])
     seed = tf.ensure_shape(seed, [])
@@ -200,31 +224,34 @@ class ServingModule(tf.Module):
       num_samples = tf.identity(num_samples)
       temperature = tf.identity(temperature)
     labels = self._check_labels('sample', labels, num_samples, 'num_samples')
+    context = self._check_context('sample', context, num_samples,
+                                  'num_samples')
     x = glow.sample(num_samples, seed=stateless_seed(seed),
                     temperature=tf.cast(temperature, glow.dtype),
-                    labels=labels)
+                    labels=labels, context=context)
     return {'images': self._to_uint8(
         x, 'sample: the samples are not finite (is `temperature` too '
         'large?)')}
 
   def _encode(self, *inputs):
-    """images, seed (and labels) -> `z_level_0`, ... `[N, h, w, c]`."""
+    """images, seed (and labels, context) -> `z_level_0`, ... `[N, h, w, c]`."""
     glow, config = self.glow, self._config
-    (images, seed), labels = self._split_labels(inputs)
+    (images, seed), labels, context = self._split_conditions(inputs)
     images = self._check_shape(images, self._image_spec)
     seed = tf.ensure_shape(seed, [])
     batch = tf.shape(images)[0]
     labels = self._check_labels('encode', labels, batch, 'images')
+    context = self._check_context('encode', context, batch, 'images')
     x = images_lib.dequantize(images, config.n_bits,
                               seed=stateless_seed(seed), dtype=glow.dtype)
-    latents = glow.encode(x, labels=labels)
+    latents = glow.encode(x, labels=labels, context=context)
     return {latent_name(level): tf.cast(z, tf.float32)
             for level, z in enumerate(latents)}
 
   def _decode(self, *inputs):
-    """`z_level_0`, ... (and labels) -> uint8 `images`."""
+    """`z_level_0`, ... (and labels, context) -> uint8 `images`."""
     glow = self.glow
-    latents, labels = self._split_labels(inputs)
+    latents, labels, context = self._split_conditions(inputs)
     latents = [self._check_shape(z, spec)
                for z, spec in zip(latents, self._latent_specs)]
     batch = tf.shape(latents[0])[0]
@@ -240,18 +267,47 @@ class ServingModule(tf.Module):
     with tf.control_dependencies(checks):
       latents = [tf.identity(z) for z in latents]
     labels = self._check_labels('decode', labels, batch, 'z_level_0')
+    context = self._check_context('decode', context, batch, 'z_level_0')
 
     x = glow.decode([tf.cast(z, glow.dtype) for z in latents],
-                    labels=labels)
+                    labels=labels, context=context)
     return {'images': self._to_uint8(
         x, 'decode: the decoded images are not finite (are the latents '
         'far outside N(0, 1)?)')}
 
-  def _split_labels(self, inputs):
-    """`(inputs without the labels, labels or None)`."""
-    if self._config.num_classes:
-      return inputs[:-1], inputs[-1]
-    return inputs, None
+  def _classify(self, *inputs):
+    """images (and context) -> class `logits` `[N, K]`, `classes` `[N]`."""
+    (images,), _, context = self._split_conditions(inputs, labels=False)
+    images = self._check_shape(images, self._image_spec)
+    context = self._check_context('classify', context, tf.shape(images)[0],
+                                  'images')
+    logits = self.glow.class_logits(self._scored_images(images),
+                                    context=context)
+    return {'logits': tf.cast(logits, tf.float32),
+            'classes': tf.argmax(logits, axis=-1, output_type=tf.int64)}
+
+  def _scored_images(self, images):
+    """uint8 images in model space, as `serving_default` scores them.
+
+    At the bin centres, or with the noise of `score_seed`.
+    """
+    config, dtype = self._config, self.glow.dtype
+    if self._score_seed is None:
+      return images_lib.dequantize(images, config.n_bits, noise=False,
+                                   dtype=dtype)
+    return images_lib.dequantize(images, config.n_bits,
+                                 seed=stateless_seed(self._score_seed),
+                                 dtype=dtype)
+
+  def _split_conditions(self, inputs, labels=True):
+    """`(inputs without the conditions, labels or None, context or None)`.
+
+    With `labels=False`, the inputs hold no labels (`classify`).
+    """
+    inputs = list(inputs)
+    context = inputs.pop() if self._config.conditional else None
+    labels = inputs.pop() if labels and self._config.num_classes else None
+    return inputs, labels, context
 
   # Checks, inside the graph.
 
@@ -282,6 +338,20 @@ class ServingModule(tf.Module):
             message=f'{signature}: `labels` must be < num_classes = '
             f'{num_classes}')]):
       return tf.identity(labels)
+
+  def _check_context(self, signature, context, batch, batch_input):
+    """Asserts one finite context per example; casts it to the model's dtype."""
+    if context is None:
+      return None
+    context = self._check_shape(context, self._context_spec)
+    context = tf.debugging.assert_all_finite(
+        context, message=f'{signature}: `context` must be finite')
+    with tf.control_dependencies([
+        tf.debugging.assert_equal(
+            tf.shape(context)[0], tf.cast(batch, tf.int32),
+            message=f'{signature}: `context` must hold one context per '
+            f'example (as many as `{batch_input}`)')]):
+      return tf.cast(tf.identity(context), self.glow.dtype)
 
   def _to_uint8(self, x, message):
     x = tf.debugging.assert_all_finite(x, message=message)

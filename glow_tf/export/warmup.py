@@ -11,8 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 from glow_tf.bijectors import multi_scale
+from glow_tf.export.signatures import CLASSIFY
 from glow_tf.export.signatures import latent_name
-from glow_tf.export.signatures import SIGNATURE_NAMES
+from glow_tf.export.signatures import signature_names
 
 __all__ = ['warmup_requests', 'write_warmup_requests', 'WARMUP_FILE']
 
@@ -23,7 +24,8 @@ def warmup_requests(config, model_name='glow', batch_size=2, seed=0):
   """One `PredictionLog` (a PredictRequest) per signature, for server warm-up.
 
   The requests carry small valid inputs (mid-grey images, zero latents,
-  label 0, temperature 0.7): TF Serving replays them when it loads the
+  label 0, zero contexts, temperature 0.7), one per signature of
+  `signature_names(config)`: TF Serving replays them when it loads the
   model, so the first real request does not pay for graph optimisation.
 
   Args:
@@ -48,19 +50,24 @@ def warmup_requests(config, model_name='glow', batch_size=2, seed=0):
   images = np.full([batch_size, h, w, c], 128, np.uint8)
   labels = ({'labels': np.zeros([batch_size], np.int64)}
             if config.num_classes else {})
+  context = ({'context': np.zeros([batch_size, *config.context_shape],
+                                  np.float32)}
+             if config.conditional else {})
   shapes = multi_scale.latent_shapes(config.image_shape, config.num_levels)
   latents = {latent_name(level): np.zeros([batch_size, *shape], np.float32)
              for level, shape in enumerate(shapes)}
   inputs = {
-      'serving_default': {'images': images, **labels},
+      'serving_default': {'images': images, **labels, **context},
       'sample': {'num_samples': np.int32(batch_size),
                  'temperature': np.float32(0.7), 'seed': np.int64(seed),
-                 **labels},
-      'encode': {'images': images, 'seed': np.int64(seed), **labels},
-      'decode': {**latents, **labels},
+                 **labels, **context},
+      'encode': {'images': images, 'seed': np.int64(seed), **labels,
+                 **context},
+      'decode': {**latents, **labels, **context},
+      CLASSIFY: {'images': images, **context},
   }
   logs = []
-  for signature in SIGNATURE_NAMES:
+  for signature in signature_names(config):
     request = predict_pb2.PredictRequest(
         model_spec=model_pb2.ModelSpec(name=model_name,
                                        signature_name=signature))

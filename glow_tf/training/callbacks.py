@@ -121,17 +121,21 @@ class Summaries(Callback):
     sample_model = trainer.ema_model or trainer.model
     labels = (tf.range(config.num_samples) % glow_config.num_classes
               if glow_config.num_classes else None)
-    self._sample = tf.function(lambda: images_lib.to_uint8(sample_model.sample(
-        config.num_samples, seed=[config.seed, 7],
-        temperature=config.sample_temperature, labels=labels),
-                                                           glow_config.n_bits))
+    # A conditional model's samples need contexts, which the training
+    # data has and this callback does not: it writes no sample grid.
+    self._sample = None if glow_config.conditional else tf.function(
+        lambda: images_lib.to_uint8(sample_model.sample(
+            config.num_samples, seed=[config.seed, 7],
+            temperature=config.sample_temperature, labels=labels),
+                                    glow_config.n_bits))
 
   def on_step_end(self, trainer, step, loss, finite):
     if not self._chief:
       return
     if self._config.summary_every and step % self._config.summary_every == 0:
       self._write_scalars(step, loss)
-    if self._config.sample_every and step % self._config.sample_every == 0:
+    if (self._sample is not None and self._config.sample_every and
+        step % self._config.sample_every == 0):
       with self._writer.as_default(step=step):
         summaries_lib.image('samples',
                             summaries_lib.image_grid(self._sample()))

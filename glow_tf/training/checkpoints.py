@@ -111,8 +111,11 @@ def check_or_save_config(model_dir, glow_config, chief=True):
     CheckpointError: `model_dir` holds a different model.
   """
   if tf.io.gfile.exists(os.path.join(model_dir, CONFIG_FILE)):
-    # How the layers are computed (`kernels`) is not part of the model.
+    # How the layers are computed (`kernels`) is not part of the model, nor
+    # is the width of a context an unconditional model does not have.
     saved = load_config(model_dir).replace(kernels=glow_config.kernels)
+    if not (saved.conditional or glow_config.conditional):
+      saved = saved.replace(context_channels=glow_config.context_channels)
     if saved != glow_config:
       saved_fields, fields = (dataclasses.asdict(saved),
                               dataclasses.asdict(glow_config))

@@ -71,29 +71,38 @@ class BitsPerDimScorer:
                         if num_samples is None else
                         _checks.positive_int(num_samples, 'num_samples'))
     self._bits_per_dim = tf.function(
-        lambda images, labels, seed: images_lib.bits_per_dim(
+        lambda images, labels, seed, context: images_lib.bits_per_dim(
             glow, images, labels=labels, seed=seed,
-            num_samples=self.num_samples),
+            num_samples=self.num_samples, context=context),
         reduce_retracing=True)
 
-  def __call__(self, images, seed=0, labels=None):
-    """float64 numpy array `[N]` of the bits/dim of uint8 `images`."""
+  def __call__(self, images, seed=0, labels=None, contexts=None):
+    """float64 numpy array `[N]` of the bits/dim of uint8 `images`.
+
+    `labels` (class-conditional models) and `contexts` (conditional ones,
+    `[N, *context_shape]`) go with the images.
+    """
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4:
       raise ValueError('images must be uint8 [N, H, W, C], got '
                        f'{images.dtype} of shape {images.shape}.')
     if self.glow.config.num_classes is not None and labels is None:
       raise ValueError('The model is class-conditional: give the labels.')
+    if self.glow.config.conditional and contexts is None:
+      raise ValueError('The model is conditional: give the contexts.')
     if self.glow.config.num_classes is None:
       labels = None  # an unconditional model's score takes none
     scores = []
     for b, start in enumerate(range(0, len(images), self.batch_size)):
-      chunk = tf.constant(images[start:start + self.batch_size])
+      stop = start + self.batch_size
+      chunk = tf.constant(images[start:stop])
       batch_labels = None if labels is None else tf.constant(
-          np.asarray(labels)[start:start + self.batch_size], tf.int64)
+          np.asarray(labels)[start:stop], tf.int64)
+      batch_contexts = None if contexts is None else tf.constant(
+          np.asarray(contexts)[start:stop], self.glow.dtype)
       scores.append(self._bits_per_dim(
-          chunk, batch_labels, tf.constant([int(seed), b])).numpy().astype(
-              np.float64))
+          chunk, batch_labels, tf.constant([int(seed), b]),
+          batch_contexts).numpy().astype(np.float64))
     return np.concatenate(scores) if scores else np.zeros([0], np.float64)
 
 
@@ -141,7 +150,9 @@ class CurveEvaluation:
   the start (when the curve is empty), every `every_steps` steps and at the
   end, with the training loss averaged since the previous point, and writes
   the curve to `model_dir/history.json` on the chief; a resumed run extends
-  the curve it finds there.
+  the curve it finds there. A class-conditional model's images are scored
+  with their `labels`, a conditional model's with their `contexts`
+  (`[N, *context_shape]`).
 
   With `max_time_fraction`, a point on the `every_steps` grid is skipped
   when scoring it (estimated by the previous point's cost) would raise the
@@ -162,8 +173,10 @@ class CurveEvaluation:
   """
 
   def __init__(self, images, every_steps, batch_size=500, seed=0, log=None,
-               max_time_fraction=None):
+               max_time_fraction=None, contexts=None, labels=None):
     images = np.asarray(images)
+    self.contexts = None if contexts is None else np.asarray(contexts)
+    self.labels = None if labels is None else np.asarray(labels)
     if images.dtype != np.uint8 or images.ndim != 4 or not len(images):
       raise ValueError('images must be a non-empty uint8 [N, H, W, C] '
                        f'array, got {images.dtype} of shape {images.shape}.')
@@ -233,7 +246,9 @@ class CurveEvaluation:
 
   def _evaluate(self, step):
     tick = time.monotonic()
-    test = float(np.mean(self._scorer(self.images, seed=self.seed)))
+    test = float(np.mean(self._scorer(self.images, seed=self.seed,
+                                      labels=self.labels,
+                                      contexts=self.contexts)))
     self._last_cost = time.monotonic() - tick
     self.seconds += self._last_cost
     self._run_seconds += self._last_cost
@@ -313,12 +328,17 @@ def evaluate(model, dataset, batch_size=256, seed=0, max_examples=None,
 
   num_samples = (images_lib.default_num_samples(model) if num_samples is None
                  else _checks.positive_int(num_samples, 'num_samples'))
-  conditional = config.num_classes is not None
+  class_conditional = config.num_classes is not None
+  if config.conditional and 'context' not in batches.element_spec:
+    raise ValueError(
+        f'The model is conditional (context_shape={config.context_shape}): '
+        "the data set needs a 'context' (glow_tf.data.with_context).")
   score = tf.function(
       lambda batch, seed: images_lib.importance_weighted_bits_per_dim(
           model, batch['image'], config.n_bits,
-          labels=batch['label'] if conditional else None, seed=seed,
-          num_samples=num_samples))
+          labels=batch['label'] if class_conditional else None, seed=seed,
+          num_samples=num_samples,
+          context=batch['context'] if config.conditional else None))
 
   log = log or logging.info
   values, count, start = [], 0, time.monotonic()

@@ -114,7 +114,7 @@ def _check_across_workers(strategy, variables, atol):
           for i in np.flatnonzero(spread > atol * scale)]
 
 
-def initialize(model, strategy, images, per_replica=False):
+def initialize(model, strategy, images, per_replica=False, context=None):
   """Data-dependent initialisation of `model` on a global batch, once.
 
   Does nothing when `model` is already initialised (for example restored
@@ -131,6 +131,8 @@ def initialize(model, strategy, images, per_replica=False):
       each replica's share (e.g. an element of a distributed dataset).
     per_replica: whether `images` is already distributed (implied for a
       `tf.distribute.DistributedValues`).
+    context: the images' contexts, for a conditional model (split or
+      distributed as `images` are).
 
   Returns:
     True if the model was initialised now, False if it already was.
@@ -146,13 +148,19 @@ def initialize(model, strategy, images, per_replica=False):
   strategy = strategy or tf.distribute.get_strategy()
   if is_initialized(model):
     return False
+  shares = {'images': images}
+  if context is not None:
+    shares['context'] = context
   if not (per_replica or isinstance(images, tf.distribute.DistributedValues)):
-    images = distribute_batch(strategy, images)
+    shares = distribute_batch(strategy, shares)
+
+  def initialize_share(share):
+    model.initialize(share['images'], context=share.get('context'))
 
   @tf.function
   def run(shares):
-    strategy.run(model.initialize, args=(shares,))
+    strategy.run(initialize_share, args=(shares,))
 
-  run(images)
+  run(shares)
   check_replicas_agree(strategy, model.variables)
   return True

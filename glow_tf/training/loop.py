@@ -187,7 +187,9 @@ def _training_data(trainer, dataset_fn, start_step, log):
         seed=_seeds.derive_seed(train_config.seed, _INIT_DATA_TAG),
         **pipeline_kwargs)
     log(f'Data-dependent initialisation on {init_size} images.')
-    trainer.initialize(next(iter(init_data))['image'], per_replica=True)
+    init_batch = next(iter(init_data))
+    trainer.initialize(init_batch['image'], per_replica=True,
+                       context=init_batch.get('context'))
     del init_data
   return data_lib.distribute(
       strategy, dataset_fn, train_config.batch_size,

@@ -1,11 +1,14 @@
 """`Trainer`: the model, optimizer, EMA and one compiled training step.
 
 The objective is the negative log-likelihood in bits per dimension of the
-dequantised images (see `glow_tf.images`), averaged over the global batch:
+dequantised images (see `glow_tf.images`), averaged over the global batch,
+plus, for a model with a class-prediction loss (`class_loss_weight`), the
+classifier's cross-entropy in bits, weighted as in the official code:
 
 ```
-bpd(x) = -(log p(x) - D log(2**n_bits)) / (D log 2)
-loss   = sum over the replica's images of bpd / global_batch_size
+bpd(x) = -(log p(x | y, context) - D log(2**n_bits)) / (D log 2)
+obj(x) = bpd(x) + class_loss_weight * cross_entropy(y, class_logits(x)) / log 2
+loss   = sum over the replica's images of obj / global_batch_size
 grads  = all_reduce_sum(d loss / d theta)          (identical on every replica)
 skip the update when the loss or the gradients are not finite
 theta  <- Adamax or Adam(grads, lr_t)               (glow_tf.training.optimizer)
@@ -26,31 +29,67 @@ from glow_tf.training import initialization
 from glow_tf.training.config import TrainConfig
 from glow_tf.training.optimizer import make_optimizer
 
-__all__ = ['Trainer', 'NonFiniteLossError', 'batch_bits_per_dim']
+__all__ = ['Trainer', 'NonFiniteLossError', 'batch_bits_per_dim',
+           'batch_objective']
+
+
+def _conditions(model, batch):
+  """`(labels, context)` of a batch, as the model takes them (or None)."""
+  config = model.config
+  labels = batch.get('label') if config.num_classes is not None else None
+  context = batch.get('context') if config.conditional else None
+  if config.conditional and context is None:
+    raise ValueError(
+        f'The model is conditional (context_shape={config.context_shape}): '
+        "its batches need a 'context' (glow_tf.data.with_context).")
+  return labels, context
 
 
 def batch_bits_per_dim(model, batch, memory_saving=False):
   """Per-example bits/dim of a batch dict `{'image', 'label'}` of model-space images.
 
-  The labels are used when the model is class-conditional. With
-  `memory_saving`, through `glow_tf.memory.memory_saving_log_prob` (same
-  value, a gradient that does not store the flow's activations). The
-  images are re-dequantised by the model (`Glow.dequantize_and_log_q`):
-  uniform noise keeps the pipeline's (log q = 0, the formula above); a
-  variational dequantizer draws `u ~ q(u | k)` on their bins, recovered
-  exactly from the pipeline's images, and the loss is the variational bound.
+  The labels are used when the model is class-conditional, the batch's
+  `'context'` when it is conditional. With `memory_saving`, through
+  `glow_tf.memory.memory_saving_log_prob` (same value, a gradient that does
+  not store the flow's activations). The images are re-dequantised by the
+  model (`Glow.dequantize_and_log_q`): uniform noise keeps the pipeline's
+  (log q = 0, the formula above); a variational dequantizer draws
+  `u ~ q(u | k)` on their bins, recovered exactly from the pipeline's
+  images, and the value is the variational bound.
+  """
+  return batch_objective(model, batch, memory_saving, with_class_loss=False)
+
+
+def batch_objective(model, batch, memory_saving=False, with_class_loss=True):
+  """Per-example training objective: bits/dim, plus the weighted class loss.
+
+  The class loss (`config.class_loss_weight > 0`) is the classifier's
+  cross-entropy in bits, from the same pass through the flow.
   """
   config = model.config
-  labels = batch.get('label') if config.num_classes is not None else None
+  labels, context = _conditions(model, batch)
   images, log_q = model.dequantize_and_log_q(batch['image'])
-  batch = dict(batch, image=images)
+  level_inverse = None
   if memory_saving:
-    log_prob = memory.memory_saving_log_prob(model, batch['image'],
-                                             labels=labels)
+    level_inverse = memory.level_inverse(model)
+  if with_class_loss and config.class_loss_weight:
+    log_prob, logits = model.log_prob_and_class_logits(
+        images, labels, context=context, level_inverse=level_inverse)
   else:
-    log_prob = model.log_prob(batch['image'], labels=labels)
-  return images_lib.bits_per_dim_from_log_prob(log_prob, config.num_dims,
-                                               config.n_bits, log_q=log_q)
+    logits = None
+    if memory_saving:
+      log_prob = memory.memory_saving_log_prob(model, images, labels=labels,
+                                               context=context)
+    else:
+      log_prob = model.log_prob(images, labels=labels, context=context)
+  bpd = images_lib.bits_per_dim_from_log_prob(log_prob, config.num_dims,
+                                              config.n_bits, log_q=log_q)
+  if logits is None:
+    return bpd
+  cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
+      labels=tf.cast(labels, tf.int32), logits=logits)
+  return bpd + config.class_loss_weight * cross_entropy / tf.math.log(
+      tf.constant(2.0, cross_entropy.dtype))
 
 
 def _spec_of(value):
@@ -131,7 +170,7 @@ class Trainer:
     self._compiled_step = None
     self.restored_from = None
 
-  def initialize(self, images, per_replica=False):
+  def initialize(self, images, per_replica=False, context=None):
     """Data-dependent initialisation (all-reduced over replicas), once.
 
     Args:
@@ -140,12 +179,14 @@ class Trainer:
         `per_replica`, each replica's share (an element of a distributed
         dataset).
       per_replica: whether `images` is already distributed.
+      context: the images' contexts, for a conditional model (split or
+        distributed as `images` are).
 
     Returns:
       True if the model was initialised now, False if it already was.
     """
     done = initialization.initialize(self.model, self.strategy, images,
-                                     per_replica=per_replica)
+                                     per_replica=per_replica, context=context)
     if done and self.ema is not None:
       with self.strategy.scope():
         self.ema.reset()
@@ -198,9 +239,9 @@ class Trainer:
   def _replica_gradients(self, batch):
     context = tf.distribute.get_replica_context()
     with tf.GradientTape() as tape:
-      bpd = batch_bits_per_dim(self.model, batch,
-                              self.train_config.memory_saving)
-      loss = tf.nn.compute_average_loss(bpd)
+      objective = batch_objective(self.model, batch,
+                                  self.train_config.memory_saving)
+      loss = tf.nn.compute_average_loss(objective)
     grads = tape.gradient(loss, self._variables)
     grads = [tf.zeros_like(v) if g is None else g
              for g, v in zip(grads, self._variables)]

@@ -266,5 +266,134 @@ class AffineCouplingTest(tf.test.TestCase, parameterized.TestCase):
       AffineCoupling(**kwargs)
 
 
+def _conditional_coupling(num_channels=4, context_channels=3, additive=False,
+                          dtype=tf.float64, seed=0):
+  return AffineCoupling(num_channels, hidden_channels=_HIDDEN,
+                        additive=additive, seed=seed, dtype=dtype,
+                        context_channels=context_channels)
+
+
+def _contexts(shape, seed=0, dtype=tf.float64):
+  return tf.random.stateless_normal(shape, seed=[seed, 17], dtype=dtype)
+
+
+class ConditionalCouplingTest(tf.test.TestCase, parameterized.TestCase):
+  """With `context_channels`, NN reads `[context, x_a]`; a bijection of x."""
+
+  @parameterized.parameters((False, [3, 2]), (True, [2]))
+  def test_bijector_checks(self, additive, batch_shape):
+    coupling = _conditional_coupling(additive=additive)
+    self.assertEqual(coupling.context_channels, 3)
+    coupling.initialize(_images([4, 4, 4, 4]),
+                        context=_contexts([4, 4, 4, 3], seed=1))
+    context = _contexts([*batch_shape, 4, 4, 3], seed=2)
+    bijector_checks.check_bijector(
+        self, coupling, [4, 4, 4], batch_shape=batch_shape, num_trainable=9,
+        bijector_kwargs={'context': context})
+
+  @parameterized.parameters(False, True)
+  def test_network_reads_the_context_then_the_first_half(self, additive):
+    coupling = _conditional_coupling(num_channels=5, additive=additive)
+    # conv_in has 3 context + 2 conditioning input channels.
+    self.assertEqual(coupling.network.conv_in.kernel.shape[2], 5)
+    x, context = _images([2, 4, 4, 5], seed=1), _contexts([2, 4, 4, 3])
+    coupling.initialize(x, context=context)
+    bijector_checks.perturb_variables(coupling, seed=3, scale=0.6)
+    x_a, x_b = x[..., :2], x[..., 2:]
+    h = coupling.network(tf.concat([context, x_a], axis=-1))
+    self.assertAllClose(coupling.network_output(x_a, context), h, atol=1e-12)
+    z_b, log_scale = inverse_half(x_b, h, additive)
+    z, ildj = coupling.inverse_and_log_det(x, event_ndims=3, context=context)
+    self.assertAllClose(z, tf.concat([x_a, z_b], axis=-1), atol=1e-12)
+    self.assertAllClose(
+        ildj, np.zeros(2) if additive else
+        tf.reduce_sum(log_scale, axis=[1, 2, 3]), atol=1e-12)
+    x_again, fldj = coupling.forward_and_log_det(z, event_ndims=3,
+                                                 context=context)
+    self.assertAllClose(x_again, x, atol=1e-12)
+    self.assertAllClose(fldj, -ildj, atol=1e-12)
+
+  def test_the_context_changes_the_map(self):
+    coupling = _conditional_coupling()
+    x = _images([2, 4, 4, 4], seed=1)
+    first, second = _contexts([2, 4, 4, 3]), _contexts([2, 4, 4, 3], seed=1)
+    coupling.initialize(x, context=first)
+    # Zero-initialised: the identity whatever the context.
+    self.assertAllEqual(coupling.inverse(x, context=first), x)
+    bijector_checks.perturb_variables(coupling, seed=2)
+    # TFP's methods on the same `x`: the cache must not answer for another
+    # context.
+    for method in (coupling.inverse, coupling.forward):
+      a, b = method(x, context=first), method(x, context=second)
+      self.assertGreater(float(tf.reduce_max(tf.abs(a - b))), 1e-2)
+      self.assertAllClose(a, method(tf.identity(x), context=first),
+                          atol=1e-12)
+    ildj = [coupling.inverse_log_det_jacobian(x, 3, context=c)
+            for c in (first, second)]
+    self.assertGreater(float(tf.reduce_max(tf.abs(ildj[0] - ildj[1]))), 1e-2)
+    # The context's gradient is the numerical one.
+    context = first[:1, :2, :2]
+    theoretical, numerical = tf.test.compute_gradient(
+        lambda c: coupling.inverse_and_log_det(x[:1, :2, :2], 3,
+                                               context=c)[0], [context])
+    self.assertGreater(np.max(np.abs(theoretical[0])), 1e-2)
+    self.assertAllClose(theoretical[0], numerical[0], atol=1e-6)
+
+  def test_fast_kernels_equal_the_reference_with_a_context(self):
+    # Hidden 8 > 4 outputs: the fast sampling direction fuses its tail,
+    # which drops the context channels of NN's input.
+    couplings = [AffineCoupling(4, hidden_channels=_HIDDEN, seed=1,
+                                dtype=tf.float64, context_channels=3,
+                                kernels=kernels)
+                 for kernels in ('fast', 'matmul', 'reference')]
+    x, context = _images([3, 4, 4, 4], seed=2), _contexts([3, 4, 4, 3])
+    for coupling in couplings:
+      coupling.initialize(x, context=context)
+      bijector_checks.perturb_variables(coupling, seed=4)
+    expected = couplings[-1]
+    for coupling in couplings[:-1]:
+      for direction in ('inverse_and_log_det', 'forward_and_log_det'):
+        actual = getattr(coupling, direction)(x, 3, context=context)
+        reference = getattr(expected, direction)(x, 3, context=context)
+        for a, b in zip(actual, reference):
+          self.assertAllClose(a, b, rtol=1e-10, atol=1e-10)
+
+  @parameterized.named_parameters(
+      ('missing', None, r'affine_coupling: this bijector is conditional '
+       r'\(context_channels=3\): pass `context`'),
+      ('channels', ([2, 4, 4, 2], tf.float64),
+       r'`context` must have shape \(2, 4, 4, 3\).*got shape \(2, 4, 4, 2\)'),
+      ('spatial', ([2, 2, 2, 3], tf.float64),
+       r'`context` must have shape \(2, 4, 4, 3\).*got shape \(2, 2, 2, 3\)'),
+      ('batch', ([3, 4, 4, 3], tf.float64),
+       r'`context` must have shape \(2, 4, 4, 3\).*got shape \(3, 4, 4, 3\)'),
+      ('dtype', ([2, 4, 4, 3], tf.float32),
+       r'`context` must have dtype float64 .*got float32'))
+  def test_bad_context(self, context, message):
+    coupling = _conditional_coupling()
+    x = _images([2, 4, 4, 4])
+    if context is not None:
+      context = tf.zeros(*context)
+    for call in (coupling.inverse, coupling.forward, coupling.initialize,
+                 coupling.inverse_and_log_det, coupling.forward_and_log_det):
+      with self.assertRaisesRegex(ValueError, message):
+        call(x, context=context)
+
+  def test_an_unconditional_coupling_refuses_a_context(self):
+    coupling = _coupling()
+    x = _images([2, 4, 4, 4])
+    for call in (coupling.inverse, coupling.forward,
+                 coupling.inverse_and_log_det):
+      with self.assertRaisesRegex(
+          ValueError, r'unconditional \(context_channels=0\) but got a '
+          r'`context`'):
+        call(x, context=tf.zeros([2, 4, 4, 3], tf.float64))
+
+  def test_bad_context_channels_argument(self):
+    with self.assertRaisesRegex(
+        ValueError, '`context_channels` must be a non-negative integer'):
+      AffineCoupling(4, context_channels=-1)
+
+
 if __name__ == '__main__':
   tf.test.main()

@@ -17,8 +17,22 @@ def _flow(**overrides):
                               num_steps=1, hidden_channels=4,
                               dtype='float64').replace(**overrides)
   flow = glow_tf.build_flow(config, seed=3)
-  flow.initialize(_images(8, seed=7))
+  context = None
+  if config.context_shape is not None:
+    context = _contexts(8, config.context_shape, seed=7)
+  flow.initialize(_images(8, seed=7), context=context)
   return flow
+
+
+def _contexts(n, context_shape, seed=0):
+  return tf.random.stateless_normal([n, *context_shape], seed=[seed, 29],
+                                    dtype=tf.float64)
+
+
+def _coupling_route(steps, features):
+  """TFP's keywords that give a level's couplings their context features."""
+  return {step.name: {'affine_coupling': {'context': features}}
+          for step in steps.bijectors}
 
 
 def _images(n, seed=0):
@@ -105,6 +119,89 @@ class MultiScaleFlowTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(seen, [(2, 2, 8), (1, 1, 16)])
     expected = flow.inverse_and_log_det(x)
     self.assertAllClose((eps, ildj), expected, atol=0)
+
+  def test_bijector_checks_conditional(self):
+    # Every variable (the context encoder's too) gets a gradient, and the
+    # log-det is the Jacobian's, for a fixed context. (A vector context:
+    # tests/test_glow_conditional.py.)
+    flow = _flow(context_shape=(2, 2, 1), context_channels=2, num_classes=3)
+    self.assertIsNotNone(flow.context_encoder)
+    bijector_checks.check_bijector(
+        self, flow, [4, 4, 2], scale=0.1, bijector_kwargs={
+            'context': _contexts(2, (2, 2, 1), seed=1),
+            'labels': tf.constant([2, 0])})
+
+  @parameterized.parameters(((3,),), ((2, 2, 1),))
+  def test_each_level_reads_its_own_context_features(self, context_shape):
+    flow = _flow(context_shape=context_shape, context_channels=2)
+    bijector_checks.perturb_variables(flow, scale=0.1)
+    x, context = _images(3, seed=1), _contexts(3, context_shape, seed=2)
+    features = flow.context_encoder(context)
+    self.assertEqual([f.shape[1:] for f in features], [(2, 2, 2), (1, 1, 2)])
+    # By parts, TFP's way: each level's steps, split prior and the top prior
+    # with that level's features.
+    total, h, latents = 0., x, []
+    squeeze = glow_tf.bijectors.Squeeze(dtype=tf.float64)
+    for level, steps in enumerate(flow.steps):
+      route = _coupling_route(steps, features[level])
+      h = squeeze.forward(h)
+      total += steps.inverse_log_det_jacobian(h, event_ndims=3, **route)
+      h = steps.inverse(h, **route)
+      if level < flow.num_levels - 1:
+        split = flow.split_priors[level]
+        out = split.inverse(h, context=features[level])
+        total += split.inverse_log_det_jacobian(h, event_ndims=3,
+                                                context=features[level])
+        h, eps = out[..., :split.kept_channels], out[..., split.kept_channels:]
+        latents.append(eps)
+    latents.append(flow.top_prior.inverse(h, context=features[-1]))
+    total += flow.top_prior.inverse_log_det_jacobian(
+        h, event_ndims=3, context=features[-1])
+    eps, ildj = flow.inverse_and_log_det(x, context=context)
+    self.assertAllClose(ildj, total, atol=1e-10)
+    self.assertAllClose(eps, flow.pack_latents(latents), atol=1e-12)
+    for a, b in zip(flow.encode(x, context=context), latents):
+      self.assertAllClose(a, b, atol=1e-12)
+    self.assertAllClose(flow.decode(latents, context=context), x, atol=1e-10)
+    self.assertAllClose(flow.top_input(x, context=context), h, atol=1e-12)
+    self.assertAllClose(flow.top_latent(eps, context=context), h, atol=1e-10)
+    # Another context gives another latent and log-det.
+    other_eps, other_ildj = flow.inverse_and_log_det(x, context=-context)
+    self.assertGreater(float(tf.reduce_max(tf.abs(other_eps - eps))), 1e-3)
+    self.assertGreater(float(tf.reduce_max(tf.abs(other_ildj - ildj))), 1e-3)
+
+  def test_level_inverse_gets_each_levels_context_features(self):
+    flow = _flow(context_shape=(3,), context_channels=2)
+    context = _contexts(2, (3,))
+    seen = []
+
+    def level_inverse(steps, h, context=None):
+      seen.append((h.shape[1:], context.shape[1:]))
+      return glow_tf.bijectors.inverse_and_log_det(steps, h, context=context)
+
+    x = _images(2)
+    result = flow.inverse_and_log_det(x, context=context,
+                                      level_inverse=level_inverse)
+    self.assertEqual(seen, [((2, 2, 8), (2, 2, 2)), ((1, 1, 16), (1, 1, 2))])
+    self.assertAllClose(result, flow.inverse_and_log_det(x, context=context),
+                        atol=0)
+
+  def test_context_checks(self):
+    conditional = _flow(context_shape=(3,), context_channels=2)
+    x = _images(2)
+    for call in (conditional.inverse, conditional.forward,
+                 conditional.encode, conditional.initialize):
+      with self.assertRaisesRegex(ValueError, r'this flow is conditional '
+                                  r'\(context of shape \[3\]\): pass '
+                                  r'`context`'):
+        call(x)
+    unconditional = _flow()
+    for call in (unconditional.inverse, unconditional.forward,
+                 unconditional.encode, unconditional.initialize):
+      with self.assertRaisesRegex(ValueError, r'this flow is unconditional '
+                                  r'\(no context encoder\) but got a '
+                                  r'`context`'):
+        call(x, context=_contexts(2, (3,)))
 
   def test_bad_input(self):
     flow = _flow()

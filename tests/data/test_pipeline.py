@@ -17,6 +17,7 @@ try:
 except RuntimeError:  # Runtime already initialised by another test module.
   pass
 
+from glow_tf.data import contexts  # pylint: disable=g-import-not-at-top
 from glow_tf.data import pipeline  # pylint: disable=g-import-not-at-top
 
 _SUBPROCESS_ENV = 'GLOW_TF_DATA_TEST_SUBPROCESS'
@@ -96,6 +97,52 @@ def test_missing_label_and_extra_keys():
   assert set(batch) == {'image', 'label'}
   np.testing.assert_array_equal(batch['label'], [-1, -1, -1])
   np.testing.assert_allclose(batch['image'], -0.5 + 0.5 / 256)
+
+
+def test_context_is_batched_cast_and_flipped_with_its_image():
+  # Asymmetric random images: a flipped image (and its low-resolution
+  # context) differs from the original. Labels say which original it is.
+  num = 32
+  images = np.random.default_rng(4).integers(0, 256, (num, 4, 6, 1), np.uint8)
+  dataset = contexts.with_context(tf.data.Dataset.from_tensor_slices(
+      {'image': images, 'label': np.arange(num)}), 'low_res')
+  batch = next(iter(pipeline.make_pipeline(
+      dataset, num, n_bits=8, random_flip=True, seed=5, noise=False,
+      dtype=tf.float64)))
+  assert batch['context'].dtype == tf.float64
+  assert batch['context'].shape == (num, 2, 3, 1)
+  seen = np.floor((batch['image'].numpy() + 0.5) * 256).astype(np.uint8)
+  originals = images[batch['label'].numpy()]
+  flipped = np.array([not np.array_equal(s, o) for s, o in zip(seen, originals)])
+  np.testing.assert_array_equal(seen[flipped], originals[flipped, :, ::-1])
+  assert 5 < flipped.sum() < num - 5
+  # Each context is the low-resolution image of the image it comes with,
+  # flipped or not.
+  np.testing.assert_allclose(batch['context'].numpy(),
+                             contexts.low_resolution(seen).numpy(), atol=1e-6)
+  assert not np.allclose(batch['context'].numpy()[flipped],
+                         contexts.low_resolution(originals[flipped]).numpy())
+
+
+def test_vector_context_is_batched_and_never_flipped():
+  num = 16
+  image = np.zeros((4, 6, 1), np.uint8)
+  image[:, :3] = 255
+  vectors = np.arange(num * 3, dtype=np.float32).reshape(num, 3)
+  dataset = tf.data.Dataset.from_tensor_slices(
+      {'image': np.repeat(image[None], num, axis=0), 'context': vectors,
+       'label': np.arange(num)})
+  for training in (True, False):
+    batch = next(iter(pipeline.make_pipeline(
+        dataset, num, n_bits=8, training=training, random_flip=True, seed=1,
+        dtype=tf.float64)))
+    assert batch['context'].dtype == tf.float64
+    np.testing.assert_array_equal(batch['context'],
+                                  vectors[batch['label'].numpy()])
+  with pytest.raises(ValueError, match="dataset 'context' must be floats, got "
+                     'int64'):
+    pipeline.make_pipeline(dataset.map(lambda e: dict(
+        e, context=tf.cast(e['context'], tf.int64))), 4, n_bits=8)
 
 
 def test_argument_errors():

@@ -12,6 +12,8 @@ import time
 import pytest
 import tensorflow as tf
 
+from glow_tf import data
+from glow_tf import training
 from glow_tf.training import checkpoints
 from tests import fixtures
 
@@ -102,6 +104,51 @@ def test_train_and_evaluate_fashion_mnist(tmp_path):
   ood = fixtures.read_json(output, ['bits_per_dim'])
   assert ood['num_examples'] == 32 and not ood['ema_weights']
   assert ood['dataset'] == 'mnist_idx'
+
+
+def test_conditional_training_resumes_and_is_evaluated_with_its_context(
+    tmp_path):
+  # --context=low_res and --class_loss_weight on one model: p(x | y, its 2x2
+  # average) with the class-prediction loss; then a resumed run, and an
+  # evaluation that finds the context from the model's config.
+  idx_dir = fixtures.fake_idx_folder(str(tmp_path / 'idx'), num_test=20,
+                                    num_train=64)
+  model_dir, data_dir = str(tmp_path / 'model'), str(tmp_path / 'tfds')
+  args = [f'--model_dir={model_dir}', f'--data_dir={data_dir}',
+          f'--idx_dir={idx_dir}', '--dataset=fashion_mnist',
+          '--context=low_res', '--class_loss_weight=0.01',
+          '--checkpoint_every=2', '--log_every=1', '--sample_every=1',
+          '--random_flip', *_TINY_MODEL]
+  out = fixtures.run_binary('train', *args, '--train_steps=2')
+  assert 'Data-dependent initialisation on 32 images' in out
+  assert 'Trained to step 2 (train_steps)' in out
+  assert 'nan' not in out.lower().replace('fashion_mnist', ''), out
+  config = checkpoints.load_config(model_dir)
+  assert config.context_shape == (14, 14, 1)
+  assert (config.num_classes, config.class_loss_weight) == (10, 0.01)
+
+  out = fixtures.run_binary('train', *args, '--train_steps=3')
+  assert 'Resuming from step 2' in out
+  assert 'Data-dependent initialisation' not in out
+  assert 'Trained to step 3 (train_steps)' in out
+  assert _checkpoint_steps(model_dir) == [2, 3]
+
+  fixtures.run_binary('evaluate', f'--model_dir={model_dir}',
+                      f'--data_dir={data_dir}', f'--idx_dir={idx_dir}',
+                      '--max_examples=16', '--batch_size=8')
+  results = fixtures.read_json(
+      os.path.join(model_dir, 'eval', 'fashion_mnist_test.json'),
+      ['bits_per_dim', 'num_examples', 'step', 'context'])
+  assert results['context'] == 'low_res'
+  assert results['num_examples'] == 16 and results['step'] == 3
+  # The figure of the library's evaluation with the low_res contexts.
+  glow, _ = checkpoints.restore_model(model_dir)
+  expected = training.evaluate(glow, data.with_context(data.load_dataset(
+      'fashion_mnist', 'test', data_dir=data_dir, idx_dir=idx_dir),
+                                                      'low_res'),
+                               batch_size=8, max_examples=16, log_every=0)
+  assert results['bits_per_dim'] == pytest.approx(expected['bits_per_dim'],
+                                                  rel=1e-5)
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):

@@ -1,8 +1,6 @@
 """Tests of glow_tf.export's signatures: layout, results, checks, labels."""
 
 import os
-import re
-import sys
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -20,7 +18,10 @@ from tests.export.exported import expected_samples
 from tests.export.exported import expected_scores
 from tests.export.exported import make_model_dir
 from tests.export.exported import run
+from tests.export.exported import run_in_fresh_process
+from tests.export.exported import show_signatures
 from tests.export.exported import STEP
+from tests.export.exported import tensor_info
 from tests.export.exported import tensorflow_tool
 from tests.export.exported import tiny_config
 from tests.fixtures import xla_compiled_functions
@@ -108,16 +109,7 @@ class FreshProcessTest(absltest.TestCase):
         'encode/encode/seed': np.int64(11),
         **{f'decode/decode/{k}': v for k, v in latents.items()},
     }
-    inputs_path = os.path.join(E.tmp, 'fresh_inputs.npz')
-    outputs_path = os.path.join(E.tmp, 'fresh_outputs.npz')
-    np.savez(inputs_path, **inputs)
-    result = run(sys.executable, 'tests/export_run_signatures.py', E.path,
-                 inputs_path, outputs_path)
-    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-    with np.load(outputs_path) as out:
-      outputs = {key: out[key] for key in out.files}
-    self.assertFalse(outputs['modules/glow_tf'])
-    self.assertFalse(outputs['modules/tensorflow_probability'])
+    outputs = run_in_fresh_process(self, E.path, E.tmp, inputs)
 
     for call, batch in (('score6', images), ('score1', E.images[6:7])):
       for name, value in expected_scores(E.glow, batch).items():
@@ -136,21 +128,15 @@ class FreshProcessTest(absltest.TestCase):
 class SavedModelCliTest(absltest.TestCase):
 
   def test_show_all_lists_the_signatures_with_dtypes_and_shapes(self):
-    result = run(tensorflow_tool('saved_model_cli'), 'show', '--dir', E.path, '--all')
-    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-    text = result.stdout
-    blocks = dict(re.findall(
-        r"signature_def\['(\w+)'\]:\n(.*?)(?=\nsignature_def|\n\nConcrete|\Z)",
-        text, re.S))
+    text, blocks = show_signatures(self, E.path)
     for name in export.SIGNATURE_NAMES:
       self.assertIn(name, blocks)
+    self.assertNotIn(export.CLASSIFY, blocks)
+    self.assertNotIn("inputs['context']", text)
     self.assertIn("MetaGraphDef with tag-set: 'serve'", text)
 
     def tensor(block, kind, name):
-      match = re.search(rf"{kind}\['{name}'\] tensor_info:\n\s+dtype: (\w+)\n"
-                        r'\s+shape: (\(.*?\)|unknown_rank)', block)
-      self.assertIsNotNone(match, f'{kind} {name} in\n{block}')
-      return match.group(1), match.group(2)
+      return tensor_info(self, block, kind, name)
 
     score = blocks['serving_default']
     self.assertEqual(tensor(score, 'inputs', 'images'),
@@ -285,6 +271,14 @@ class ClassConditionalTest(absltest.TestCase):
     cls.loaded = tf.saved_model.load(path)
 
   def test_signatures_take_labels_and_match(self):
+    # Labels, but no context (the model is not conditional) nor classify
+    # (it has no classifier).
+    self.assertEqual(sorted(self.loaded.signatures),
+                     sorted(export.SIGNATURE_NAMES))
+    for signature in self.loaded.signatures.values():
+      inputs = signature.structured_input_signature[1]
+      self.assertIn('labels', inputs)
+      self.assertNotIn('context', inputs)
     images, labels = E.images[:4], E.labels[:4]
     scores = self.loaded.signatures['serving_default'](
         images=tf.constant(images), labels=tf.constant(labels))

@@ -213,5 +213,37 @@ class ModelEquivalenceTest(tf.test.TestCase, parameterized.TestCase):
       self.assertAllClose(sample(size), samples, rtol=1e-12, atol=1e-12)
 
 
+class MapBatchTest(tf.test.TestCase):
+
+  def test_every_condition_is_split_with_the_batch(self):
+    # On a CPU a batch of 5 runs as halves of 2 and 3; each half gets its
+    # own rows of every condition (labels, a context), None stays None.
+    x = tf.reshape(tf.range(5, dtype=tf.float64), [5, 1, 1, 1])
+    labels = tf.range(5)
+    context = tf.reshape(tf.range(0., 50., 10., dtype=tf.float64),
+                         [5, 1, 1, 1])
+    sizes = []
+
+    def fn(x, labels, nothing, context):
+      self.assertIsNone(nothing)
+      sizes.append(x.shape[0])
+      # Aligned halves: context = 10 x and labels = x, row by row.
+      self.assertAllEqual(context, 10 * x)
+      self.assertAllEqual(tf.cast(labels, tf.float64), x[:, 0, 0, 0])
+      return x + context
+
+    for kernels in _FAST:
+      sizes.clear()
+      out = glow_tf.kernels.get(kernels).map_batch(fn, x, labels, None,
+                                                   context)
+      self.assertEqual(sizes, [2, 3])
+      self.assertAllEqual(out, 11 * x)
+      # A condition without the batch's first axis: one call, whole batch.
+      sizes.clear()
+      glow_tf.kernels.get(kernels).map_batch(
+          lambda x, c: sizes.append(x.shape[0]) or x, x, tf.constant(1.0))
+      self.assertEqual(sizes, [5])
+
+
 if __name__ == '__main__':
   tf.test.main()

@@ -26,9 +26,19 @@ class InterfaceTest(tf.test.TestCase):
     self.assertEqual(backend.units(parts), parts)
     x = tf.ones([4, 2, 2, 1])
     calls = []
-    out = backend.map_batch(lambda x, labels: calls.append(x.shape) or x, x)
+    out = backend.map_batch(lambda x: calls.append(x.shape) or x, x)
     self.assertIs(out, x)
     self.assertEqual(calls, [[4, 2, 2, 1]])
+    # Any number of conditions (labels, a context) reach `fn` as given.
+    labels, context = tf.constant([0, 1, 2, 3]), tf.zeros([4, 2, 2, 5])
+    out = backend.map_batch(
+        lambda x, *conditions: calls.append(conditions) or x, x, labels,
+        None, context)
+    self.assertIs(out, x)
+    self.assertLen(calls, 2)
+    self.assertIs(calls[1][0], labels)
+    self.assertIsNone(calls[1][1])
+    self.assertIs(calls[1][2], context)
 
   def test_fast_units_fold_an_act_norm_into_the_next_matrix(self):
     from glow_tf.bijectors import flow_step  # pylint: disable=g-import-not-at-top

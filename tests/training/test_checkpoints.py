@@ -119,6 +119,16 @@ def test_config_files(tmp_path):
   with pytest.raises(checkpoints.CheckpointError,
                      match=r'num_steps: 1 \(saved\) != 2'):
     checkpoints.check_or_save_config(model_dir, config.replace(num_steps=2))
+  # An unconditional model has no context: its width is not the model's.
+  checkpoints.check_or_save_config(model_dir,
+                                   config.replace(context_channels=9))
+  conditional_dir = str(tmp_path / 'conditional')
+  conditional = config.replace(context_shape=(2,), context_channels=3)
+  checkpoints.check_or_save_config(conditional_dir, conditional)
+  with pytest.raises(checkpoints.CheckpointError,
+                     match=r'context_channels: 3 \(saved\) != 4'):
+    checkpoints.check_or_save_config(
+        conditional_dir, conditional.replace(context_channels=4))
   with open(os.path.join(model_dir, checkpoints.CONFIG_FILE), 'w') as f:
     f.write('{"num_levels": ')
   with pytest.raises(checkpoints.CheckpointError, match='Corrupt'):

@@ -1,10 +1,13 @@
 """Tests of glow_tf.training.evaluation: bits/dim of a split, the curve callback."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import glow_tf
+from glow_tf import data
 from glow_tf import training
 from glow_tf.training import checkpoints
 from tests import fixtures
@@ -147,3 +150,92 @@ def test_curve_skips_grid_points_over_its_share_of_time(tmp_path):
   for bad in (0.0, 1.0, -0.1):
     with pytest.raises(ValueError, match='max_time_fraction'):
       training.CurveEvaluation(images, every_steps=2, max_time_fraction=bad)
+
+
+def _conditional_config():
+  """A tiny p(x | y, low_res) with a class-prediction loss."""
+  return fixtures.tiny_config(num_classes=10, class_loss_weight=0.1,
+                              context_shape=(14, 14, 1), context_channels=4)
+
+
+def _low_res_dataset_fn(num=64, seed=0):
+  """`input_context -> dataset` of blob images, labels and low_res contexts."""
+  return lambda input_context: data.with_context(
+      fixtures.dataset_fn(num, seed)(input_context), 'low_res')
+
+
+def test_scorer_scores_with_the_contexts_and_refuses_none():
+  glow = glow_tf.Glow(_conditional_config())
+  images = fixtures.blob_images(6, seed=2)
+  labels = np.arange(6) % 10
+  low_res = data.contexts.low_resolution(images).numpy()
+  glow.initialize(glow_tf.dequantize(images, seed=0), context=low_res)
+  for i, v in enumerate(glow.trainable_variables):  # off the identity init
+    v.assign(v + tf.random.stateless_normal(v.shape, [5, i], 0.0, 0.05))
+  scorer = training.BitsPerDimScorer(glow, batch_size=4)
+  scores = scorer(images, seed=3, labels=labels, contexts=low_res)
+  # Batch b is dequantised with the noise of [3, b].
+  by_hand = np.concatenate([
+      glow_tf.images.bits_per_dim_from_log_prob(glow.log_prob(
+          glow_tf.dequantize(images[s], seed=[3, b]), labels=labels[s],
+          context=low_res[s]), 28 * 28, 8).numpy()
+      for b, s in enumerate((slice(0, 4), slice(4, 6)))])
+  np.testing.assert_allclose(scores, by_hand, rtol=1e-5)
+  # The score is of p(x | context): another image's context changes it.
+  other = scorer(images, seed=3, labels=labels, contexts=low_res[::-1])
+  assert np.all(np.abs(other - scores) > 1e-4)
+  with pytest.raises(ValueError, match='The model is conditional: give the '
+                     'contexts.'):
+    scorer(images, labels=labels)
+  with pytest.raises(ValueError, match='The model is class-conditional: give '
+                     'the labels.'):
+    scorer(images, contexts=low_res)
+
+
+def test_curve_of_a_conditional_class_loss_model_resumes(tmp_path):
+  # The training path of a conditional model with a class-prediction loss:
+  # the init batch's contexts, the curve on contexts and labels, no sample
+  # grid (the summaries have no contexts), and a resumed run.
+  model_dir = str(tmp_path / 'model')
+  images = fixtures.blob_images(10, seed=5)
+  labels = np.arange(10) % 10
+  low_res = data.contexts.low_resolution(images).numpy()
+  config = _conditional_config()
+  curve = lambda: training.CurveEvaluation(images, every_steps=2, batch_size=5,
+                                           contexts=low_res, labels=labels)
+  train_config = fixtures.tiny_train_config(
+      train_steps=2, checkpoint_every=2, sample_every=1, random_flip=True)
+  first = curve()
+  metrics = training.train(config, train_config, model_dir,
+                           _low_res_dataset_fn(), callbacks=[first])
+  assert metrics['step'] == 2 and np.isfinite(metrics['bits_per_dim'])
+  assert [p.step for p in first.history] == [0, 2]
+
+  resumed = curve()
+  metrics = training.train(config, train_config.replace(train_steps=4),
+                           model_dir, _low_res_dataset_fn(),
+                           callbacks=[resumed])
+  assert metrics['start_step'] == 2 and metrics['step'] == 4
+  assert [p.step for p in resumed.history] == [0, 2, 4]
+  assert resumed.history[:2] == first.history
+  glow, step = checkpoints.restore_model(model_dir)
+  assert step == 4 and glow.config == config
+  scores = training.BitsPerDimScorer(glow, batch_size=5)(
+      images, labels=labels, contexts=low_res)
+  assert resumed.history[-1].test_bits_per_dim == pytest.approx(
+      float(np.mean(scores)), abs=1e-5)
+  tags = set()
+  summary_dir = os.path.join(model_dir, training.callbacks.SUMMARY_DIR)
+  for name in os.listdir(summary_dir):
+    for record in tf.data.TFRecordDataset(os.path.join(summary_dir, name)):
+      tags.update(v.tag for v in tf.compat.v1.Event.FromString(
+          record.numpy()).summary.value)
+  assert 'loss' in tags and 'samples' not in tags
+
+  # A curve without the contexts is refused when training starts.
+  trainer = training.Trainer(config, train_config)
+  for missing in (training.CurveEvaluation(images, 2, labels=labels),
+                  training.CurveEvaluation(images, 2)):
+    with pytest.raises(ValueError, match='The model is (class-)?conditional: '
+                       'give the'):
+      missing.on_train_begin(trainer, str(tmp_path / 'other'), 0)
