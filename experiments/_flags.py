@@ -28,6 +28,7 @@ __all__ = [
     'define_act_norm_log_scale_factor',
     'define_data_dirs',
     'define_dataset',
+    'define_dequantization',
     'define_image_size',
     'define_image_source',
     'define_model_dir',
@@ -167,6 +168,16 @@ def define_act_norm_log_scale_factor():
       "Every ActNorm applies this times its log_scale variable (the official "
       'code: 3, the log-scales learn 3 times faster; default 1, as in the '
       "paper's text).", lower_bound=0.0)
+
+
+def define_dequantization():
+  """`--dequantization`: GlowConfig.dequantization (default: the preset's)."""
+  return flags.DEFINE_enum(
+      'dequantization', None, ['uniform', 'variational'],
+      "How the loss fills each pixel's bin: 'uniform' noise (the paper's; "
+      "the presets') or 'variational', Flow++'s learned noise q(u | x) "
+      '(a small conditional flow trained with the model; the test bits/dim '
+      'is then an importance-weighted bound).')
 
 
 def given(**holders):

@@ -60,6 +60,7 @@ _EDGE_PADDING = flags.DEFINE_boolean(
     'every 3x3 convolution (overrides preset; default off).')
 _NETWORK_DTYPE = _flags.define_network_dtype()
 _ACT_NORM_LOG_SCALE_FACTOR = _flags.define_act_norm_log_scale_factor()
+_DEQUANTIZATION = _flags.define_dequantization()
 _BATCH_SIZE, _LEARNING_RATE, _WARMUP_STEPS = _flags.define_short_run_flags(
     learning_rate=2e-3,
     learning_rate_help=(
@@ -99,7 +100,8 @@ def main(argv):
       num_steps=_NUM_STEPS, hidden_channels=_HIDDEN_CHANNELS,
       edge_padding=_EDGE_PADDING,
       network_dtype=_NETWORK_DTYPE,
-      act_norm_log_scale_factor=_ACT_NORM_LOG_SCALE_FACTOR))
+      act_norm_log_scale_factor=_ACT_NORM_LOG_SCALE_FACTOR,
+      dequantization=_DEQUANTIZATION))
   train_config = training.TrainConfig(
       batch_size=_BATCH_SIZE.value, train_steps=_TRAIN_STEPS.value,
       learning_rate=_LEARNING_RATE.value, warmup_steps=_WARMUP_STEPS.value,

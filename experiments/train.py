@@ -67,6 +67,7 @@ _EDGE_PADDING = flags.DEFINE_boolean(
     'every 3x3 convolution (overrides preset; default off).')
 _NETWORK_DTYPE = _flags.define_network_dtype()
 _ACT_NORM_LOG_SCALE_FACTOR = _flags.define_act_norm_log_scale_factor()
+_DEQUANTIZATION = _flags.define_dequantization()
 _N_BITS = flags.DEFINE_integer('n_bits', None,
                                'Colour depth, 1..8 (overrides preset).')
 _CLASS_CONDITIONAL = flags.DEFINE_boolean(
@@ -149,7 +150,8 @@ def _glow_config(info):
       hidden_channels=_HIDDEN_CHANNELS, coupling=_COUPLING,
       permutation=_PERMUTATION, n_bits=_N_BITS, edge_padding=_EDGE_PADDING,
       network_dtype=_NETWORK_DTYPE,
-      act_norm_log_scale_factor=_ACT_NORM_LOG_SCALE_FACTOR)
+      act_norm_log_scale_factor=_ACT_NORM_LOG_SCALE_FACTOR,
+      dequantization=_DEQUANTIZATION)
   if _CLASS_CONDITIONAL.value or _CLASS_LOSS_WEIGHT.value:
     if info.num_classes is None:
       raise app.UsageError(

@@ -14,7 +14,11 @@ from glow_tf.bijectors.flow_step import PERMUTATIONS
 from glow_tf.context_encoder import check_context_shape
 from glow_tf.images import check_n_bits
 
-__all__ = ['GlowConfig', 'PRESETS', 'preset']
+__all__ = ['DEQUANTIZATIONS', 'GlowConfig', 'PRESETS', 'preset']
+
+# How a discrete image becomes a model-space one (`glow_tf.images`,
+# `glow_tf.dequantizer`).
+DEQUANTIZATIONS = ('uniform', 'variational')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +68,16 @@ class GlowConfig:
       default: matmuls, folded ActNorms, XLA-compiled taps), 'matmul' (the
       same without XLA, for TF Serving) or 'reference' (`tf.nn.conv2d` and
       each bijector alone). The same function and variables either way.
+    dequantization: how the training objective fills each pixel's bin
+      (`glow_tf.images`): 'uniform' (the paper's: `u ~ U[0, 1)^D`, as the
+      data pipeline draws it) or 'variational' (Flow++'s: `u ~ q(u | x)`, a
+      small conditional flow trained with the model, `glow_tf.dequantizer`;
+      the loss is then the variational bound, and `glow_tf.bits_per_dim` an
+      importance-weighted estimate). Sampling, encode and decode are the
+      same either way.
+    dequantizer_steps: with 'variational', the flow steps of `q`.
+    dequantizer_channels: with 'variational', the width of `q`'s
+      conditioning network and of its couplings' networks.
 
   #### Examples
 
@@ -90,6 +104,9 @@ class GlowConfig:
   network_dtype: Optional[str] = None
   act_norm_log_scale_factor: float = 1.0
   kernels: str = 'fast'
+  dequantization: str = 'uniform'
+  dequantizer_steps: int = 4
+  dequantizer_channels: int = 32
 
   def __post_init__(self):
     try:
@@ -103,7 +120,8 @@ class GlowConfig:
                        f'got {self.image_shape!r}.')
     shape = tuple(int(d) for d in shape)  # numpy ints too, as plain ints
     object.__setattr__(self, 'image_shape', shape)
-    for name in ('num_levels', 'num_steps', 'hidden_channels'):
+    for name in ('num_levels', 'num_steps', 'hidden_channels',
+                 'dequantizer_steps', 'dequantizer_channels'):
       # numpy ints pass, stored as plain ints (hashable, JSON as written)
       object.__setattr__(self, name,
                          _checks.positive_int(getattr(self, name), name))
@@ -114,6 +132,7 @@ class GlowConfig:
           f'2**num_levels = {side} (num_levels={self.num_levels}).')
     _checks.one_of(self.coupling, 'coupling', COUPLINGS)
     _checks.one_of(self.permutation, 'permutation', PERMUTATIONS)
+    _checks.one_of(self.dequantization, 'dequantization', DEQUANTIZATIONS)
     for name in ('learn_top_prior', 'edge_padding'):
       if not isinstance(getattr(self, name), bool):
         raise ValueError(f'{name} must be True or False, got '

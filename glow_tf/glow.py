@@ -9,6 +9,7 @@ import tensorflow_probability as tfp
 
 from glow_tf import _checks
 from glow_tf import _seeds
+from glow_tf import images as images_lib
 from glow_tf import kernels as kernels_lib
 from glow_tf import networks
 from glow_tf.bijectors.flow_step import flow_step
@@ -18,6 +19,7 @@ from glow_tf.bijectors.multi_scale import MultiScaleFlow
 from glow_tf.bijectors.split_prior import SplitPrior
 from glow_tf.config import GlowConfig
 from glow_tf.context_encoder import ContextEncoder
+from glow_tf.dequantizer import VariationalDequantizer
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -25,6 +27,7 @@ tfd = tfp.distributions
 __all__ = ['Glow', 'build_flow']
 
 _CONTEXT_SALT = 7  # the context encoder's seed: derive_seed(seed, 7)
+_DEQUANTIZER_SALT = 11  # the variational dequantizer's: derive_seed(seed, 11)
 
 
 def build_flow(config, seed=0):
@@ -183,6 +186,14 @@ class Glow(tfd.TransformedDistribution):
   With `config.class_loss_weight`, `class_logits(x)` predicts the class from
   the top latent (the official code's `--ycond` classifier).
 
+  With `config.dequantization == 'variational'` the model also holds a
+  learned noise distribution `q(u | k)` for its training objective
+  (`self.dequantizer`, a `glow_tf.dequantizer.VariationalDequantizer`;
+  None for uniform noise): its variables are among the model's, in
+  checkpoints and in `trainable_variables`, and `initialize` initialises it
+  too. `dequantize_and_log_q` turns discrete images into model-space ones
+  under the model's own noise; `glow_tf.bits_per_dim` uses it.
+
   #### Examples
 
   ```python
@@ -228,6 +239,17 @@ class Glow(tfd.TransformedDistribution):
     dtype = tf.as_dtype(config.dtype)
     with tf.name_scope(name) as scope_name:
       flow = build_flow(config, seed)
+      self.dequantizer = None
+      if config.dequantization == 'variational':
+        self.dequantizer = VariationalDequantizer(
+            config.image_shape, n_bits=config.n_bits,
+            num_steps=config.dequantizer_steps,
+            channels=config.dequantizer_channels,
+            seed=(None if seed is None else
+                  _seeds.derive_seed(seed, _DEQUANTIZER_SALT)),
+            dtype=dtype,
+            act_norm_log_scale_factor=config.act_norm_log_scale_factor,
+            kernels=config.kernels)
       self.classifier = None
       if config.class_loss_weight:
         self.classifier = networks.ZeroDense(
@@ -287,6 +309,44 @@ class Glow(tfd.TransformedDistribution):
       raise ValueError(f'`{name}` must have shape [..., {", ".join(map(str, shape))}]'
                        f' (images of this model), got {x.shape}.')
     return x
+
+  def dequantize_and_log_q(self, images, seed=None):
+    """`(x, log q(u | k))`: discrete images in model space, under the model's noise.
+
+    ```
+    x = (k + u) / 2**n_bits - 0.5,    k the images' bins
+    uniform:      u ~ U[0, 1)^D,      log q = 0
+    variational:  u ~ q(u | k),       log q = self.dequantizer's
+    ```
+    The training loss of a batch is
+    `bits_per_dim_from_log_prob(log_prob(x), D, n_bits, log_q)`.
+
+    Args:
+      images: uint8 images `[..., H, W, C]`; or model-space images already
+        dequantised uniformly (as the data pipeline gives them), floats of
+        the model's dtype, whose bins are the discrete images
+        (`glow_tf.images.model_space_bins`). Under uniform dequantisation
+        those are returned as they are: their noise is already a draw.
+      seed: None (fresh noise) or a stateless seed.
+
+    Returns:
+      `x` `[..., H, W, C]` and `log q` of the images' batch shape.
+    """
+    images = tf.convert_to_tensor(images)
+    if images.dtype == tf.uint8:
+      shape = tuple(self._config.image_shape)
+      if images.shape.rank is None or images.shape.rank < 3 or (
+          not images.shape[-3:].is_compatible_with(shape)):
+        raise ValueError(f'`images` must have shape [..., '
+                         f'{", ".join(map(str, shape))}], got {images.shape}.')
+    else:
+      images = self.check_images(images, name='images')
+    if self.dequantizer is not None:
+      return self.dequantizer.dequantize(images, seed=seed)
+    if images.dtype == tf.uint8:
+      images = images_lib.dequantize(images, self._config.n_bits, seed=seed,
+                                     dtype=self.dtype)
+    return images, tf.zeros(tf.shape(images)[:-3], self.dtype)
 
   def _labels_for(self, labels, batch_shape):
     """`labels` (a tensor), checked against the batch shape where both are known.
@@ -538,7 +598,9 @@ class Glow(tfd.TransformedDistribution):
     """Data-dependent init of every ActNorm (coupling networks' too), in order.
 
     Call once, before training, on a large batch (e.g. 512 images) of
-    model-space images (and their contexts, for a conditional model).
+    model-space images (and their contexts, for a conditional model). A
+    variational dequantizer is initialised on the same images (their bins
+    and their uniform noise: `VariationalDequantizer.initialize`).
     ActNorms already initialised (for example restored from a checkpoint)
     are left alone. Under a `tf.distribute` strategy, call it inside
     `strategy.run` with each replica's share of the batch: the statistics
@@ -563,3 +625,5 @@ class Glow(tfd.TransformedDistribution):
         raise ValueError('`x` must be finite to initialise the ActNorms '
                          'from; it holds NaN or infinite values.')
     self.bijector.initialize(x, context=context)
+    if self.dequantizer is not None:
+      self.dequantizer.initialize(x)

@@ -82,6 +82,13 @@ class GlowConfigTest(parameterized.TestCase):
        '`act_norm_log_scale_factor` must be a positive float, got -3.0'),
       (dict(image_shape=(8, 8, 1), act_norm_log_scale_factor='3'),
        "`act_norm_log_scale_factor` must be a positive float, got '3'"),
+      (dict(image_shape=(8, 8, 1), dequantization='learned'),
+       "`dequantization` must be one of \\['uniform', 'variational'\\], "
+       "got 'learned'"),
+      (dict(image_shape=(8, 8, 1), dequantizer_steps=0),
+       '`dequantizer_steps` must be a positive integer, got 0'),
+      (dict(image_shape=(8, 8, 1), dequantizer_channels=2.5),
+       '`dequantizer_channels` must be a positive integer'),
       (dict(image_shape=(8, 8, 1), class_loss_weight=0.01),
        r'class_loss_weight > 0 needs num_classes .*class_loss_weight=0.01 '
        'and num_classes=None'),
@@ -135,8 +142,11 @@ class GlowConfigJsonTest(parameterized.TestCase):
         image_shape=(8, 8, 3), num_levels=1, num_steps=2, hidden_channels=4,
         coupling='additive', permutation='shuffle', learn_top_prior=False,
         num_classes=3, n_bits=5, edge_padding=True, network_dtype='bfloat16',
-        act_norm_log_scale_factor=3.0)
+        act_norm_log_scale_factor=3.0, dequantization='variational',
+        dequantizer_steps=2, dequantizer_channels=8)
     self.assertEqual(glow_tf.GlowConfig.from_json(config.to_json()), config)
+    self.assertEqual(glow_tf.GlowConfig.from_json(
+        json.dumps(config.to_json())).dequantization, 'variational')
 
   @parameterized.parameters((3,), (4, 4, 1))
   def test_round_trip_of_a_conditional_config(self, *context_shape):
@@ -179,11 +189,15 @@ class GlowConfigJsonTest(parameterized.TestCase):
     config = glow_tf.GlowConfig.from_json(text)
     self.assertEqual(config, glow_tf.preset('fashion_mnist'))
     # Saved before `kernels` (how the layers are computed, not part of the
-    # model) and the conditional fields existed: they take their defaults.
-    self.assertEqual(config.to_json(),
-                     dict(json.loads(text), kernels='fast',
-                          class_loss_weight=0.0, context_shape=None,
-                          context_channels=16))
+    # model), the conditioning and the dequantization fields existed: they
+    # take their defaults.
+    saved = json.loads(text)
+    missing = {field.name: field.default
+               for field in dataclasses.fields(glow_tf.GlowConfig)
+               if field.name not in saved}
+    self.assertContainsSubset(['kernels', 'context_shape', 'dequantization'],
+                              missing)
+    self.assertEqual(config.to_json(), dict(saved, **missing))
 
   @parameterized.parameters(
       ('{"image_shape": [8, 8, 1], "num_stepz": 2}',

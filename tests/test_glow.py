@@ -563,5 +563,53 @@ class GlowTest(tf.test.TestCase, parameterized.TestCase):
       glow.log_prob(images(), labels=tf.constant([0, 1, 2]))
 
 
+class DequantizationTest(tf.test.TestCase):
+
+  def test_uniform_noise_is_the_images_own_or_glow_tf_dequantize(self):
+    glow = tiny_glow()
+    self.assertIsNone(glow.dequantizer)
+    raw = tf.constant(np.random.default_rng(0).integers(
+        0, 256, (3, 4, 4, 2)).astype(np.uint8))
+    x, log_q = glow.dequantize_and_log_q(raw, seed=4)
+    self.assertAllEqual(x, glow_tf.dequantize(raw, 8, seed=4,
+                                              dtype=tf.float64))
+    self.assertAllEqual(log_q, tf.zeros([3], tf.float64))
+    # Already dequantised images are a draw of the uniform noise: as given.
+    self.assertAllEqual(glow.dequantize_and_log_q(x)[0], x)
+    with self.assertRaisesRegex(ValueError, r'shape \[\.\.\., 4, 4, 2\]'):
+      glow.dequantize_and_log_q(tf.zeros([3, 4, 4, 1], tf.uint8))
+    with self.assertRaisesRegex(ValueError, 'must have dtype float64'):
+      glow.dequantize_and_log_q(tf.cast(x, tf.float32))
+
+  def test_a_variational_dequantizer_belongs_to_the_model(self):
+    glow = glow_tf.Glow(tiny_config(dequantization='variational',
+                                    dequantizer_steps=2,
+                                    dequantizer_channels=4), seed=0)
+    uniform = glow_tf.Glow(tiny_config(), seed=0)
+    own = glow.dequantizer.trainable_variables
+    self.assertLen(glow.trainable_variables,
+                   len(uniform.trainable_variables) + len(own))
+    ids = {id(v) for v in glow.trainable_variables}
+    self.assertTrue(all(id(v) in ids for v in own))
+    # `initialize` initialises it with the flow: `initialized` waits for it.
+    x = images(8)
+    uniform.initialize(x)
+    self.assertTrue(uniform.initialized)
+    glow.bijector.initialize(x)
+    self.assertFalse(glow.initialized)
+    glow.initialize(x)
+    self.assertTrue(glow.initialized)
+    y, log_q = glow.dequantize_and_log_q(x, seed=1)
+    self.assertAllEqual(glow_tf.images.model_space_bins(y, 8),
+                        glow_tf.images.model_space_bins(x, 8))
+    self.assertNotAllClose(y, x)
+    self.assertEqual(log_q.shape, [8])
+    # Saved and restored with the model.
+    path = tf.train.Checkpoint(model=glow).write(self.get_temp_dir() + '/c')
+    again = glow_tf.Glow(glow.config, seed=1)
+    tf.train.Checkpoint(model=again).read(path).assert_consumed()
+    self.assertAllEqual(again.dequantize_and_log_q(x, seed=1)[0], y)
+
+
 if __name__ == '__main__':
   tf.test.main()

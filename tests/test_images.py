@@ -50,9 +50,64 @@ class ImagesTest(tf.test.TestCase):
     x = glow_tf.dequantize(raw, 5, seed=7, dtype=tf.float64)
     expected = -(glow.log_prob(x) - 32 * np.log(32.)) / (32 * np.log(2.))
     self.assertAllClose(bpd, expected, rtol=1e-6)
+    # Uniform noise: one draw, the same numbers as ever, to the last bit.
+    self.assertAllEqual(bpd, glow_tf.images.bits_per_dim_from_log_prob(
+        glow.log_prob(x), 32, 5))
+    self.assertAllEqual(bpd, glow_tf.images.importance_weighted_bits_per_dim(
+        glow, x, 5))  # the pipeline's images: their noise is the draw
     # Left out, n_bits is the model's own (5 here, not 8).
     self.assertAllClose(glow_tf.bits_per_dim(glow, raw, seed=7), bpd,
                         rtol=1e-12)
+
+  def test_the_bound_subtracts_log_q(self):
+    log_prob = tf.constant([-3.0, 5.0], tf.float64)
+    log_q = tf.constant([0.5, -2.0], tf.float64)
+    bound = glow_tf.images.bits_per_dim_from_log_prob(log_prob, 16, 3,
+                                                      log_q=log_q)
+    self.assertAllClose(bound, -(log_prob - log_q - 16 * np.log(8.)) /
+                        (16 * np.log(2.)), rtol=1e-14)
+    self.assertAllEqual(glow_tf.images.bits_per_dim_from_log_prob(
+        log_prob, 16, 3, log_q=tf.zeros([2], tf.float64)),
+                        glow_tf.images.bits_per_dim_from_log_prob(
+                            log_prob, 16, 3))
+
+  def test_importance_weighting_is_the_log_mean_of_the_draws(self):
+    glow = tiny_glow(n_bits=5)
+    raw = tf.constant(np.random.default_rng(1).integers(
+        0, 256, (3, 4, 4, 2)).astype(np.uint8))
+    seed = tf.constant([2, 9])
+    bpd = glow_tf.bits_per_dim(glow, raw, seed=seed, num_samples=3)
+    # Draw 1 with `seed`, draws 2 and 3 as one batch with fold_in(seed, 1).
+    first = glow_tf.dequantize(raw, 5, seed=seed, dtype=tf.float64)
+    more = glow_tf.dequantize(
+        tf.broadcast_to(raw, [2, 3, 4, 4, 2]), 5, dtype=tf.float64,
+        seed=tf.random.experimental.stateless_fold_in(
+            tf.cast(seed, tf.int64), 1))
+    log_p = tf.stack([glow.log_prob(first), glow.log_prob(more[0]),
+                      glow.log_prob(more[1])])
+    log_mean = tf.reduce_logsumexp(log_p, axis=0) - np.log(3.)
+    self.assertAllClose(bpd, glow_tf.images.bits_per_dim_from_log_prob(
+        log_mean, 32, 5), rtol=1e-12)
+    # Jensen: on average below the one-draw bound.
+    one = glow_tf.bits_per_dim(glow, tf.repeat(raw, 50, axis=0), seed=3)
+    three = glow_tf.bits_per_dim(glow, tf.repeat(raw, 50, axis=0), seed=3,
+                                 num_samples=3)
+    self.assertLess(float(tf.reduce_mean(three)), float(tf.reduce_mean(one)))
+    for bad in (0, 1.5):
+      with self.assertRaisesRegex(ValueError, '`num_samples` must be a '
+                                  'positive integer'):
+        glow_tf.bits_per_dim(glow, raw, num_samples=bad)
+
+  def test_model_space_bins_invert_dequantize(self):
+    raw = tf.constant(np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1))
+    for n_bits in (1, 5, 8):
+      for seed in range(3):
+        for dtype in (tf.float32, tf.float64):
+          x = glow_tf.dequantize(raw, n_bits, seed=seed, dtype=dtype)
+          self.assertAllEqual(glow_tf.images.model_space_bins(x, n_bits),
+                              glow_tf.images.quantize(raw, n_bits))
+    self.assertAllEqual(glow_tf.images.model_space_bins(
+        tf.constant([-0.7, -0.5, 0.0, 0.49, 0.5, 0.9]), 2), [0, 0, 2, 3, 3, 3])
 
   def test_bits_per_dim_refuses_another_n_bits_than_the_models(self):
     raw = tf.zeros([1, 4, 4, 2], tf.uint8)

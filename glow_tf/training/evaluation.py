@@ -10,6 +10,17 @@
 x = dequantize(images, n_bits, seed)        (fixed noise: comparable points)
 bits/dim = -(log p(x) - D log 2**n_bits) / (D log 2)
 ```
+
+That is under uniform dequantisation. A model with a variational dequantizer
+is scored by `glow_tf.images.importance_weighted_bits_per_dim`, with K draws
+`u_j ~ q(u | k)` (seeded the same way) of each image's bins:
+
+```
+bits/dim = -(log (1/K) sum_j exp(log p(x_j) - log q(u_j | k)) - D log 2**n_bits)
+           / (D log 2)
+```
+
+(K = 4 by default, `num_samples`; K = 1 is the training loss's bound).
 """
 
 import dataclasses
@@ -28,7 +39,6 @@ from glow_tf import data as data_lib
 from glow_tf import images as images_lib
 from glow_tf.training import checkpoints
 from glow_tf.training import distribution
-from glow_tf.training.trainer import batch_bits_per_dim
 
 __all__ = ['evaluate', 'BitsPerDimScorer', 'EvalPoint', 'CurveEvaluation',
            'read_history', 'HISTORY_FILE']
@@ -40,7 +50,9 @@ class BitsPerDimScorer:
   """Bits/dim of uint8 images under one Glow, compiled once and reused.
 
   Batch `b` is dequantised with the noise of `seed=[seed, b]`, so the same
-  call gives the same figure.
+  call gives the same figure: `glow_tf.bits_per_dim` of the batch, with
+  `num_samples` draws of the noise (None: 1 under uniform dequantisation,
+  4 with a variational dequantizer).
 
   #### Examples
 
@@ -50,13 +62,19 @@ class BitsPerDimScorer:
   ```
   """
 
-  def __init__(self, glow, batch_size=500):
+  def __init__(self, glow, batch_size=500, num_samples=None):
     if not hasattr(glow, 'config') or not hasattr(glow, 'log_prob'):
       raise ValueError(f'glow must be a glow_tf.Glow, got {glow!r}.')
     self.glow = glow
     self.batch_size = _checks.positive_int(batch_size, 'batch_size')
+    self.num_samples = (images_lib.default_num_samples(glow)
+                        if num_samples is None else
+                        _checks.positive_int(num_samples, 'num_samples'))
     self._bits_per_dim = tf.function(
-        lambda batch: batch_bits_per_dim(glow, batch), reduce_retracing=True)
+        lambda images, labels, seed, context: images_lib.bits_per_dim(
+            glow, images, labels=labels, seed=seed,
+            num_samples=self.num_samples, context=context),
+        reduce_retracing=True)
 
   def __call__(self, images, seed=0, labels=None, contexts=None):
     """float64 numpy array `[N]` of the bits/dim of uint8 `images`.
@@ -72,18 +90,19 @@ class BitsPerDimScorer:
       raise ValueError('The model is class-conditional: give the labels.')
     if self.glow.config.conditional and contexts is None:
       raise ValueError('The model is conditional: give the contexts.')
+    if self.glow.config.num_classes is None:
+      labels = None  # an unconditional model's score takes none
     scores = []
     for b, start in enumerate(range(0, len(images), self.batch_size)):
       stop = start + self.batch_size
-      batch = {'image': images_lib.dequantize(
-          images[start:stop], self.glow.config.n_bits, seed=[int(seed), b],
-          dtype=self.glow.dtype)}
-      if labels is not None:
-        batch['label'] = tf.constant(np.asarray(labels)[start:stop], tf.int64)
-      if contexts is not None:
-        batch['context'] = tf.constant(np.asarray(contexts)[start:stop],
-                                       self.glow.dtype)
-      scores.append(self._bits_per_dim(batch).numpy().astype(np.float64))
+      chunk = tf.constant(images[start:stop])
+      batch_labels = None if labels is None else tf.constant(
+          np.asarray(labels)[start:stop], tf.int64)
+      batch_contexts = None if contexts is None else tf.constant(
+          np.asarray(contexts)[start:stop], self.glow.dtype)
+      scores.append(self._bits_per_dim(
+          chunk, batch_labels, tf.constant([int(seed), b]),
+          batch_contexts).numpy().astype(np.float64))
     return np.concatenate(scores) if scores else np.zeros([0], np.float64)
 
 
@@ -249,12 +268,16 @@ class CurveEvaluation:
 
 
 def evaluate(model, dataset, batch_size=256, seed=0, max_examples=None,
-             log_every=10, log=None):
+             log_every=10, log=None, num_samples=None):
   """Bits per dimension of a data split under a trained model.
 
-  Every image is dequantised once with noise seeded by `seed`, so the figure
-  is reproducible and, averaged over the noise, an upper bound on the
-  discrete negative log-likelihood (see `glow_tf.images`).
+  Every image is dequantised with noise seeded by `seed`, so the figure is
+  reproducible and, averaged over the noise, an upper bound on the discrete
+  negative log-likelihood (see `glow_tf.images`): under uniform
+  dequantisation the data pipeline's noise (one draw by default: the
+  variational bound, the figure as before); with a variational dequantizer,
+  `num_samples` draws from it per image on the bins of the pipeline's
+  images (the importance-weighted bound, `importance_weighted_bits_per_dim`).
 
   Args:
     model: a `glow_tf.Glow` (e.g. from `checkpoints.restore_model`).
@@ -265,6 +288,8 @@ def evaluate(model, dataset, batch_size=256, seed=0, max_examples=None,
     max_examples: evaluate only the first this many images (None: all).
     log_every: a progress line every this many batches (0: none).
     log: callable taking a progress line (default: absl's logging.info).
+    num_samples: draws of the noise per image; None: 1 under uniform
+      dequantisation, 4 with a variational dequantizer.
 
   Returns:
     A dict: `bits_per_dim` (mean over the images), `bits_per_dim_std`,
@@ -301,12 +326,25 @@ def evaluate(model, dataset, batch_size=256, seed=0, max_examples=None,
                                    training=False, seed=seed,
                                    dtype=config.dtype)
 
-  score = tf.function(lambda batch: batch_bits_per_dim(model, batch))
+  num_samples = (images_lib.default_num_samples(model) if num_samples is None
+                 else _checks.positive_int(num_samples, 'num_samples'))
+  class_conditional = config.num_classes is not None
+  if config.conditional and 'context' not in batches.element_spec:
+    raise ValueError(
+        f'The model is conditional (context_shape={config.context_shape}): '
+        "the data set needs a 'context' (glow_tf.data.with_context).")
+  score = tf.function(
+      lambda batch, seed: images_lib.importance_weighted_bits_per_dim(
+          model, batch['image'], config.n_bits,
+          labels=batch['label'] if class_conditional else None, seed=seed,
+          num_samples=num_samples,
+          context=batch['context'] if config.conditional else None))
 
   log = log or logging.info
   values, count, start = [], 0, time.monotonic()
   for i, batch in enumerate(batches):
-    values.append(score(batch).numpy().astype(np.float64))
+    values.append(score(batch, tf.constant([int(seed), i])).numpy().astype(
+        np.float64))
     count += len(values[-1])
     if log_every and (i + 1) % log_every == 0:
       log(f'evaluated {count}{f"/{total}" if total > 0 else ""} images: '

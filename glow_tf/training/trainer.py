@@ -51,7 +51,11 @@ def batch_bits_per_dim(model, batch, memory_saving=False):
   The labels are used when the model is class-conditional, the batch's
   `'context'` when it is conditional. With `memory_saving`, through
   `glow_tf.memory.memory_saving_log_prob` (same value, a gradient that does
-  not store the flow's activations).
+  not store the flow's activations). The images are re-dequantised by the
+  model (`Glow.dequantize_and_log_q`): uniform noise keeps the pipeline's
+  (log q = 0, the formula above); a variational dequantizer draws
+  `u ~ q(u | k)` on their bins, recovered exactly from the pipeline's
+  images, and the value is the variational bound.
   """
   return batch_objective(model, batch, memory_saving, with_class_loss=False)
 
@@ -64,22 +68,22 @@ def batch_objective(model, batch, memory_saving=False, with_class_loss=True):
   """
   config = model.config
   labels, context = _conditions(model, batch)
+  images, log_q = model.dequantize_and_log_q(batch['image'])
   level_inverse = None
   if memory_saving:
     level_inverse = memory.level_inverse(model)
   if with_class_loss and config.class_loss_weight:
     log_prob, logits = model.log_prob_and_class_logits(
-        batch['image'], labels, context=context, level_inverse=level_inverse)
+        images, labels, context=context, level_inverse=level_inverse)
   else:
     logits = None
     if memory_saving:
-      log_prob = memory.memory_saving_log_prob(model, batch['image'],
-                                               labels=labels, context=context)
+      log_prob = memory.memory_saving_log_prob(model, images, labels=labels,
+                                               context=context)
     else:
-      log_prob = model.log_prob(batch['image'], labels=labels,
-                                context=context)
+      log_prob = model.log_prob(images, labels=labels, context=context)
   bpd = images_lib.bits_per_dim_from_log_prob(log_prob, config.num_dims,
-                                              config.n_bits)
+                                              config.n_bits, log_q=log_q)
   if logits is None:
     return bpd
   cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(

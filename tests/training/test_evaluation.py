@@ -51,6 +51,45 @@ def test_evaluate_names_the_worst_image(trained_dir):
   assert results['bits_per_dim_p99'] < results['bits_per_dim_max']
 
 
+def test_uniform_scores_are_the_one_draw_formula():
+  glow = glow_tf.Glow(fixtures.tiny_config())
+  images = fixtures.blob_images(12, seed=2)
+  glow.initialize(glow_tf.dequantize(images, seed=0))
+  scorer = training.BitsPerDimScorer(glow, batch_size=8)
+  assert scorer.num_samples == 1
+  expected = [glow_tf.images.bits_per_dim_from_log_prob(glow.log_prob(
+      glow_tf.dequantize(images[start:start + 8], seed=[3, b])), 784, 8)
+              for b, start in enumerate((0, 8))]
+  np.testing.assert_allclose(scorer(images, seed=3), np.concatenate(expected),
+                             rtol=1e-6)
+
+
+def test_a_variational_model_is_scored_with_its_dequantizer():
+  glow = glow_tf.Glow(fixtures.tiny_config(dequantization='variational',
+                                           dequantizer_steps=2,
+                                           dequantizer_channels=8))
+  images = fixtures.blob_images(12, seed=2)
+  glow.initialize(glow_tf.dequantize(images, seed=0))
+  scorer = training.BitsPerDimScorer(glow, batch_size=8)
+  assert scorer.num_samples == 4  # importance-weighted
+  bits = scorer(images, seed=3)
+  expected = [glow_tf.bits_per_dim(glow, images[start:start + 8],
+                                   seed=tf.constant([3, b]), num_samples=4)
+              for b, start in enumerate((0, 8))]
+  np.testing.assert_allclose(bits, np.concatenate(expected), rtol=1e-5)
+  # `evaluate` reads the pipeline's images: their bins are the images', and
+  # q's draws are the scorer's.
+  dataset = tf.data.Dataset.from_tensor_slices(
+      {'image': images, 'label': np.zeros([12], np.int64)})
+  results = training.evaluate(glow, dataset, batch_size=8, seed=3,
+                              log_every=0)
+  assert results['bits_per_dim'] == pytest.approx(float(np.mean(bits)),
+                                                   rel=1e-5)
+  elbo = training.evaluate(glow, dataset, batch_size=8, seed=3, log_every=0,
+                           num_samples=1)
+  assert elbo['bits_per_dim'] > results['bits_per_dim']
+
+
 class _Losses(training.Callback):
   """Keeps every step's loss, to check the curve's training means."""
 
