@@ -1,17 +1,20 @@
 r"""Exports a trained Glow as a SavedModel that TensorFlow Serving serves.
 
 Restores the latest checkpoint of `--model_dir` (the averaged EMA weights
-when it has them) and writes `<export_dir>/<version>/` (tag `serve`; version
-= the training step unless `--version` is given) with the signatures
-`serving_default`, `sample`, `encode` and `decode` and TF Serving's warm-up
-requests; see `glow_tf.export` and docs/serving.md. An existing version is
-never overwritten.
+when it has them), or loads `--pretrained=<name>` (a model that ships with
+the package, `glow_tf.pretrained`), and writes `<export_dir>/<version>/`
+(tag `serve`; version = the training step unless `--version` is given)
+with the signatures `serving_default`, `sample`, `encode` and `decode` and
+TF Serving's warm-up requests; see `glow_tf.export` and docs/serving.md. An
+existing version is never overwritten.
 
 ```
 python -m experiments.export --model_dir=/tmp/glow \
     --export_dir=/tmp/glow_export
 tensorflow_model_server --rest_api_port=8501 --model_name=glow \
     --model_base_path=/tmp/glow_export
+python -m experiments.export --pretrained=fashion_mnist \
+    --export_dir=/tmp/glow_export                # serve without training
 ```
 """
 
@@ -31,7 +34,7 @@ from experiments import _main
 from glow_tf import export
 
 
-_MODEL_DIR = _flags.define_model_dir()
+_MODEL = _flags.define_model_source()
 _EXPORT_DIR = flags.DEFINE_string(
     'export_dir', None, 'Model base path: the SavedModel goes to '
     '<export_dir>/<version>/.', required=True)
@@ -61,12 +64,14 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   # A CheckpointError or ExportError (both ValueErrors) ends the binary with
   # `export: error: <message>` (experiments/_main.py).
-  path = export.export_from_model_dir(
-      _MODEL_DIR.value, _EXPORT_DIR.value, version=_VERSION.value,
-      use_ema=_USE_EMA.value, checkpoint=_CHECKPOINT.value,
+  glow, step, model = _MODEL.load(use_ema=_USE_EMA.value,
+                                  checkpoint=_CHECKPOINT.value)
+  path = export.export_saved_model(
+      glow, _EXPORT_DIR.value,
+      step if _VERSION.value is None else _VERSION.value,
       score_seed=_SCORE_SEED.value, max_num_samples=_MAX_NUM_SAMPLES.value,
       warmup=_WARMUP.value, model_name=_MODEL_NAME.value)
-  print(f'Exported {_MODEL_DIR.value} to {path} (signatures: '
+  print(f'Exported {model} to {path} (signatures: '
         f'{", ".join(export.SIGNATURE_NAMES)}).')
 
 
