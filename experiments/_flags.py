@@ -9,6 +9,10 @@ _DATASET = _flags.define_dataset()
 _DATA_DIR, _IDX_DIR = _flags.define_data_dirs()
 ```
 
+A binary that uses a trained model takes it from a training directory or
+from the models that ship with the package, `--model_dir` or `--pretrained`
+(`define_model_source`, whose `load` gives `(glow, step, description)`).
+
 The flags count as the calling binary's own (`disclaim_key_flags`), so its
 `--help` lists them as before. A binary whose help says more passes its own
 text; names and defaults are fixed here (except the short runs' peak rate,
@@ -19,7 +23,9 @@ raises absl's DuplicateFlagError).
 """
 
 import os
+from typing import NamedTuple
 
+from absl import app
 from absl import flags
 
 __all__ = [
@@ -32,10 +38,14 @@ __all__ = [
     'define_image_size',
     'define_image_source',
     'define_model_dir',
+    'define_model_source',
+    'ModelDescription',
+    'ModelSource',
     'define_output_file',
     'define_output_dir',
     'define_short_run_flags',
     'define_use_ema',
+    'pretrained_output_dir',
 ]
 
 flags.disclaim_key_flags()  # The flags below belong to the binary calling.
@@ -55,6 +65,165 @@ def define_model_dir(help_text='Training directory (experiments/train.py).'):
   """--model_dir, required: the training directory (experiments/train.py)."""
   return _define(flags.DEFINE_string, 'model_dir', None, help_text,
                  required=True)
+
+
+def _pretrained_names():
+  from glow_tf import pretrained_models  # pylint: disable=g-import-not-at-top
+  return pretrained_models.available_pretrained()
+
+
+def pretrained_output_dir(name):
+  """`outputs/pretrained_<name>`: a pretrained model's default output folder.
+
+  Relative to the working directory (the repository root in the README's
+  commands), where `<model_dir>` holds a training directory's outputs.
+  """
+  return os.path.join('outputs', f'pretrained_{name}')
+
+
+class ModelDescription(NamedTuple):
+  """Which trained model a binary loaded (`ModelSource.load`).
+
+  Attributes:
+    name: for messages: the checkpoint prefix read from --model_dir, or
+      `glow_tf.pretrained('<name>')`.
+    record: JSON-able fields for the binary's results, in place of the
+      model_dir: `{'model_dir', 'checkpoint', 'ema_weights'}`, or
+      `{'pretrained', 'pretrained_info', 'ema_weights'}` where
+      `pretrained_info` holds the step and test bits/dim of
+      `glow_tf.pretrained_info(name)`.
+    output_root: where the binary's default outputs go: the model_dir, or
+      `pretrained_output_dir(name)`.
+  """
+  name: str
+  record: dict
+  output_root: str
+
+  def __str__(self):
+    return self.name
+
+
+# The fields of glow_tf.pretrained_info that say what the model is and scores.
+_PRETRAINED_INFO_FIELDS = ('step', 'test_bits_per_dim', 'dataset', 'split',
+                           'num_images', 'weights')
+
+
+class ModelSource:
+  """--model_dir or --pretrained: where a binary's trained Glow comes from.
+
+  Made by `define_model_source()`; exactly one of the two flags must be
+  given, which `load` checks (an `app.UsageError` otherwise).
+
+  ```
+  _MODEL = _flags.define_model_source()
+  ...
+  glow, step, model = _MODEL.load(use_ema=_USE_EMA.value)
+  results.update(model.record)      # which model, in the JSON
+  ```
+  """
+
+  def __init__(self, model_dir, pretrained):
+    self._model_dir, self._pretrained = model_dir, pretrained
+
+  @property
+  def model_dir(self):
+    """The --model_dir given, or None."""
+    return self._model_dir.value
+
+  @property
+  def pretrained(self):
+    """The --pretrained name given, or None."""
+    return self._pretrained.value
+
+  def check(self):
+    """Raises `app.UsageError` unless exactly one known model is given."""
+    names = ', '.join(_pretrained_names()) or 'none'
+    if self.model_dir is None and self.pretrained is None:
+      raise app.UsageError(
+          'Give --model_dir (a training directory) or --pretrained (a model '
+          f'that ships with the package: {names}).')
+    if self.model_dir is not None and self.pretrained is not None:
+      raise app.UsageError(
+          f'Give --model_dir or --pretrained, not both (got --model_dir='
+          f'{self.model_dir!r} and --pretrained={self.pretrained!r}).')
+    if (self.pretrained is not None and
+        self.pretrained not in _pretrained_names()):
+      raise app.UsageError(
+          f'--pretrained={self.pretrained!r}: no such model; the package '
+          f'ships: {names}.')
+
+  def load(self, use_ema=True, checkpoint=None):
+    """`(glow, step, description)` of the model the flags name.
+
+    Args:
+      use_ema: a training directory's averaged weights when the checkpoint
+        has them; a pretrained model ships only its averaged weights, so
+        False is a usage error with --pretrained.
+      checkpoint: a checkpoint prefix of --model_dir (default the newest
+        intact one); a usage error with --pretrained.
+
+    Returns:
+      The `Glow`, its training step (None when unknown) and a
+      `ModelDescription`.
+
+    Raises:
+      app.UsageError: not exactly one of the flags, an unknown pretrained
+        name, or a training directory's option with --pretrained.
+      CheckpointError: the model_dir or checkpoint is missing or corrupt.
+    """
+    self.check()
+    if self.model_dir is not None:
+      return self._load_model_dir(use_ema, checkpoint)
+    if checkpoint is not None:
+      raise app.UsageError(
+          f'--checkpoint={checkpoint!r} is a checkpoint of --model_dir, not '
+          f'of --pretrained={self.pretrained!r}.')
+    if not use_ema:
+      raise app.UsageError(
+          f'--nouse_ema needs --model_dir: --pretrained={self.pretrained!r} '
+          'ships only its averaged weights.')
+    import glow_tf  # pylint: disable=g-import-not-at-top
+    name = self.pretrained
+    info = glow_tf.pretrained_info(name)
+    glow = glow_tf.pretrained(name)
+    record = {'pretrained': name,
+              'pretrained_info': {k: info[k] for k in _PRETRAINED_INFO_FIELDS
+                                  if k in info},
+              'ema_weights': info.get('weights', 'ema') == 'ema'}
+    return glow, info.get('step'), ModelDescription(
+        f'glow_tf.pretrained({name!r})', record, pretrained_output_dir(name))
+
+  def _load_model_dir(self, use_ema, checkpoint):
+    # pylint: disable-next=g-import-not-at-top
+    from glow_tf.training import checkpoints
+    model_dir = self.model_dir
+    prefix = checkpoint or checkpoints.latest_checkpoint(model_dir)
+    glow, step = checkpoints.restore_model(model_dir, use_ema=use_ema,
+                                           checkpoint=prefix)
+    record = {'model_dir': model_dir, 'checkpoint': prefix,
+              'ema_weights': bool(use_ema and
+                                  checkpoints.has_ema_weights(prefix))}
+    return glow, step, ModelDescription(prefix, record, model_dir)
+
+
+def define_model_source(
+    model_dir_help='Training directory (experiments/train.py).',
+    pretrained_help=None):
+  """--model_dir and --pretrained, exactly one to give; a `ModelSource`.
+
+  --pretrained names a model that ships with the package
+  (`glow_tf.pretrained`), to use without training. A binary whose default
+  outputs go under the model_dir says in its flag's help where they go with
+  --pretrained (`ModelDescription.output_root`).
+  """
+  if pretrained_help is None:
+    pretrained_help = (
+        'A model that ships with the package (glow_tf.pretrained), in place '
+        f'of --model_dir: one of {", ".join(_pretrained_names())}.')
+  return ModelSource(
+      _define(flags.DEFINE_string, 'model_dir', None,
+              f'{model_dir_help} Or give --pretrained.'),
+      _define(flags.DEFINE_string, 'pretrained', None, pretrained_help))
 
 
 def define_output_dir(help_text='Folder for the PNG and JSON files.',

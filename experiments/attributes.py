@@ -10,6 +10,8 @@ the strengths `s` of `--strengths`. Writes `attributes.png` and
 ```
 python -m experiments.attributes --model_dir=/tmp/glow \
     --output_dir=/tmp/glow/figures --source_class=0 --target_class=3
+python -m experiments.attributes --pretrained=fashion_mnist \
+    --output_dir=/tmp/pretrained_figures      # the model shipped, untrained
 ```
 """
 
@@ -28,10 +30,9 @@ from experiments import _flags
 from experiments import _main
 from glow_tf import analysis
 from glow_tf.data import FASHION_MNIST_CLASS_NAMES
-from glow_tf.training import checkpoints
 
 
-_MODEL_DIR = _flags.define_model_dir()
+_MODEL = _flags.define_model_source()
 _OUTPUT_DIR = _flags.define_output_dir()
 _DATASET, _SPLIT, _DATA_DIR, _IDX_DIR = _flags.define_image_source()
 _SOURCE_CLASS = flags.DEFINE_integer(
@@ -50,8 +51,7 @@ _USE_EMA = _flags.define_use_ema()
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  glow, step = checkpoints.restore_model(_MODEL_DIR.value,
-                                         use_ema=_USE_EMA.value)
+  glow, step, model = _MODEL.load(use_ema=_USE_EMA.value)
   images, labels = analysis.load_arrays(
       _DATASET.value, _SPLIT.value, data_dir=_DATA_DIR.value,
       idx_dir=_IDX_DIR.value)
@@ -63,8 +63,9 @@ def main(argv):
       strengths=[float(s) for s in _STRENGTHS.value],
       num_images=_NUM_IMAGES.value, class_names=class_names, step=step,
       encode_labels=glow.config.num_classes is not None,
-      max_per_class=_MAX_PER_CLASS.value)
-  print(f'Wrote {summary["figure"]} to {_OUTPUT_DIR.value} (step {step}).')
+      max_per_class=_MAX_PER_CLASS.value, model_source=model.record)
+  print(f'Wrote {summary["figure"]} to {_OUTPUT_DIR.value} ({model}, step '
+        f'{step}).')
 
 
 if __name__ == '__main__':

@@ -4,11 +4,13 @@ r"""Bits/dim of a trained Glow on a data set split; writes JSON.
 python -m experiments.evaluate --model_dir=/tmp/glow --data_dir=/tmp/tfds
 python -m experiments.evaluate --model_dir=/tmp/glow --dataset=mnist_idx \
     --idx_dir=../shared/data/mnist --split=test     # out of distribution
+python -m experiments.evaluate --pretrained=fashion_mnist  # the model shipped
 ```
 
 Uses the averaged (EMA) weights of the latest checkpoint when it has them
 (`--nouse_ema` for the raw ones). The JSON goes to `--output`, by default
-`<model_dir>/eval/<dataset>_<split>.json`.
+`<model_dir>/eval/<dataset>_<split>.json`, or with `--pretrained=<name>`
+`outputs/pretrained_<name>/eval/<dataset>_<split>.json`.
 """
 
 import os
@@ -29,7 +31,7 @@ from glow_tf import training
 from glow_tf.training import checkpoints
 
 
-_MODEL_DIR = _flags.define_model_dir('Training directory.')
+_MODEL = _flags.define_model_source('Training directory.')
 _CHECKPOINT = flags.DEFINE_string(
     'checkpoint', None, 'Checkpoint prefix; default the latest in model_dir.')
 _DATASET = _flags.define_dataset()
@@ -43,7 +45,10 @@ _MAX_EXAMPLES = flags.DEFINE_integer('max_examples', None,
                                      'Evaluate only the first N images.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the dequantisation noise.')
 _USE_EMA = _flags.define_use_ema()
-_OUTPUT = _flags.define_output_file('Path of the JSON results.')
+_OUTPUT = _flags.define_output_file(
+    'Path of the JSON results; default <model_dir>/eval/<dataset>_<split>'
+    '.json, or with --pretrained=<name> outputs/pretrained_<name>/eval/'
+    '<dataset>_<split>.json (relative to the working directory).')
 _CONTEXT = flags.DEFINE_enum(
     'context', None, list(data.CONTEXTS),
     "A conditional model's context, computed from each image (default: "
@@ -70,11 +75,9 @@ def _context_name(config):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  model_dir = _MODEL_DIR.value
-  prefix = _CHECKPOINT.value or checkpoints.latest_checkpoint(model_dir)
-  glow, step = checkpoints.restore_model(model_dir, use_ema=_USE_EMA.value,
-                                         checkpoint=prefix)
-  ema = _USE_EMA.value and checkpoints.has_ema_weights(prefix)
+  glow, step, model = _MODEL.load(use_ema=_USE_EMA.value,
+                                  checkpoint=_CHECKPOINT.value)
+  ema = model.record['ema_weights']
   info = data.dataset_info(_DATASET.value, image_size=_IMAGE_SIZE.value)
   split = _SPLIT.value or info.eval_split
   dataset = data.load_dataset(_DATASET.value, split, data_dir=_DATA_DIR.value,
@@ -83,19 +86,18 @@ def main(argv):
   context = _context_name(glow.config)
   if context is not None:
     dataset = data.with_context(dataset, context)
-  _main.progress(f'Evaluating {prefix} (step {step}, '
+  _main.progress(f'Evaluating {model} (step {step}, '
                  f'{"averaged" if ema else "raw"} weights) on {_DATASET.value} '
                  f'{split}.')
   results = training.evaluate(glow, dataset, batch_size=_BATCH_SIZE.value,
                               seed=_SEED.value,
                               max_examples=_MAX_EXAMPLES.value,
                               log=_main.progress)
-  results.update(model_dir=model_dir, checkpoint=prefix, step=step,
-                 ema_weights=bool(ema), dataset=_DATASET.value, split=split,
+  results.update(model.record, step=step, dataset=_DATASET.value, split=split,
                  n_bits=glow.config.n_bits, seed=_SEED.value,
                  context=context)
   output = _OUTPUT.value or os.path.join(
-      model_dir, 'eval', f'{_DATASET.value.replace("/", "_")}_'
+      model.output_root, 'eval', f'{_DATASET.value.replace("/", "_")}_'
       f'{split.replace("/", "_")}.json')
   checkpoints.write_json(output, results)  # Atomic: never half written.
   print(f'{_DATASET.value} {split}: {results["bits_per_dim"]:.4f} bits/dim '

@@ -1,11 +1,12 @@
 r"""Exports a trained Glow as a SavedModel that TensorFlow Serving serves.
 
 Restores the latest checkpoint of `--model_dir` (the averaged EMA weights
-when it has them) and writes `<export_dir>/<version>/` (tag `serve`; version
-= the training step unless `--version` is given) with the signatures
-`serving_default`, `sample`, `encode` and `decode` (and `classify` for a
-model with a classifier) and TF Serving's warm-up requests; see
-`glow_tf.export` and docs/serving.md. An existing version is
+when it has them), or loads `--pretrained=<name>` (a model that ships with
+the package, `glow_tf.pretrained`), and writes `<export_dir>/<version>/`
+(tag `serve`; version = the training step unless `--version` is given)
+with the signatures `serving_default`, `sample`, `encode` and `decode` (and
+`classify` for a model with a classifier) and TF Serving's warm-up
+requests; see `glow_tf.export` and docs/serving.md. An existing version is
 never overwritten.
 
 ```
@@ -13,6 +14,8 @@ python -m experiments.export --model_dir=/tmp/glow \
     --export_dir=/tmp/glow_export
 tensorflow_model_server --rest_api_port=8501 --model_name=glow \
     --model_base_path=/tmp/glow_export
+python -m experiments.export --pretrained=fashion_mnist \
+    --export_dir=/tmp/glow_export                # serve without training
 ```
 """
 
@@ -30,10 +33,9 @@ from absl import flags
 from experiments import _flags
 from experiments import _main
 from glow_tf import export
-from glow_tf.training import checkpoints
 
 
-_MODEL_DIR = _flags.define_model_dir()
+_MODEL = _flags.define_model_source()
 _EXPORT_DIR = flags.DEFINE_string(
     'export_dir', None, 'Model base path: the SavedModel goes to '
     '<export_dir>/<version>/.', required=True)
@@ -63,15 +65,15 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   # A CheckpointError or ExportError (both ValueErrors) ends the binary with
   # `export: error: <message>` (experiments/_main.py).
-  path = export.export_from_model_dir(
-      _MODEL_DIR.value, _EXPORT_DIR.value, version=_VERSION.value,
-      use_ema=_USE_EMA.value, checkpoint=_CHECKPOINT.value,
+  glow, step, model = _MODEL.load(use_ema=_USE_EMA.value,
+                                  checkpoint=_CHECKPOINT.value)
+  path = export.export_saved_model(
+      glow, _EXPORT_DIR.value,
+      step if _VERSION.value is None else _VERSION.value,
       score_seed=_SCORE_SEED.value, max_num_samples=_MAX_NUM_SAMPLES.value,
       warmup=_WARMUP.value, model_name=_MODEL_NAME.value)
-  signatures = export.signature_names(
-      checkpoints.load_config(_MODEL_DIR.value))
-  print(f'Exported {_MODEL_DIR.value} to {path} (signatures: '
-        f'{", ".join(signatures)}).')
+  print(f'Exported {model} to {path} (signatures: '
+        f'{", ".join(export.signature_names(glow.config))}).')
 
 
 if __name__ == '__main__':

@@ -11,6 +11,8 @@ Fashion-MNIST gives MNIST the higher likelihood.
 ```
 python -m experiments.ood --model_dir=/tmp/glow \
     --ood_idx_dir=../shared/data/mnist --output_dir=/tmp/glow/figures
+python -m experiments.ood --pretrained=fashion_mnist \
+    --ood_idx_dir=../shared/data/mnist --output_dir=/tmp/pretrained_figures
 ```
 """
 
@@ -28,10 +30,9 @@ from absl import flags
 from experiments import _flags
 from experiments import _main
 from glow_tf import analysis
-from glow_tf.training import checkpoints
 
 
-_MODEL_DIR = _flags.define_model_dir()
+_MODEL = _flags.define_model_source()
 _OUTPUT_DIR = _flags.define_output_dir()
 _OOD_IDX_DIR = flags.DEFINE_string(
     'ood_idx_dir', None, 'IDX folder of the out-of-distribution test set '
@@ -58,8 +59,7 @@ _USE_EMA = _flags.define_use_ema()
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  glow, step = checkpoints.restore_model(_MODEL_DIR.value,
-                                         use_ema=_USE_EMA.value)
+  glow, step, model = _MODEL.load(use_ema=_USE_EMA.value)
   in_images, _ = analysis.load_arrays(
       _DATASET.value, 'test', data_dir=_DATA_DIR.value,
       idx_dir=_IDX_DIR.value, max_examples=_MAX_EXAMPLES.value)
@@ -74,10 +74,11 @@ def main(argv):
   summary = analysis.write_ood_histograms(
       glow, in_images, out_images, _OUTPUT_DIR.value, in_name=_IN_NAME.value,
       out_name=_OOD_NAME.value, batch_size=_BATCH_SIZE.value,
-      seed=_SEED.value, step=step, train_images=train_images)
+      seed=_SEED.value, step=step, train_images=train_images,
+      model_source=model.record)
   print(f'{_IN_NAME.value}: {summary[_IN_NAME.value]["mean"]:.3f} bits/dim, '
         f'{_OOD_NAME.value}: {summary[_OOD_NAME.value]["mean"]:.3f} bits/dim, '
-        f'AUROC {summary["auroc"]:.3f}. Wrote {summary["figure"]}.')
+        f'AUROC {summary["auroc"]:.3f} ({model}). Wrote {summary["figure"]}.')
 
 
 if __name__ == '__main__':

@@ -5,6 +5,8 @@ Writes `temperature_grid.png` and `temperature_grid.json` to `--output_dir`.
 ```
 python -m experiments.temperature_grid --model_dir=/tmp/glow \
     --output_dir=/tmp/glow/figures
+python -m experiments.temperature_grid --pretrained=fashion_mnist \
+    --output_dir=/tmp/pretrained_figures      # the model shipped, untrained
 ```
 """
 
@@ -22,10 +24,9 @@ from absl import flags
 from experiments import _flags
 from experiments import _main
 from glow_tf import analysis
-from glow_tf.training import checkpoints
 
 
-_MODEL_DIR = _flags.define_model_dir()
+_MODEL = _flags.define_model_source()
 _OUTPUT_DIR = _flags.define_output_dir()
 _TEMPERATURES = flags.DEFINE_list(
     'temperatures', [str(t) for t in analysis.PAPER_TEMPERATURES],
@@ -39,12 +40,13 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   temperatures = [float(t) for t in _TEMPERATURES.value]
-  glow, step = checkpoints.restore_model(_MODEL_DIR.value,
-                                         use_ema=_USE_EMA.value)
+  glow, step, model = _MODEL.load(use_ema=_USE_EMA.value)
   summary = analysis.write_temperature_grid(
       glow, _OUTPUT_DIR.value, temperatures=temperatures,
-      num_samples=_NUM_SAMPLES.value, seed=_SEED.value, step=step)
-  print(f'Wrote {summary["figure"]} to {_OUTPUT_DIR.value} (step {step}).')
+      num_samples=_NUM_SAMPLES.value, seed=_SEED.value, step=step,
+      model_source=model.record)
+  print(f'Wrote {summary["figure"]} to {_OUTPUT_DIR.value} ({model}, step '
+        f'{step}).')
 
 
 if __name__ == '__main__':

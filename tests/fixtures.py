@@ -31,6 +31,8 @@ from glow_tf import training
 from glow_tf.training import checkpoints
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Debian's dataset-fashion-mnist: the real IDX files, read as 'mnist_idx'.
+FASHION_MNIST_IDX = '/usr/share/datasets/fashion-mnist'
 
 
 def tiny_config(**overrides):

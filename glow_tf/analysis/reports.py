@@ -11,6 +11,9 @@ write_attribute_manipulation(glow, images, labels, output_dir)
 write_ood_histograms(glow, in_images, out_images, output_dir)
                                                        ood_histogram.png, ood.json
 ```
+Each JSON describes the model under `model` (its shape, the training `step`
+and, given `model_source`, which model it is: e.g. `{'model_dir': ...}` or
+`{'pretrained': 'fashion_mnist', ...}`, as the binaries pass).
 """
 
 import os
@@ -47,7 +50,7 @@ def load_arrays(name, split, data_dir=None, idx_dir=None, max_examples=None):
   return _inputs.take_arrays(dataset, max_examples)
 
 
-def _model_info(glow, step=None):
+def _model_info(glow, step=None, source=None):
   info = {'image_shape': list(glow.config.image_shape),
           'num_levels': glow.config.num_levels,
           'num_steps': glow.config.num_steps,
@@ -56,6 +59,7 @@ def _model_info(glow, step=None):
           'n_bits': glow.config.n_bits}
   if step is not None:
     info['step'] = int(step)
+  info.update(source or {})
   return info
 
 
@@ -66,7 +70,7 @@ def _temperature_label(t):
 def write_temperature_grid(glow, output_dir,
                            temperatures=samples.PAPER_TEMPERATURES,
                            num_samples=10, seed=0, step=None,
-                           name='temperature_grid'):
+                           name='temperature_grid', model_source=None):
   """Writes `<name>.png` (a row of samples per temperature) and `<name>.json`."""
   grid = samples.temperature_grid(glow, temperatures, num_samples, seed=seed)
   png = figures.save_image_grid(
@@ -81,14 +85,14 @@ def write_temperature_grid(glow, output_dir,
              'mean_pixel': [float(r.mean()) for r in grid],
              'saturated_fraction': [
                  float(np.mean((r == 0) | (r == 255))) for r in grid],
-             'model': _model_info(glow, step)}
+             'model': _model_info(glow, step, model_source)}
   figures.write_json(os.path.join(output_dir, f'{name}.json'), summary)
   return summary
 
 
 def write_interpolations(glow, images, output_dir, num_pairs=6, num_points=9,
                          seed=0, step=None, labels=None,
-                         name='interpolation'):
+                         name='interpolation', model_source=None):
   """Writes `<name>.png` (one interpolation per row) and `<name>.json`.
 
   The pairs are drawn at random (by `seed`) from `images` without repeats.
@@ -115,7 +119,7 @@ def write_interpolations(glow, images, output_dir, num_pairs=6, num_points=9,
   summary = {'figure': os.path.basename(png), 'pairs': pairs,
              'num_points': int(num_points), 'alphas': alphas.tolist(),
              'end_points_reconstructed_exactly': ends_exact,
-             'model': _model_info(glow, step)}
+             'model': _model_info(glow, step, model_source)}
   figures.write_json(os.path.join(output_dir, f'{name}.json'), summary)
   return summary
 
@@ -125,7 +129,7 @@ def write_attribute_manipulation(glow, images, labels, output_dir,
                                  strengths=attributes.DEFAULT_STRENGTHS,
                                  num_images=6, class_names=None, step=None,
                                  encode_labels=False, max_per_class=None,
-                                 name='attributes'):
+                                 name='attributes', model_source=None):
   """Writes `<name>.png` and `<name>.json`: images moved from one class to another.
 
   The direction is the difference of the two classes' mean latents over
@@ -176,7 +180,7 @@ def write_attribute_manipulation(glow, images, labels, output_dir,
                  str(k): int(np.sum(labels[keep] == k))
                  for k in (source_class, target_class)},
              'direction_norm_per_level': norms,
-             'model': _model_info(glow, step)}
+             'model': _model_info(glow, step, model_source)}
   figures.write_json(os.path.join(output_dir, f'{name}.json'), summary)
   return summary
 
@@ -184,7 +188,8 @@ def write_attribute_manipulation(glow, images, labels, output_dir,
 def write_ood_histograms(glow, in_images, out_images, output_dir,
                          in_name='Fashion-MNIST test',
                          out_name='MNIST test', batch_size=500, seed=0,
-                         step=None, train_images=None, name='ood'):
+                         step=None, train_images=None, name='ood',
+                         model_source=None):
   """Writes `<name>_histogram.png` and `<name>.json`: bits/dim of two sets.
 
   With `train_images` (the model's training set), the JSON also holds the
@@ -200,7 +205,7 @@ def write_ood_histograms(glow, in_images, out_images, output_dir,
       title='Bits/dim under a Glow trained on Fashion-MNIST')
   summary = ood.ood_summary(in_bpd, out_bpd, in_name, out_name)
   summary.update(figure=os.path.basename(png), in_name=in_name,
-                 out_name=out_name, model=_model_info(glow, step))
+                 out_name=out_name, model=_model_info(glow, step, model_source))
   if train_images is not None:
     in_hist = baselines.histogram_baseline_bits_per_dim(train_images,
                                                         in_images)

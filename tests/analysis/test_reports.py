@@ -45,6 +45,13 @@ def test_temperature_grid_json_describes_the_grid(tmp_path):
       float(np.mean((row == 0) | (row == 255))) for row in grid]
 
 
+def test_model_source_joins_the_model_description(tmp_path):
+  summary = reports.write_temperature_grid(
+      fixtures.small_glow(), str(tmp_path), temperatures=(0.0,),
+      num_samples=1, step=3, model_source={'pretrained': 'fashion_mnist'})
+  assert summary['model'] == dict(_MODEL, step=3, pretrained='fashion_mnist')
+
+
 def test_temperature_grid_seed_moves_all_rows_but_temperature_zero(tmp_path):
   glow = fixtures.small_glow()
   runs = {}

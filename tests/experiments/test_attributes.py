@@ -20,3 +20,17 @@ def test_writes_manipulations(tmp_path):
        'direction_norm_per_level', 'images_per_class'])
   assert summary['images_per_class'] == {'0': 4, '2': 4}
   assert len(summary['direction_norm_per_level']) == 2
+
+
+def test_the_pretrained_model_needs_no_training(tmp_path):
+  out = tmp_path / 'figures'
+  fixtures.run_binary('attributes', '--pretrained=fashion_mnist',
+                      f'--output_dir={out}', '--dataset=mnist_idx',
+                      f'--idx_dir={fixtures.FASHION_MNIST_IDX}',
+                      '--strengths=0,1', '--num_images=1',
+                      '--max_per_class=4')
+  fixtures.check_png(os.path.join(out, 'attributes.png'))
+  summary = fixtures.read_json(os.path.join(out, 'attributes.json'),
+                               ['model', 'images_per_class'])
+  assert summary['model']['pretrained'] == 'fashion_mnist'
+  assert summary['images_per_class'] == {'0': 4, '3': 4}

@@ -19,3 +19,16 @@ def test_writes_rows_and_ends_are_exact(tmp_path):
       ['figure', 'pairs', 'alphas', 'end_points_reconstructed_exactly'])
   assert len(summary['pairs']) == 2
   assert summary['end_points_reconstructed_exactly']
+
+
+def test_the_pretrained_model_needs_no_training(tmp_path):
+  out = tmp_path / 'figures'
+  fixtures.run_binary('interpolation', '--pretrained=fashion_mnist',
+                      f'--output_dir={out}', '--dataset=mnist_idx',
+                      f'--idx_dir={fixtures.FASHION_MNIST_IDX}',
+                      '--num_pairs=1', '--num_points=3')
+  fixtures.check_png(os.path.join(out, 'interpolation.png'))
+  summary = fixtures.read_json(os.path.join(out, 'interpolation.json'),
+                               ['model'])
+  assert summary['model']['pretrained'] == 'fashion_mnist'
+  assert summary['end_points_reconstructed_exactly']

@@ -36,3 +36,19 @@ def test_writes_histogram_and_summary(tmp_path):
   baseline = summary['histogram_baseline']
   assert baseline['num_train_images'] == 24
   assert baseline['in']['count'] == 20
+
+
+def test_the_pretrained_model_needs_no_training(tmp_path):
+  out_dir = fixtures.fake_idx_folder(str(tmp_path / 'out'), num_test=8)
+  out = tmp_path / 'figures'
+  fixtures.run_binary('ood', '--pretrained=fashion_mnist',
+                      f'--output_dir={out}', '--dataset=mnist_idx',
+                      f'--idx_dir={fixtures.FASHION_MNIST_IDX}',
+                      f'--ood_idx_dir={out_dir}', '--max_examples=8',
+                      '--batch_size=8', '--nohistogram_baseline',
+                      '--in_name=in', '--ood_name=out')
+  fixtures.check_png(os.path.join(out, 'ood_histogram.png'))
+  summary = fixtures.read_json(os.path.join(out, 'ood.json'),
+                               ['in', 'out', 'model'])
+  assert summary['in']['count'] == summary['out']['count'] == 8
+  assert summary['model']['pretrained'] == 'fashion_mnist'
