@@ -17,7 +17,6 @@ from tests.export import exported
 from tests.export.exported import assert_close
 from tests.export.exported import assert_same_images
 from tests.export.exported import expected_classes
-from tests.export.exported import expected_decoded
 from tests.export.exported import expected_latents
 from tests.export.exported import expected_samples
 from tests.export.exported import expected_scores
