@@ -257,13 +257,13 @@ def test_missing_dataset_gives_a_clear_error(tmp_path):
 
 def test_non_finite_steps_in_a_row_stop_training(tmp_path, monkeypatch):
   """Labels 9 poison the loss: after 3 good steps, 3 bad ones stop the run."""
-  original = trainer_lib.batch_bits_per_dim
+  original = trainer_lib.batch_objective  # what the train step minimises
 
   def poisoned(model, batch, *args):
-    bpd = original(model, batch, *args)
-    return tf.where(tf.equal(batch['label'], 9), float('nan'), bpd)
+    objective = original(model, batch, *args)
+    return tf.where(tf.equal(batch['label'], 9), float('nan'), objective)
 
-  monkeypatch.setattr(trainer_lib, 'batch_bits_per_dim', poisoned)
+  monkeypatch.setattr(trainer_lib, 'batch_objective', poisoned)
   labels = np.where(np.arange(256) < 48, 0, 9)
   model_dir = str(tmp_path / 'model')
   train_config = fixtures.tiny_train_config(
