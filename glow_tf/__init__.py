@@ -29,7 +29,7 @@ from glow_tf import kernels
 from glow_tf.config import GlowConfig
 from glow_tf.config import preset
 from glow_tf.config import PRESETS
-from glow_tf.glow import build_flow
+from glow_tf.architecture import build_flow
 from glow_tf.glow import Glow
 from glow_tf.images import bits_per_dim
 from glow_tf.images import dequantize

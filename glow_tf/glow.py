@@ -1,163 +1,26 @@
 """`Glow`: the multi-scale Glow model as a `tfp.distributions.TransformedDistribution`."""
 
-import math
 import warnings
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
 from glow_tf import _checks
+from glow_tf import _glow_inputs as _inputs
 from glow_tf import _seeds
 from glow_tf import images as images_lib
-from glow_tf import kernels as kernels_lib
 from glow_tf import networks
-from glow_tf.bijectors.flow_step import flow_step
-from glow_tf.bijectors.learned_prior import LearnedPrior
+from glow_tf.architecture import build_flow
 from glow_tf.bijectors.multi_scale import level_shapes
-from glow_tf.bijectors.multi_scale import MultiScaleFlow
-from glow_tf.bijectors.split_prior import SplitPrior
 from glow_tf.config import GlowConfig
-from glow_tf.context_encoder import ContextEncoder
 from glow_tf.dequantizer import VariationalDequantizer
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ['Glow', 'build_flow']
+__all__ = ['Glow']
 
-_CONTEXT_SALT = 7  # the context encoder's seed: derive_seed(seed, 7)
 _DEQUANTIZER_SALT = 11  # the variational dequantizer's: derive_seed(seed, 11)
-
-
-def build_flow(config, seed=0):
-  """The `MultiScaleFlow` bijector that `config` describes.
-
-  Level `l` squeezes to `[H / 2**(l+1), W / 2**(l+1), 4 c_l]` channels and runs
-  `config.num_steps` flow steps there; every level but the last then splits
-  off half its channels under a `SplitPrior`; a `LearnedPrior` covers the top.
-  """
-  if not isinstance(config, GlowConfig):
-    raise ValueError(f'config must be a glow_tf.GlowConfig, got {config!r}.')
-  dtype = tf.as_dtype(config.dtype)
-  kernels = kernels_lib.get(config.kernels)
-  seeds = iter(_seeds.split_seed(seed, config.num_levels * config.num_steps))
-  levels, splits = [], []
-  shapes = level_shapes(config.image_shape, config.num_levels)
-  context_channels = config.context_channels if config.conditional else 0
-  encoder = None
-  if config.conditional:
-    encoder = ContextEncoder(
-        config.context_shape, [(h, w) for h, w, _ in shapes],
-        config.context_channels,
-        seed=None if seed is None else _seeds.derive_seed(seed, _CONTEXT_SALT),
-        dtype=dtype, kernels=kernels)
-  for level, (_, _, c) in enumerate(shapes):
-    with tf.name_scope(f'level_{level}'):
-      levels.append(tfb.Chain([
-          flow_step(c, config.hidden_channels, config.permutation,
-                    config.coupling, seed=int(next(seeds)), dtype=dtype,
-                    edge_padding=config.edge_padding,
-                    network_dtype=config.network_dtype,
-                    act_norm_log_scale_factor=config.act_norm_log_scale_factor,
-                    kernels=kernels, context_channels=context_channels,
-                    name=f'step_{step}')
-          for step in range(config.num_steps)], name=f'level_{level}'))
-      if level < config.num_levels - 1:
-        splits.append(SplitPrior(c, dtype=dtype,
-                                 edge_padding=config.edge_padding,
-                                 kernels=kernels,
-                                 context_channels=context_channels))
-  top = LearnedPrior(shapes[-1][-1], learn=config.learn_top_prior,
-                     num_classes=config.num_classes, dtype=dtype,
-                     context_channels=context_channels, kernels=kernels,
-                     name='top_prior')
-  return MultiScaleFlow(config.image_shape, levels, splits, top,
-                        kernels=kernels, context_encoder=encoder)
-
-
-_CONDITIONS = ('labels', 'context')
-
-
-def _condition_kwargs(labels, context=None):
-  """The conditions given, as the flow's keywords."""
-  kwargs = {'labels': labels, 'context': context}
-  return {name: value for name, value in kwargs.items() if value is not None}
-
-
-def _conditions_to_bijector(kwargs):
-  bijector_kwargs = dict(kwargs.get('bijector_kwargs', {}))
-  for name in _CONDITIONS:
-    if kwargs.get(name) is not None:
-      bijector_kwargs[name] = kwargs[name]
-  return kwargs.get('distribution_kwargs', {}), bijector_kwargs
-
-
-def _merge_bijector_kwargs(bijector_kwargs, labels, context):
-  """`labels` and `context` from TFP's `bijector_kwargs` or the keywords."""
-  if not bijector_kwargs:
-    return labels, context
-  unknown = sorted(set(bijector_kwargs) - set(_CONDITIONS))
-  if unknown:
-    raise ValueError(f'bijector_kwargs may hold {list(_CONDITIONS)}, got '
-                     f'{unknown}.')
-  given = {'labels': labels, 'context': context}
-  for name, value in bijector_kwargs.items():
-    if given[name] is not None:
-      raise ValueError(f'`{name}` given twice: as a keyword and in '
-                       'bijector_kwargs.')
-    given[name] = value
-  return given['labels'], given['context']
-
-
-def _check_sample_shape(sample_shape):
-  """A Python `sample_shape` (an int or a sequence of them) must be >= 0."""
-  if tf.is_tensor(sample_shape):
-    return  # TFP checks a tensor's values
-  dims = (sample_shape if isinstance(sample_shape, (list, tuple))
-          else [sample_shape])
-  for d in dims:
-    if (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0):
-      raise ValueError('sample_shape must be a non-negative int (or a '
-                       f'sequence of them), got {sample_shape!r}.')
-
-
-def _check_temperature(temperature):
-  """A Python temperature as a float: finite and >= 0, or a ValueError."""
-  try:
-    value = float(temperature)
-  except (TypeError, ValueError):
-    raise ValueError('temperature must be >= 0 and finite, got '
-                     f'{temperature!r}.') from None
-  if not (value >= 0 and math.isfinite(value)):  # also rejects NaN
-    raise ValueError(f'temperature must be >= 0 and finite, got '
-                     f'{temperature!r}.')
-  return value
-
-
-def _checked_temperature(temperature, dtype):
-  """`temperature` as a scalar tensor, checked >= 0 and finite.
-
-  A Python number or an eager tensor is checked at once; a symbolic one by
-  assertions that the returned tensor depends on.
-  """
-  if not tf.is_tensor(temperature):
-    _check_temperature(temperature)  # no assertion op in the graph
-  value = tf.convert_to_tensor(temperature, dtype)
-  if value.shape.rank not in (None, 0):
-    raise ValueError(f'temperature must be a scalar, got shape {value.shape}.')
-  if not tf.is_symbolic_tensor(value):
-    if tf.is_tensor(temperature):
-      _check_temperature(float(value))
-    return value
-  # In graph mode the assertion is an op, not a tensor: depend on it (NaN
-  # fails `>= 0` too).
-  with tf.control_dependencies([
-      tf.debugging.assert_non_negative(value,
-                                       message='temperature must be >= 0'),
-      tf.debugging.assert_less(value, tf.constant(np.inf, dtype),
-                               message='temperature must be finite')]):
-    return tf.identity(value)
 
 
 class Glow(tfd.TransformedDistribution):
@@ -258,7 +121,7 @@ class Glow(tfd.TransformedDistribution):
       base = tfd.Sample(tfd.Normal(tf.zeros([], dtype), tf.ones([], dtype)),
                         sample_shape=config.image_shape, name='latent')
       super().__init__(distribution=base, bijector=flow,
-                       kwargs_split_fn=_conditions_to_bijector,
+                       kwargs_split_fn=_inputs.conditions_to_bijector,
                        validate_args=validate_args, parameters=parameters,
                        name=scope_name.rstrip('/'))
 
@@ -288,27 +151,8 @@ class Glow(tfd.TransformedDistribution):
     `[..., H, W, C]` with a known rank; the error says how to fix them
     (`glow_tf.dequantize` for uint8 images).
     """
-    x = tf.convert_to_tensor(x)
-    if not x.dtype.is_floating:
-      raise ValueError(
-          f'`{name}` must be float model-space images in [-0.5, 0.5], got dtype '
-          f'{x.dtype.name}; convert uint8 images with glow_tf.dequantize.')
-    if x.dtype != self.dtype:
-      raise ValueError(f'`{name}` must have dtype {self.dtype.name} (the '
-                       f"model's), got {x.dtype.name}.")
-    shape = tuple(self._config.image_shape)
-    if x.shape.rank is None:
-      raise ValueError(
-          f'`{name}` must have a known rank ([..., {", ".join(map(str, shape))}]),'
-          ' got a tensor of unknown shape; trace the tf.function with an '
-          f'input_signature such as tf.TensorSpec([None, '
-          f'{", ".join(map(str, shape))}]).')
-    if (
-        x.shape.rank < 3 or (x.shape[-3:].is_fully_defined() and
-                             tuple(x.shape[-3:]) != shape)):
-      raise ValueError(f'`{name}` must have shape [..., {", ".join(map(str, shape))}]'
-                       f' (images of this model), got {x.shape}.')
-    return x
+    return _inputs.check_images(x, self._config.image_shape, self.dtype,
+                                name=name)
 
   def dequantize_and_log_q(self, images, seed=None):
     """`(x, log q(u | k))`: discrete images in model space, under the model's noise.
@@ -334,11 +178,7 @@ class Glow(tfd.TransformedDistribution):
     """
     images = tf.convert_to_tensor(images)
     if images.dtype == tf.uint8:
-      shape = tuple(self._config.image_shape)
-      if images.shape.rank is None or images.shape.rank < 3 or (
-          not images.shape[-3:].is_compatible_with(shape)):
-        raise ValueError(f'`images` must have shape [..., '
-                         f'{", ".join(map(str, shape))}], got {images.shape}.')
+      _inputs.check_uint8_shape(images, self._config.image_shape)
     else:
       images = self.check_images(images, name='images')
     if self.dequantizer is not None:
@@ -349,20 +189,7 @@ class Glow(tfd.TransformedDistribution):
     return images, tf.zeros(tf.shape(images)[:-3], self.dtype)
 
   def _labels_for(self, labels, batch_shape):
-    """`labels` (a tensor), checked against the batch shape where both are known.
-
-    Their dtype and range are checked by the top prior (`check_labels`).
-    """
-    if labels is None or self._config.num_classes is None:
-      return labels  # the prior says what is missing or not wanted
-    labels = tf.convert_to_tensor(labels)
-    batch_shape = tf.TensorShape(batch_shape)
-    if (labels.shape.is_fully_defined() and batch_shape.is_fully_defined()
-        and labels.shape != batch_shape):
-      raise ValueError(
-          f'`labels` must have the batch shape {batch_shape.as_list()} (one '
-          f'integer label per image), got shape {labels.shape.as_list()}.')
-    return labels
+    return _inputs.labels_for(labels, batch_shape, self._config.num_classes)
 
   def check_context(self, context, batch_shape, name='context'):
     """`context` as a tensor for images of `batch_shape`, or a ValueError.
@@ -371,42 +198,9 @@ class Glow(tfd.TransformedDistribution):
     model's dtype shaped `[*batch_shape, *context_shape]`; an unconditional
     one refuses a context. Returns None for an unconditional model.
     """
-    context_shape = self._config.context_shape
-    if context_shape is None:
-      if context is not None:
-        raise ValueError(f'This model is unconditional (context_shape=None) '
-                         f'but got a `{name}`; build it with '
-                         'GlowConfig(context_shape=...) to condition on one.')
-      return None
-    expected = '[batch, ' + ', '.join(map(str, context_shape)) + ']'
-    if context is None:
-      raise ValueError(
-          f'This model is conditional (context_shape={context_shape}): pass '
-          f'`{name}`, {self.dtype.name} values shaped {expected}.')
-    if tf.is_tensor(context) and context.dtype != self.dtype:
-      raise ValueError(f'`{name}` must have dtype {self.dtype.name} (the '
-                       f"model's), got {context.dtype.name}.")
-    if not tf.is_tensor(context) and not np.issubdtype(
-        np.asarray(context).dtype, np.floating):
-      raise ValueError(f'`{name}` must be floats of dtype {self.dtype.name}, '
-                       f'got {np.asarray(context).dtype}.')
-    context = tf.convert_to_tensor(context, self.dtype)
-    if context.shape.rank is None:
-      raise ValueError(
-          f'`{name}` must have a known rank ({expected}), got a tensor of '
-          'unknown shape; trace the tf.function with an input_signature '
-          f'such as tf.TensorSpec([None, {", ".join(map(str, context_shape))}'
-          ']).')
-    batch_shape = tf.TensorShape(batch_shape)
-    rank = len(context_shape)
-    if (context.shape.rank < rank or
-        not context.shape[-rank:].is_compatible_with(context_shape) or
-        not context.shape[:-rank].is_compatible_with(batch_shape)):
-      raise ValueError(
-          f'`{name}` must have shape {batch_shape.concatenate(context_shape)}'
-          f' (one context of shape {context_shape} per image of batch shape '
-          f'{batch_shape}), got shape {context.shape}.')
-    return context
+    return _inputs.check_context(context, batch_shape,
+                                 self._config.context_shape, self.dtype,
+                                 name=name)
 
   @property
   def initialized(self):
@@ -453,7 +247,8 @@ class Glow(tfd.TransformedDistribution):
       bijector_kwargs: TFP's route for the same conditions,
         `{'labels': y, 'context': c}` (either, not both ways).
     """
-    labels, context = _merge_bijector_kwargs(bijector_kwargs, labels, context)
+    labels, context = _inputs.merge_bijector_kwargs(bijector_kwargs, labels,
+                                                    context)
     x = self.check_images(x)
     self._warn_before_initialize('log_prob')
     if tf.executing_eagerly() and x.shape.num_elements():
@@ -466,7 +261,8 @@ class Glow(tfd.TransformedDistribution):
             'glow_tf.bits_per_dim).', stacklevel=2)
     labels = self._labels_for(labels, x.shape[:-3])
     context = self.check_context(context, x.shape[:-3])
-    return super().log_prob(x, name=name, **_condition_kwargs(labels, context))
+    return super().log_prob(x, name=name,
+                            **_inputs.condition_kwargs(labels, context))
 
   def _log_prob(self, x, labels=None, context=None):
     eps, ildj = self.bijector.inverse_and_log_det(x, labels=labels,
@@ -514,7 +310,7 @@ class Glow(tfd.TransformedDistribution):
     eps, base_log_prob = self.distribution.experimental_sample_and_log_prob(
         sample_shape, seed=seed)
     x, fldj = self.bijector.forward_and_log_det(
-        eps, **_condition_kwargs(labels, context))
+        eps, **_inputs.condition_kwargs(labels, context))
     return x, base_log_prob - fldj
 
   def sample(self, sample_shape=(), seed=None, temperature=1.0, labels=None,
@@ -540,37 +336,25 @@ class Glow(tfd.TransformedDistribution):
       Model-space images `[*sample_shape, H, W, C]`; `glow_tf.to_uint8`
       turns them into uint8 images.
     """
-    _check_sample_shape(sample_shape)
+    _inputs.check_sample_shape(sample_shape)
     if seed is not None:
       _checks.seed_pair(seed)  # checked only: TFP takes ints as they are
     self._warn_before_initialize('sample')
     with tf.name_scope(name):
-      temperature = _checked_temperature(temperature, self.dtype)
+      temperature = _inputs.checked_temperature(temperature, self.dtype)
       eps = self.distribution.sample(sample_shape, seed=seed) * temperature
       labels = self._labels_for(labels, eps.shape[:-3])
-      context = self._context_per_sample(context, eps)
+      context = _inputs.context_per_sample(
+          context, eps, self._config.context_shape, self.dtype)
       # The kernels decide how the batch runs (the fast ones: two halves,
       # side by side, on a CPU); every image is the flow's forward of its
       # latent either way.
       return self.bijector.kernels.map_batch(self._flow_forward, eps, labels,
                                              context)
 
-  def _context_per_sample(self, context, eps):
-    """`context`, one for every sample (one context is broadcast), checked."""
-    context_shape = self._config.context_shape
-    if context is not None and not tf.is_tensor(context):
-      context = np.asarray(context)  # a list, too, takes a new axis below
-    if (context_shape is not None and context is not None and
-        tf.TensorShape(np.shape(context) if not tf.is_tensor(context)
-                       else context.shape).rank == len(context_shape)):
-      context = self.check_context(context[tf.newaxis], [1])[0]
-      context = tf.broadcast_to(context, tf.concat(
-          [tf.shape(eps)[:-3], context_shape], axis=0))
-      context.set_shape(eps.shape[:-3].concatenate(context_shape))
-    return self.check_context(context, eps.shape[:-3])
-
   def _flow_forward(self, eps, labels, context):
-    return self.bijector.forward(eps, **_condition_kwargs(labels, context))
+    return self.bijector.forward(eps,
+                                 **_inputs.condition_kwargs(labels, context))
 
   def encode(self, x, labels=None, context=None):
     """Images -> per-level latents `[eps_0, ..., eps_top]`, each N(0, I) a priori.

@@ -36,7 +36,11 @@ classify         images uint8 [N, H, W, C]            -> logits  float32 [N, num
   whatever else is in the batch. Exported with `score_seed=s`, the noise is
   instead `stateless_uniform(seed=s)` over the request's batch: the same
   request always gets the same numbers, an unbiased (noisy) estimate of the
-  bits/dim that training reports.
+  bits/dim that training reports. A model with a variational dequantizer
+  (`GlowConfig(dequantization='variational')`) is scored by the bound that
+  `glow_tf.bits_per_dim` gives: its own noise, `default_num_samples` draws
+  per image from the seed `score_seed` (0 by default); its `log_prob` is
+  the log-density that gives those bits/dim by the formula above.
 * `sample` draws `num_samples` images at a `temperature` (0: the prior
   means; about 0.7 looks best), reproducibly for a given `seed`.
 * `encode` dequantises with noise fixed by `seed` and returns the latents,

@@ -9,6 +9,7 @@ holds no XLA cluster. Only the Glow's variables are saved, so loading it
 needs neither glow_tf nor tensorflow-probability.
 """
 
+import math
 import types
 
 import numpy as np
@@ -92,7 +93,9 @@ class ServingModule(tf.Module):
   Args:
     glow: a `glow_tf.Glow`, initialised (restored or `initialize`d).
     score_seed: None (score at the bin centres) or an int: the stateless
-      seed of the dequantisation noise of `serving_default`.
+      seed of the dequantisation noise of `serving_default`. A model with a
+      variational dequantizer is scored by its importance-weighted bound
+      (`glow_tf.bits_per_dim`), its draws from this seed (0 when None).
     max_num_samples: the largest `num_samples` that `sample` accepts, so
       that one request cannot exhaust the server's memory.
 
@@ -195,12 +198,33 @@ class ServingModule(tf.Module):
     labels = self._check_labels('serving_default', labels, batch, 'images')
     context = self._check_context('serving_default', context, batch,
                                   'images')
-    log_prob = glow.log_prob(self._scored_images(images), labels=labels,
-                             context=context)
-    bits = images_lib.bits_per_dim_from_log_prob(
-        log_prob, config.num_dims, config.n_bits)
+    if glow.dequantizer is None:
+      log_prob = glow.log_prob(self._scored_images(images), labels=labels,
+                               context=context)
+      bits = images_lib.bits_per_dim_from_log_prob(
+          log_prob, config.num_dims, config.n_bits)
+    else:
+      bits = self._variational_bound(images, labels, context)
+      # The log-density that gives these bits/dim by the formula above.
+      log_prob = float(config.num_dims) * math.log(2.0) * (
+          config.n_bits - bits)
     return {'bits_per_dim': tf.cast(bits, tf.float32),
             'log_prob': tf.cast(log_prob, tf.float32)}
+
+  def _variational_bound(self, images, labels, context):
+    """`glow_tf.bits_per_dim` of a variational model, with `score_seed`'s noise.
+
+    The importance-weighted bound with the model's own dequantizer and its
+    default number of draws (`images.default_num_samples`), every draw from
+    the stateless seed `[0, score_seed]` (score_seed 0 when None):
+    deterministic, and the figure of
+    `glow_tf.bits_per_dim(glow, images, seed=[0, score_seed])`.
+    """
+    glow = self.glow
+    return images_lib.importance_weighted_bits_per_dim(
+        glow, images, self._config.n_bits, labels=labels,
+        seed=tf.constant([0, self._score_seed or 0], tf.int32),
+        num_samples=images_lib.default_num_samples(glow), context=context)
 
   def _sample(self, *inputs):
     """num_samples, temperature, seed (and labels, context) -> `images`."""

@@ -310,8 +310,29 @@ def evaluate(model, dataset, batch_size=256, seed=0, max_examples=None,
   evaluate(glow, glow_tf.data.load_dataset('fashion_mnist', 'test'))
   ```
   """
-  config = model.config
   _checks.positive_int(batch_size, 'batch_size')
+  batches, total = _evaluation_batches(model.config, dataset, batch_size,
+                                       seed, max_examples)
+  num_samples = (images_lib.default_num_samples(model) if num_samples is None
+                 else _checks.positive_int(num_samples, 'num_samples'))
+  score = _batch_scorer(model, num_samples)
+  log = log or logging.info
+  values, count, start = [], 0, time.monotonic()
+  for i, batch in enumerate(batches):
+    values.append(score(batch, tf.constant([int(seed), i])).numpy().astype(
+        np.float64))
+    count += len(values[-1])
+    if log_every and (i + 1) % log_every == 0:
+      log(f'evaluated {count}{f"/{total}" if total > 0 else ""} images: '
+          f'{np.mean(np.concatenate(values)):.4f} bits/dim so far, '
+          f'{count / max(time.monotonic() - start, 1e-9):.1f} images/s')
+  if not count:
+    raise ValueError('The data set to evaluate is empty.')
+  return _summary(np.concatenate(values))
+
+
+def _evaluation_batches(config, dataset, batch_size, seed, max_examples):
+  """`(batches, total)`: the split's images, checked, dequantised with `seed`."""
   image_spec = dataset.element_spec['image'] if isinstance(
       dataset.element_spec, dict) and 'image' in dataset.element_spec else None
   if image_spec is not None and tuple(image_spec.shape) != tuple(
@@ -325,37 +346,30 @@ def evaluate(model, dataset, batch_size=256, seed=0, max_examples=None,
   batches = data_lib.make_pipeline(dataset, batch_size, config.n_bits,
                                    training=False, seed=seed,
                                    dtype=config.dtype)
-
-  num_samples = (images_lib.default_num_samples(model) if num_samples is None
-                 else _checks.positive_int(num_samples, 'num_samples'))
-  class_conditional = config.num_classes is not None
   if config.conditional and 'context' not in batches.element_spec:
     raise ValueError(
         f'The model is conditional (context_shape={config.context_shape}): '
         "the data set needs a 'context' (glow_tf.data.with_context).")
-  score = tf.function(
+  return batches, total
+
+
+def _batch_scorer(model, num_samples):
+  """A tf.function: (batch, seed) -> bits/dim of each of its images."""
+  config = model.config
+  class_conditional = config.num_classes is not None
+  return tf.function(
       lambda batch, seed: images_lib.importance_weighted_bits_per_dim(
           model, batch['image'], config.n_bits,
           labels=batch['label'] if class_conditional else None, seed=seed,
           num_samples=num_samples,
           context=batch['context'] if config.conditional else None))
 
-  log = log or logging.info
-  values, count, start = [], 0, time.monotonic()
-  for i, batch in enumerate(batches):
-    values.append(score(batch, tf.constant([int(seed), i])).numpy().astype(
-        np.float64))
-    count += len(values[-1])
-    if log_every and (i + 1) % log_every == 0:
-      log(f'evaluated {count}{f"/{total}" if total > 0 else ""} images: '
-          f'{np.mean(np.concatenate(values)):.4f} bits/dim so far, '
-          f'{count / max(time.monotonic() - start, 1e-9):.1f} images/s')
-  if not count:
-    raise ValueError('The data set to evaluate is empty.')
-  bpd = np.concatenate(values)
+
+def _summary(bpd):
+  """The figures `evaluate` returns, from every image's bits/dim."""
   return {'bits_per_dim': float(np.mean(bpd)),
           'bits_per_dim_std': float(np.std(bpd)),
           'bits_per_dim_p99': float(np.percentile(bpd, 99)),
           'bits_per_dim_max': float(np.max(bpd)),
           'worst_example': int(np.argmax(bpd)),
-          'num_examples': int(count)}
+          'num_examples': int(bpd.size)}

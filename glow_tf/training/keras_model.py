@@ -9,6 +9,9 @@ dimension:
 loss = mean over the batch of bpd(x),  bpd(x) = -(log p(x) - D log 2**n_bits)
                                                 / (D log 2)
 ```
+plus, for a model with a class-prediction loss (`class_loss_weight > 0`),
+the weighted cross-entropy of its classifier in bits: the objective of
+`glow_tf.training.train` (`trainer.batch_objective`).
 
 The data-dependent initialisation runs once, on the first batch `fit` sees.
 """
@@ -20,7 +23,7 @@ import tf_keras
 from glow_tf.config import GlowConfig
 from glow_tf.glow import Glow
 from glow_tf.training import initialization
-from glow_tf.training.trainer import batch_bits_per_dim
+from glow_tf.training.trainer import objective_terms
 
 __all__ = ['GlowModel']
 
@@ -31,13 +34,17 @@ class GlowModel(tf_keras.Model):
   Inputs are model-space images (`glow_tf.dequantize`, or the dicts of
   `glow_tf.data.make_pipeline`):
 
-  * a batch dict `{'image': [B, H, W, C], 'label': [B]}`,
-  * a tuple `(images, labels)`, or
+  * a batch dict `{'image': [B, H, W, C], 'label': [B], 'context': ...}`
+    (`glow_tf.data.with_context` adds the context),
+  * a tuple `(images, labels)` or `(images, labels, contexts)`, or
   * images alone.
 
-  Labels are used when the config is class-conditional (`num_classes`).
-  `call` returns the per-example bits per dimension; `fit` and `evaluate`
-  report their mean as `bits_per_dim`, which is also the loss minimised.
+  Labels are used when the config is class-conditional (`num_classes`),
+  contexts when it is conditional (`context_shape`). `call` returns the
+  per-example bits per dimension; `fit` and `evaluate` report their mean as
+  `bits_per_dim`, the loss minimised; a model with a class-prediction loss
+  also reports `class_bits` (the classifier's cross-entropy in bits) and
+  minimises `bits_per_dim + class_loss_weight * class_bits`.
   `compile()` needs no loss; its optimizer defaults to Adamax (the paper's).
 
   Before the first update, `fit` runs the data-dependent initialisation on
@@ -76,6 +83,9 @@ class GlowModel(tf_keras.Model):
     # tracked attribute makes them the model's weights (and checkpointed).
     self._glow_variables = list(self.glow.variables)
     self._bits_per_dim = tf_keras.metrics.Mean(name='bits_per_dim')
+    self._class_bits = None
+    if config.class_loss_weight:
+      self._class_bits = tf_keras.metrics.Mean(name='class_bits')
 
   @property
   def config(self):
@@ -83,7 +93,7 @@ class GlowModel(tf_keras.Model):
 
   @property
   def metrics(self):
-    return [self._bits_per_dim]
+    return [m for m in (self._bits_per_dim, self._class_bits) if m is not None]
 
   def get_config(self):
     raise NotImplementedError(
@@ -97,51 +107,71 @@ class GlowModel(tf_keras.Model):
     super().compile(optimizer=optimizer, **kwargs)
 
   def _unpack(self, data):
-    """`(images, labels or None)` from a dict, a tuple or images."""
+    """`{'image', 'label', 'context'}` of a dict, a tuple or images."""
     if isinstance(data, dict):
-      images, labels = data['image'], data.get('label')
+      batch = {name: data.get(name) for name in ('image', 'label', 'context')}
     elif isinstance(data, (tuple, list)):
-      images = data[0]
-      labels = data[1] if len(data) > 1 else None
+      batch = dict(zip(('image', 'label', 'context'), data))
     else:
-      images, labels = data, None
-    if self._config.num_classes is None:
-      labels = None
-    elif labels is None:
+      batch = {'image': data}
+    config = self._config
+    if config.num_classes is None:
+      batch.pop('label', None)
+    elif batch.get('label') is None:
       raise ValueError(
-          f'This GlowModel is class-conditional ({self._config.num_classes} '
+          f'This GlowModel is class-conditional ({config.num_classes} '
           "classes): give labels, as {'image': x, 'label': y} or (x, y).")
-    return images, labels
+    if not config.conditional:
+      batch.pop('context', None)
+    else:
+      self._require_context(batch.get('context'))
+    return {name: value for name, value in batch.items() if value is not None}
+
+  def _require_context(self, context):
+    if context is None:
+      raise ValueError(
+          f'This GlowModel is conditional (context_shape='
+          f"{self._config.context_shape}): give contexts, as {{'image': x, "
+          "'context': c}, (x, labels, c) or a dataset through "
+          'glow_tf.data.with_context.')
 
   def call(self, inputs, training=None):
     """Per-example bits per dimension of a batch."""
     del training  # No dropout or batch statistics.
-    images, labels = self._unpack(inputs)
-    return batch_bits_per_dim(self.glow, {'image': images, 'label': labels})
+    return objective_terms(self.glow, self._unpack(inputs),
+                           with_class_loss=False)[0]
 
   def train_step(self, data):
     with tf.GradientTape() as tape:
-      bpd = self(data, training=True)
-      loss = tf.nn.compute_average_loss(bpd)
+      bpd, class_bits = objective_terms(self.glow, self._unpack(data))
+      objective = bpd
+      if class_bits is not None:
+        objective = bpd + self._config.class_loss_weight * class_bits
+      loss = tf.nn.compute_average_loss(objective)
     variables = self.trainable_variables
     grads = tape.gradient(loss, variables)
     self.optimizer.apply_gradients(zip(grads, variables))
-    self._bits_per_dim.update_state(bpd)
-    return {'bits_per_dim': self._bits_per_dim.result()}
+    return self._update_metrics(bpd, class_bits)
 
   def test_step(self, data):
-    self._bits_per_dim.update_state(self(data, training=False))
-    return {'bits_per_dim': self._bits_per_dim.result()}
+    return self._update_metrics(*objective_terms(self.glow,
+                                                 self._unpack(data)))
 
-  def initialize(self, images):
+  def _update_metrics(self, bpd, class_bits):
+    self._bits_per_dim.update_state(bpd)
+    if class_bits is not None:
+      self._class_bits.update_state(class_bits)
+    return {m.name: m.result() for m in self.metrics}
+
+  def initialize(self, images, context=None):
     """Data-dependent initialisation on a batch of model-space images, once.
 
-    Under a strategy the batch is split between the replicas and the
-    statistics all-reduced. Returns True if it ran, False if the model was
-    already initialised.
+    A conditional model needs the images' `context` too. Under a strategy
+    the batch is split between the replicas and the statistics all-reduced.
+    Returns True if it ran, False if the model was already initialised.
     """
     return initialization.initialize(self.glow, self.distribute_strategy,
-                                     images)
+                                     images, context=context)
 
   def _first_batch(self, x, batch_size):
     if isinstance(x, tf.data.Dataset):
@@ -157,11 +187,13 @@ class GlowModel(tf_keras.Model):
           f'dict of them, got {type(x).__name__}; or call '
           'model.initialize(images) before fit.')
     if isinstance(batch, dict):
-      images = batch['image']
+      images, context = batch['image'], batch.get('context')
     elif isinstance(batch, (tuple, list)):
-      images = batch[0]
+      images, context = batch[0], (batch[2] if len(batch) > 2 else None)
     else:
-      images = batch
+      images, context = batch, None
+    if self._config.conditional:
+      self._require_context(context)
     images = tf.convert_to_tensor(images)
     replicas = self.distribute_strategy.num_replicas_in_sync
     usable = images.shape[0] // replicas * replicas
@@ -169,10 +201,12 @@ class GlowModel(tf_keras.Model):
       raise ValueError(
           f'The first batch has {images.shape[0]} images, fewer than the '
           f'{replicas} replicas: use a larger batch.')
-    return images[:usable]
+    if not self._config.conditional:
+      return images[:usable], None
+    return images[:usable], context[:usable]
 
   def fit(self, x=None, y=None, batch_size=None, **kwargs):
-    """`tf_keras.Model.fit`, after the data-dependent init on x's first batch."""
+    """`tf_keras.Model.fit`, after the data-dependent init on x's 1st batch."""
     if not initialization.is_initialized(self.glow):
-      self.initialize(self._first_batch(x, batch_size))
+      self.initialize(*self._first_batch(x, batch_size))
     return super().fit(x, y, batch_size=batch_size, **kwargs)

@@ -30,7 +30,7 @@ from glow_tf.training.config import TrainConfig
 from glow_tf.training.optimizer import make_optimizer
 
 __all__ = ['Trainer', 'NonFiniteLossError', 'batch_bits_per_dim',
-           'batch_objective']
+           'batch_objective', 'objective_terms']
 
 
 def _conditions(model, batch):
@@ -66,29 +66,41 @@ def batch_objective(model, batch, memory_saving=False, with_class_loss=True):
   The class loss (`config.class_loss_weight > 0`) is the classifier's
   cross-entropy in bits, from the same pass through the flow.
   """
+  bpd, class_bits = objective_terms(model, batch, memory_saving,
+                                    with_class_loss)
+  if class_bits is None:
+    return bpd
+  return bpd + model.config.class_loss_weight * class_bits
+
+
+def objective_terms(model, batch, memory_saving=False, with_class_loss=True):
+  """`(bits/dim, class cross-entropy in bits or None)`, per example.
+
+  The two terms of `batch_objective`, from one pass through the flow; the
+  second is None unless `with_class_loss` and `config.class_loss_weight`.
+  """
   config = model.config
   labels, context = _conditions(model, batch)
   images, log_q = model.dequantize_and_log_q(batch['image'])
   level_inverse = None
   if memory_saving:
     level_inverse = memory.level_inverse(model)
+  logits = None
   if with_class_loss and config.class_loss_weight:
     log_prob, logits = model.log_prob_and_class_logits(
         images, labels, context=context, level_inverse=level_inverse)
+  elif memory_saving:
+    log_prob = memory.memory_saving_log_prob(model, images, labels=labels,
+                                             context=context)
   else:
-    logits = None
-    if memory_saving:
-      log_prob = memory.memory_saving_log_prob(model, images, labels=labels,
-                                               context=context)
-    else:
-      log_prob = model.log_prob(images, labels=labels, context=context)
+    log_prob = model.log_prob(images, labels=labels, context=context)
   bpd = images_lib.bits_per_dim_from_log_prob(log_prob, config.num_dims,
                                               config.n_bits, log_q=log_q)
   if logits is None:
-    return bpd
+    return bpd, None
   cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
       labels=tf.cast(labels, tf.int32), logits=logits)
-  return bpd + config.class_loss_weight * cross_entropy / tf.math.log(
+  return bpd, cross_entropy / tf.math.log(
       tf.constant(2.0, cross_entropy.dtype))
 
 

@@ -86,3 +86,53 @@ def test_clear_errors():
     conditional.compile(loss='mse')
   with pytest.raises(ValueError, match='initialisation batch'):
     GlowModel(fixtures.tiny_config()).fit(lambda: None)
+
+
+def _conditional_pipeline(num=32):
+  dataset = data.with_context(fixtures.dataset_fn(num)(None), 'low_res')
+  return data.make_pipeline(dataset, 16, n_bits=5, seed=0,
+                            shuffle_buffer=num)
+
+
+def test_a_conditional_model_trains_on_its_contexts():
+  config = fixtures.tiny_config(n_bits=5, context_shape=(14, 14, 1))
+  model = GlowModel(config)
+  model.compile(optimizer=tf_keras.optimizers.Adamax(1e-2))
+  train = _conditional_pipeline()
+  history = model.fit(train, epochs=2, steps_per_epoch=2, verbose=0)
+  assert initialization.is_initialized(model.glow)
+  assert np.all(np.isfinite(history.history['bits_per_dim']))
+  # `call` is the model's bits/dim given each image's own context.
+  batch = next(iter(train))
+  log_prob = model.glow.log_prob(batch['image'], context=batch['context'])
+  np.testing.assert_allclose(
+      model(batch), images.bits_per_dim_from_log_prob(log_prob, 28 * 28, 5),
+      rtol=1e-5)
+  other = dict(batch, context=batch['context'][::-1])
+  assert not np.allclose(model(batch), model(other))
+  # The tuple form (images, labels, contexts) is the same batch.
+  np.testing.assert_allclose(
+      model((batch['image'], batch['label'], batch['context'])), model(batch),
+      rtol=1e-6)
+  with pytest.raises(ValueError, match='conditional.*with_context'):
+    model(batch['image'])
+  with pytest.raises(ValueError, match='conditional'):
+    GlowModel(config).fit(_pipeline(), epochs=1, steps_per_epoch=1,
+                          verbose=0)
+
+
+def test_the_class_loss_is_minimised_and_reported():
+  config = fixtures.tiny_config(n_bits=5, num_classes=10,
+                                class_loss_weight=0.5)
+  model = GlowModel(config)
+  model.compile(optimizer=tf_keras.optimizers.Adamax(1e-2))
+  train = _pipeline()
+  batch = next(iter(train))
+  model.initialize(batch['image'])
+  # The classifier starts at zero: every class alike, log2(10) bits.
+  result = model.evaluate(train, steps=1, return_dict=True, verbose=0)
+  assert set(result) == {'bits_per_dim', 'class_bits'}
+  assert result['class_bits'] == pytest.approx(np.log2(10), abs=1e-4)
+  model.fit(train, epochs=1, steps_per_epoch=4, verbose=0)
+  classifier = model.glow.classifier.trainable_variables
+  assert any(np.any(v.numpy() != 0) for v in classifier)
