@@ -24,6 +24,7 @@ from glow_tf.config import GlowConfig
 from glow_tf.glow import Glow
 from glow_tf.training import initialization
 from glow_tf.training.trainer import objective_terms
+from glow_tf.training.trainer import weighted_objective
 
 __all__ = ['GlowModel']
 
@@ -144,10 +145,8 @@ class GlowModel(tf_keras.Model):
   def train_step(self, data):
     with tf.GradientTape() as tape:
       bpd, class_bits = objective_terms(self.glow, self._unpack(data))
-      objective = bpd
-      if class_bits is not None:
-        objective = bpd + self._config.class_loss_weight * class_bits
-      loss = tf.nn.compute_average_loss(objective)
+      loss = tf.nn.compute_average_loss(
+          weighted_objective(self._config, bpd, class_bits))
     variables = self.trainable_variables
     grads = tape.gradient(loss, variables)
     self.optimizer.apply_gradients(zip(grads, variables))

@@ -30,7 +30,7 @@ from glow_tf.training.config import TrainConfig
 from glow_tf.training.optimizer import make_optimizer
 
 __all__ = ['Trainer', 'NonFiniteLossError', 'batch_bits_per_dim',
-           'batch_objective', 'objective_terms']
+           'batch_objective', 'objective_terms', 'weighted_objective']
 
 
 def _conditions(model, batch):
@@ -66,11 +66,16 @@ def batch_objective(model, batch, memory_saving=False, with_class_loss=True):
   The class loss (`config.class_loss_weight > 0`) is the classifier's
   cross-entropy in bits, from the same pass through the flow.
   """
-  bpd, class_bits = objective_terms(model, batch, memory_saving,
-                                    with_class_loss)
+  return weighted_objective(model.config,
+                            *objective_terms(model, batch, memory_saving,
+                                             with_class_loss))
+
+
+def weighted_objective(config, bpd, class_bits):
+  """`bpd + class_loss_weight * class_bits`: `objective_terms` combined."""
   if class_bits is None:
     return bpd
-  return bpd + model.config.class_loss_weight * class_bits
+  return bpd + config.class_loss_weight * class_bits
 
 
 def objective_terms(model, batch, memory_saving=False, with_class_loss=True):
