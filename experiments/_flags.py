@@ -330,6 +330,17 @@ def define_network_dtype():
       'float32 throughout.')
 
 
+def define_init_from():
+  """`--init_from`: TrainConfig.init_from, a warm restart from saved weights."""
+  return flags.DEFINE_string(
+      'init_from', None,
+      'Start a new run from trained weights instead of the data-dependent '
+      'initialisation: a shipped model\'s name (fashion_mnist) or a folder '
+      'written by experiments/save_pretrained.py. Its model settings must '
+      "be this run's; the optimizer, warm-up, decay and budget start "
+      'afresh. Ignored when the run resumes from its own checkpoint.')
+
+
 def define_act_norm_log_scale_factor():
   """`--act_norm_log_scale_factor`: GlowConfig.act_norm_log_scale_factor."""
   return flags.DEFINE_float(

@@ -61,6 +61,7 @@ _EDGE_PADDING = flags.DEFINE_boolean(
 _NETWORK_DTYPE = _flags.define_network_dtype()
 _ACT_NORM_LOG_SCALE_FACTOR = _flags.define_act_norm_log_scale_factor()
 _DEQUANTIZATION = _flags.define_dequantization()
+_INIT_FROM = _flags.define_init_from()
 _BATCH_SIZE, _LEARNING_RATE, _WARMUP_STEPS = _flags.define_short_run_flags(
     learning_rate=2e-3,
     learning_rate_help=(
@@ -108,7 +109,8 @@ def main(argv):
       seed=_SEED.value, summary_every=100, sample_every=0,
       init_batch_size=min(512, 8 * _BATCH_SIZE.value),
       time_budget_s=60.0 * _TRAIN_MINUTES.value, lr_decay=_LR_DECAY.value,
-      clip_grad_norm=_CLIP_GRAD_NORM.value or None)
+      clip_grad_norm=_CLIP_GRAD_NORM.value or None,
+      init_from=_INIT_FROM.value)
   command = analysis.command_line(module='experiments.demo')
   metrics = main_job.run_demo(
       _OUTPUT_DIR.value, glow_config, train_config, data_dir=_DATA_DIR.value,
@@ -127,7 +129,7 @@ def main(argv):
         training_wall_clock_seconds=metrics.get('training_wall_clock_seconds'),
         curve_evaluation_seconds=metrics.get('curve_evaluation_seconds'),
         matmul_peak_gflops=metrics['matmul_peak_gflops'],
-        dataset='fashion_mnist')])
+        dataset='fashion_mnist', **_flags.given(init_from=_INIT_FROM))])
 
 
 if __name__ == '__main__':

@@ -11,8 +11,12 @@ file `t10k-images-idx3-ubyte` (dequantisation seed 0;
 `tests/test_pretrained.py` checks the shipped model against this figure),
 and writes `glow_tf/weights/<name>/` (config, float32 weights without
 optimizer state, info.json) with `glow_tf.pretrained_models.save_pretrained`.
+info.json's `commands` are the ones that made the model, as far as the
+training directory tells (a demo's command; the commands of the weights an
+`--init_from` run started from), then this one.
 """
 
+import json
 import os
 import sys
 import time
@@ -50,6 +54,35 @@ _RECORD_TO = flags.DEFINE_string(
     'record_to', None, 'Add the shipped model to a results JSON.')
 
 
+def _training_commands(model_dir):
+  """The commands that trained `model_dir`, as far as its files tell.
+
+  A demo's `model/` has the demo's command in `../metrics.json`; a run
+  started from other weights (`--init_from`) is preceded by the commands
+  that made those (their `info.json`).
+  """
+  commands = []
+  train_config = os.path.join(model_dir, checkpoints.TRAIN_CONFIG_FILE)
+  if os.path.isfile(train_config):
+    init_from = _read_json(train_config).get('init_from')
+    if init_from:
+      try:
+        commands += pretrained_lib.saved_info(init_from).get('commands', [])
+      except ValueError:
+        _main.progress(f'The commands of {init_from!r}, where this run '
+                       'started, are not known: not in info.json.')
+  metrics = os.path.join(os.path.dirname(os.path.normpath(model_dir)),
+                         'metrics.json')
+  if os.path.isfile(metrics) and _read_json(metrics).get('command'):
+    commands.append(_read_json(metrics)['command'])
+  return commands
+
+
+def _read_json(path):
+  with open(path) as f:
+    return json.load(f)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
@@ -67,12 +100,13 @@ def main(argv):
                  'images.')
   bits = float(np.mean(training.BitsPerDimScorer(glow)(images, seed=0)))
   command = records.command_line(module='experiments.save_pretrained')
+  commands = _training_commands(model_dir) + [command]
   parameters = benchmarks.count_parameters(glow)
   info = {'name': _NAME.value, 'step': step, 'weights': 'ema',
           'dataset': 'fashion_mnist', 'split': 'test',
           'num_images': len(images), 'dequantization_seed': 0,
           'test_bits_per_dim': round(bits, 4), 'parameters': parameters,
-          'commit': records.git_commit(), 'commands': [command]}
+          'commit': records.git_commit(), 'commands': commands}
   output_dir = _OUTPUT_DIR.value or os.path.join(pretrained_lib.WEIGHTS_DIR,
                                                  _NAME.value)
   size = pretrained_lib.save_pretrained(glow, output_dir, info)

@@ -68,6 +68,7 @@ _EDGE_PADDING = flags.DEFINE_boolean(
 _NETWORK_DTYPE = _flags.define_network_dtype()
 _ACT_NORM_LOG_SCALE_FACTOR = _flags.define_act_norm_log_scale_factor()
 _DEQUANTIZATION = _flags.define_dequantization()
+_INIT_FROM = _flags.define_init_from()
 _N_BITS = flags.DEFINE_integer('n_bits', None,
                                'Colour depth, 1..8 (overrides preset).')
 _CLASS_CONDITIONAL = flags.DEFINE_boolean(
@@ -199,7 +200,8 @@ def main(argv):
       max_consecutive_nonfinite=_MAX_NONFINITE.value,
       random_flip=_RANDOM_FLIP.value, shuffle_buffer=_SHUFFLE_BUFFER.value,
       seed=_SEED.value, memory_saving=_MEMORY_SAVING.value,
-      time_budget_s=_TIME_BUDGET.value, lr_decay=_LR_DECAY.value)
+      time_budget_s=_TIME_BUDGET.value, lr_decay=_LR_DECAY.value,
+      init_from=_INIT_FROM.value)
   source = load()  # Prepares Fashion-MNIST once; fails early if missing.
   if _EPOCHS.value is not None:
     if _TRAIN_STEPS.value is not None:

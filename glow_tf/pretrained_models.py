@@ -30,7 +30,8 @@ from glow_tf.config import GlowConfig
 from glow_tf.glow import Glow
 
 __all__ = ['pretrained', 'pretrained_info', 'available_pretrained',
-           'load_pretrained', 'save_pretrained', 'WEIGHTS_DIR']
+           'load_pretrained', 'load_named_or_saved', 'saved_info',
+           'save_pretrained', 'WEIGHTS_DIR']
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            'weights')
@@ -107,6 +108,37 @@ def pretrained(name='fashion_mnist'):
 def pretrained_info(name='fashion_mnist'):
   """The `info.json` of a shipped model: step, bits/dim, commands, commit."""
   return _read_json(os.path.join(_folder(name), _INFO))
+
+
+def _shipped_or_saved(name_or_directory):
+  """The folder of a shipped model's name, or a folder written by us."""
+  if name_or_directory in available_pretrained():
+    return _folder(name_or_directory)
+  if os.path.isfile(os.path.join(name_or_directory, _CONFIG)):
+    return name_or_directory
+  raise ValueError(
+      f'{name_or_directory!r} is neither a model that ships with glow_tf '
+      f'({available_pretrained()}) nor a folder written by save_pretrained '
+      f'(no {_CONFIG} in it).')
+
+
+def load_named_or_saved(name_or_directory):
+  """`pretrained(name)` for a shipped model's name, else `load_pretrained`.
+
+  #### Examples
+
+  ```python
+  glow = load_named_or_saved('fashion_mnist')        # the shipped model
+  glow = load_named_or_saved('outputs/my_weights')   # save_pretrained's folder
+  ```
+  """
+  return load_pretrained(_shipped_or_saved(name_or_directory))
+
+
+def saved_info(name_or_directory):
+  """The `info.json` of a shipped model or a saved folder ({} if none)."""
+  path = os.path.join(_shipped_or_saved(name_or_directory), _INFO)
+  return _read_json(path) if os.path.isfile(path) else {}
 
 
 def save_pretrained(glow, directory, info=None):

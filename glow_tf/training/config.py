@@ -61,6 +61,14 @@ class TrainConfig:
       `glow_tf.memory.memory_saving_log_prob`, which rebuilds each flow step's
       activations from its output instead of storing them: a step's memory
       stays flat in K, for about a fifth less speed (docs/performance.md).
+    init_from: start a new run from trained weights instead of the
+      data-dependent initialisation: the name of a model that ships with
+      the package (`glow_tf.available_pretrained()`, e.g. 'fashion_mnist')
+      or a folder written by `glow_tf.pretrained_models.save_pretrained`.
+      Its `GlowConfig` must be the run's. The step count, optimizer,
+      warm-up, decay and time budget start afresh (a warm restart); the
+      average starts at the loaded weights. Used only when the model_dir
+      has no checkpoint yet (a resumed run continues from its own).
 
   #### Examples
 
@@ -92,6 +100,7 @@ class TrainConfig:
   shuffle_buffer: int = 10_000
   seed: int = 0
   memory_saving: bool = False
+  init_from: Optional[str] = None
 
   def __post_init__(self):
     for name in ('batch_size', 'train_steps', 'init_batch_size',
@@ -122,6 +131,10 @@ class TrainConfig:
         not self.sample_temperature >= 0):
       raise ValueError('sample_temperature must be >= 0, got '
                        f'{self.sample_temperature!r}.')
+    if self.init_from is not None and (not isinstance(self.init_from, str)
+                                       or not self.init_from):
+      raise ValueError('init_from must be None, a shipped model\'s name or '
+                       f'a folder, got {self.init_from!r}.')
     for name in ('random_flip', 'memory_saving'):
       if not isinstance(getattr(self, name), bool):
         raise ValueError(

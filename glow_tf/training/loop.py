@@ -2,7 +2,8 @@
 
 ```
 config.json checked (or written) -> restore the newest intact checkpoint
--> data-dependent init on init_batch_size images (only at step 0)
+-> data-dependent init on init_batch_size images, or the weights of
+   train_config.init_from (only at step 0)
 -> callbacks.on_train_begin
 -> loop: train_step, then after every step the pieces, in order
          (glow_tf.training.callbacks): PreemptionSaver, the caller's
@@ -28,6 +29,7 @@ import tensorflow as tf
 from glow_tf import _files
 from glow_tf import _seeds
 from glow_tf import data as data_lib
+from glow_tf import pretrained_models
 from glow_tf.training import callbacks as callbacks_lib
 from glow_tf.training import checkpoints
 from glow_tf.training import distribution
@@ -167,7 +169,10 @@ def _already_trained(state, train_config, log):
 
 
 def _training_data(trainer, dataset_fn, start_step, log):
-  """Initialises a new model on its own batch; the distributed training data.
+  """Initialises a new model; returns the distributed training data.
+
+  A new model starts from `train_config.init_from`'s weights, or else from
+  the data-dependent initialisation on its own batch.
 
   The data's order is seeded by the step it starts at, so a resumed run
   does not see the same images again first.
@@ -178,7 +183,13 @@ def _training_data(trainer, dataset_fn, start_step, log):
                          shuffle_buffer=train_config.shuffle_buffer,
                          random_flip=train_config.random_flip,
                          dtype=glow_config.dtype)
-  if start_step == 0 and not initialization.is_initialized(trainer.model):
+  fresh = start_step == 0 and not initialization.is_initialized(trainer.model)
+  if fresh and train_config.init_from is not None:
+    log(f'Starting from the weights of {train_config.init_from!r} (no '
+        'data-dependent initialisation).')
+    trainer.warm_start(
+        pretrained_models.load_named_or_saved(train_config.init_from))
+  elif fresh:
     num_replicas = strategy.num_replicas_in_sync
     init_size = max(num_replicas, train_config.init_batch_size
                     // num_replicas * num_replicas)

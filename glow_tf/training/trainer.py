@@ -211,6 +211,42 @@ class Trainer:
                                           self.ema_model.variables)
     return done
 
+  def warm_start(self, source):
+    """Starts the model (and its average) from `source`'s weights.
+
+    In place of `initialize`, for a new run that begins where another
+    model ended (`TrainConfig.init_from`): every variable of `source`, the
+    ActNorm flags included, is copied in; the optimizer and the step count
+    stay as they are (fresh).
+
+    Args:
+      source: a `Glow` of the same `GlowConfig` (e.g.
+        `glow_tf.pretrained('fashion_mnist')`).
+
+    Raises:
+      ValueError: `source` is not a `Glow`, or its config differs (the
+        differing fields are named).
+    """
+    if not isinstance(source, Glow):
+      raise ValueError(
+          f'source must be a glow_tf.Glow, got {type(source).__name__}.')
+    ours, theirs = self.glow_config.to_json(), source.config.to_json()
+    differ = sorted(key for key in set(ours) | set(theirs)
+                    if ours.get(key) != theirs.get(key))
+    if differ:
+      raise ValueError(
+          'The weights to start from have another GlowConfig: ' + ', '.join(
+              f'{key}={theirs.get(key)!r} (this run: {ours.get(key)!r})'
+              for key in differ) + '.')
+    with self.strategy.scope():
+      for variable, value in zip(self.model.variables, source.variables):
+        if variable.shape != value.shape:
+          raise ValueError(f'{value.name} {value.shape} does not fit '
+                           f'{variable.name} {variable.shape}.')
+        variable.assign(value)
+      if self.ema is not None:
+        self.ema.reset()
+
   def restore(self, model_dir):
     """Restores the newest intact checkpoint of `model_dir`; returns its step.
 

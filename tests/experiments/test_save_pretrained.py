@@ -30,6 +30,15 @@ def test_ships_the_averaged_weights_with_their_score(tmp_path):
   average = _model_dir_with_average(str(tmp_path / 'model'))
   idx = fixtures.fake_idx_folder(str(tmp_path / 'idx'), num_test=30,
                                 num_train=8)
+  # What trained it: a demo's command beside model/, after the commands of
+  # the weights it started from (--init_from).
+  start = tmp_path / 'start'
+  pretrained_lib.save_pretrained(average, str(start),
+                                 {'commands': ['made the start']})
+  (tmp_path / 'metrics.json').write_text(
+      json.dumps({'command': 'bash scripts/demo.sh --init_from=start'}))
+  (tmp_path / 'model' / checkpoints.TRAIN_CONFIG_FILE).write_text(
+      json.dumps({'init_from': str(start)}))
   out = tmp_path / 'weights'
   record = tmp_path / 'results.json'
   text = fixtures.run_binary(
@@ -40,6 +49,9 @@ def test_ships_the_averaged_weights_with_their_score(tmp_path):
   assert 'step 11' in text
   info = json.loads((out / 'info.json').read_text())
   assert info['step'] == 11 and info['num_images'] == 20
+  assert info['commands'][:2] == ['made the start',
+                                  'bash scripts/demo.sh --init_from=start']
+  assert 'experiments.save_pretrained' in info['commands'][2]
   loaded = pretrained_lib.load_pretrained(str(out))
   for a, b in zip(average.variables, loaded.variables):
     np.testing.assert_array_equal(a.numpy(), b.numpy())

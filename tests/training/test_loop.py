@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import glow_tf
 from glow_tf import data
+from glow_tf import pretrained_models
 from glow_tf import training
 from glow_tf.training import checkpoints
 from glow_tf.training import initialization
@@ -295,3 +297,57 @@ def test_a_model_dir_that_is_a_file_gives_a_clear_error(tmp_path):
                      'directory'):
     training.train(fixtures.tiny_config(), fixtures.tiny_train_config(),
                    str(path), fixtures.dataset_fn())
+
+
+def test_init_from_starts_a_new_run_at_the_saved_weights(tmp_path):
+  # A warm restart: the saved weights, not a data-dependent initialisation
+  # (which would set the ActNorms from the training batch), and a fresh
+  # optimizer. A rate of 1e-30 leaves the weights where they started.
+  config = fixtures.tiny_config()
+  source = glow_tf.Glow(config, seed=5)
+  source.initialize(glow_tf.dequantize(fixtures.blob_images(32, seed=3),
+                                       seed=3) * 3.0)
+  folder = str(tmp_path / 'weights')
+  pretrained_models.save_pretrained(source, folder)
+  model_dir, lines = str(tmp_path / 'model'), []
+  train_config = fixtures.tiny_train_config(
+      train_steps=1, learning_rate=1e-30, summary_every=0, sample_every=0,
+      init_from=folder)
+  metrics = training.train(config, train_config, model_dir,
+                           fixtures.dataset_fn(), log=lines.append)
+  assert metrics['step'] == 1
+  assert any(f'Starting from the weights of {folder!r}' in line
+             for line in lines), lines
+  assert not any('Data-dependent' in line for line in lines), lines
+  assert int(tf.train.load_variable(metrics['checkpoint'], _ITERATIONS)) == 1
+  for use_ema in (False, True):
+    glow, _ = checkpoints.restore_model(model_dir, use_ema=use_ema)
+    assert len(glow.variables) == len(source.variables)
+    for variable, value in zip(glow.variables, source.variables):
+      np.testing.assert_allclose(variable.numpy(), value.numpy(), atol=1e-6,
+                                 err_msg=variable.name)
+  # Without init_from the same run initialises from its data: other weights.
+  plain_dir = str(tmp_path / 'plain')
+  training.train(config, train_config.replace(init_from=None), plain_dir,
+                 fixtures.dataset_fn(), log=lines.append)
+  glow, _ = checkpoints.restore_model(plain_dir)
+  assert any(not np.allclose(variable.numpy(), value.numpy(), atol=1e-3)
+             for variable, value in zip(glow.variables, source.variables))
+
+
+def test_init_from_other_settings_or_nothing_gives_a_clear_error(tmp_path):
+  config = fixtures.tiny_config()
+  folder = str(tmp_path / 'weights')
+  source = glow_tf.Glow(config.replace(hidden_channels=4))
+  pretrained_models.save_pretrained(source, folder)
+  train_config = fixtures.tiny_train_config(train_steps=1, summary_every=0,
+                                            sample_every=0, init_from=folder)
+  with pytest.raises(ValueError, match=r'hidden_channels=4 \(this run: 8\)'):
+    training.train(config, train_config, str(tmp_path / 'a'),
+                   fixtures.dataset_fn())
+  with pytest.raises(ValueError, match='neither a model that ships'):
+    training.train(config, train_config.replace(
+        init_from=str(tmp_path / 'nothing')), str(tmp_path / 'b'),
+                   fixtures.dataset_fn())
+  with pytest.raises(ValueError, match='init_from must be'):
+    train_config.replace(init_from='')
