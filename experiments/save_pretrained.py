@@ -16,7 +16,6 @@ training directory tells (a demo's command; the commands of the weights an
 `--init_from` run started from), then this one.
 """
 
-import json
 import os
 import sys
 import time
@@ -37,6 +36,7 @@ from glow_tf import analysis
 from glow_tf import data
 from glow_tf import pretrained_models as pretrained_lib
 from glow_tf import training
+from glow_tf.analysis import figures
 from glow_tf.analysis import records
 from glow_tf.training import checkpoints
 
@@ -64,23 +64,20 @@ def _training_commands(model_dir):
   commands = []
   train_config = os.path.join(model_dir, checkpoints.TRAIN_CONFIG_FILE)
   if os.path.isfile(train_config):
-    init_from = _read_json(train_config).get('init_from')
+    init_from = figures.read_json(train_config).get('init_from')
     if init_from:
       try:
         commands += pretrained_lib.saved_info(init_from).get('commands', [])
-      except ValueError:
+      except ValueError as e:
         _main.progress(f'The commands of {init_from!r}, where this run '
-                       'started, are not known: not in info.json.')
+                       f'started, are not known: {e}')
   metrics = os.path.join(os.path.dirname(os.path.normpath(model_dir)),
                          'metrics.json')
-  if os.path.isfile(metrics) and _read_json(metrics).get('command'):
-    commands.append(_read_json(metrics)['command'])
+  if os.path.isfile(metrics):
+    command = figures.read_json(metrics).get('command')
+    if command:
+      commands.append(command)
   return commands
-
-
-def _read_json(path):
-  with open(path) as f:
-    return json.load(f)
 
 
 def main(argv):

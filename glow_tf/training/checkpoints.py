@@ -38,7 +38,8 @@ __all__ = ['CheckpointError', 'save_config', 'load_config',
            'verify_checkpoint', 'variable_names', 'find_intact_checkpoint',
            'latest_checkpoint',
            'has_ema_weights', 'restore_model', 'Checkpointer', 'CONFIG_FILE',
-           'TRAIN_CONFIG_FILE', 'CHECKPOINT_NAME', 'train_config_changes']
+           'TRAIN_CONFIG_FILE', 'CHECKPOINT_NAME', 'train_config_changes',
+           'model_differences']
 
 CONFIG_FILE = 'config.json'
 TRAIN_CONFIG_FILE = 'train_config.json'
@@ -104,6 +105,21 @@ def train_config_changes(model_dir, train_config):
           if k in saved and saved[k] != v]
 
 
+def model_differences(saved, glow_config):
+  """`[(field, saved value, glow_config's value)]` where the models differ.
+
+  How the layers are computed (`kernels`) is not part of the model, nor is
+  the width of a context that neither (unconditional) model has.
+  """
+  saved = saved.replace(kernels=glow_config.kernels)
+  if not (saved.conditional or glow_config.conditional):
+    saved = saved.replace(context_channels=glow_config.context_channels)
+  saved_fields, fields = (dataclasses.asdict(saved),
+                          dataclasses.asdict(glow_config))
+  return [(k, saved_fields[k], fields[k]) for k in fields
+          if saved_fields[k] != fields[k]]
+
+
 def check_or_save_config(model_dir, glow_config, chief=True):
   """Checks `glow_config` against `model_dir`'s, or writes it (on the chief).
 
@@ -111,16 +127,10 @@ def check_or_save_config(model_dir, glow_config, chief=True):
     CheckpointError: `model_dir` holds a different model.
   """
   if tf.io.gfile.exists(os.path.join(model_dir, CONFIG_FILE)):
-    # How the layers are computed (`kernels`) is not part of the model, nor
-    # is the width of a context an unconditional model does not have.
-    saved = load_config(model_dir).replace(kernels=glow_config.kernels)
-    if not (saved.conditional or glow_config.conditional):
-      saved = saved.replace(context_channels=glow_config.context_channels)
-    if saved != glow_config:
-      saved_fields, fields = (dataclasses.asdict(saved),
-                              dataclasses.asdict(glow_config))
-      diffs = ', '.join(f'{k}: {saved_fields[k]!r} (saved) != {fields[k]!r}'
-                        for k in fields if saved_fields[k] != fields[k])
+    differences = model_differences(load_config(model_dir), glow_config)
+    if differences:
+      diffs = ', '.join(f'{k}: {saved!r} (saved) != {ours!r}'
+                        for k, saved, ours in differences)
       raise CheckpointError(
           f'model_dir {model_dir!r} holds a different model ({diffs}). '
           'Resume with the same model flags, or train into a new model_dir.')

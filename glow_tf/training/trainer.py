@@ -224,20 +224,19 @@ class Trainer:
         `glow_tf.pretrained('fashion_mnist')`).
 
     Raises:
-      ValueError: `source` is not a `Glow`, or its config differs (the
-        differing fields are named).
+      ValueError: `source` is not a `Glow`, or its model differs
+        (`checkpoints.model_differences`; the differing fields are named).
     """
     if not isinstance(source, Glow):
       raise ValueError(
           f'source must be a glow_tf.Glow, got {type(source).__name__}.')
-    ours, theirs = self.glow_config.to_json(), source.config.to_json()
-    differ = sorted(key for key in set(ours) | set(theirs)
-                    if ours.get(key) != theirs.get(key))
-    if differ:
+    differences = checkpoints.model_differences(source.config,
+                                                self.glow_config)
+    if differences:
       raise ValueError(
           'The weights to start from have another GlowConfig: ' + ', '.join(
-              f'{key}={theirs.get(key)!r} (this run: {ours.get(key)!r})'
-              for key in differ) + '.')
+              f'{key}={theirs!r} (this run: {ours!r})'
+              for key, theirs, ours in differences) + '.')
     with self.strategy.scope():
       for variable, value in zip(self.model.variables, source.variables):
         if variable.shape != value.shape:

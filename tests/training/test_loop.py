@@ -351,3 +351,6 @@ def test_init_from_other_settings_or_nothing_gives_a_clear_error(tmp_path):
                    fixtures.dataset_fn())
   with pytest.raises(ValueError, match='init_from must be'):
     train_config.replace(init_from='')
+  # How the layers are computed is not part of the model: accepted.
+  training.Trainer(config.replace(kernels='reference'),
+                   train_config).warm_start(glow_tf.Glow(config))
