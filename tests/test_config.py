@@ -188,16 +188,29 @@ class GlowConfigJsonTest(parameterized.TestCase):
       text = f.read()
     config = glow_tf.GlowConfig.from_json(text)
     self.assertEqual(config, glow_tf.preset('fashion_mnist'))
-    # Saved before `kernels` (how the layers are computed, not part of the
-    # model), the conditioning and the dequantization fields existed: they
-    # take their defaults.
     saved = json.loads(text)
-    missing = {field.name: field.default
-               for field in dataclasses.fields(glow_tf.GlowConfig)
-               if field.name not in saved}
-    self.assertContainsSubset(['kernels', 'context_shape', 'dequantization'],
-                              missing)
-    self.assertEqual(config.to_json(), dict(saved, **missing))
+    # Every field the file holds comes back as it was written.
+    self.assertEqual({k: v for k, v in config.to_json().items() if k in saved},
+                     saved)
+
+  def test_a_config_saved_before_newer_fields_loads_with_their_defaults(self):
+    # The shipped config less the fields added after the first pretrained
+    # model (`kernels`, the conditioning, the dequantization): an older file.
+    path = os.path.join(os.path.dirname(glow_tf.__file__), 'weights',
+                        'fashion_mnist', 'config.json')
+    with open(path) as f:
+      saved = json.load(f)
+    newer = ['kernels', 'context_shape', 'context_channels', 'num_classes',
+             'class_loss_weight', 'dequantization', 'dequantizer_channels',
+             'dequantizer_steps']
+    older = {k: v for k, v in saved.items() if k not in newer}
+    self.assertLess(len(older), len(saved))
+    config = glow_tf.GlowConfig.from_json(json.dumps(older))
+    defaults = {field.name: field.default
+                for field in dataclasses.fields(glow_tf.GlowConfig)}
+    for name in newer:
+      self.assertEqual(getattr(config, name), defaults[name], name)
+    self.assertEqual(config, glow_tf.preset('fashion_mnist'))
 
   @parameterized.parameters(
       ('{"image_shape": [8, 8, 1], "num_stepz": 2}',
