@@ -310,7 +310,7 @@ def define_short_run_flags(learning_rate=1e-3,
                            learning_rate_help='Peak rate.'):
   """--batch_size, --learning_rate, --warmup_steps of a wall-clock-bounded run.
 
-  `learning_rate` is the binary's default peak rate (the demo's is 4e-3,
+  `learning_rate` is the binary's default peak rate (the demo's is 5e-3,
   see its flag's help).
   """
   return (_define(flags.DEFINE_integer, 'batch_size', 64,

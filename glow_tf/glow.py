@@ -281,9 +281,8 @@ class Glow(tfd.TransformedDistribution):
     x = self.check_images(x)
     labels = self._labels_for(labels, x.shape[:-3])
     context = self.check_context(context, x.shape[:-3])
-    eps, ildj = self.bijector.inverse_and_log_det(
+    eps, ildj, top = self.bijector.inverse_and_top_input(
         x, labels=labels, context=context, level_inverse=level_inverse)
-    top = self.bijector.top_latent(eps, labels=labels, context=context)
     return (self.distribution.log_prob(eps) + ildj,
             self._classifier_logits(top))
 

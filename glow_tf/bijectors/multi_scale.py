@@ -196,15 +196,14 @@ class MultiScaleFlow(GlowBijector):
       kwargs['level_inverse'] = level_inverse
     return super().inverse_and_log_det(x, event_ndims, name=name, **kwargs)
 
-  def _latents_and_log_det(self, x, labels=None, context=None,
-                           level_inverse=None):
-    """The levels, image -> latent: `([eps_0, ..., eps_top], ildj)`."""
+  def _encode(self, x, labels=None, context=None, level_inverse=None):
+    """Image -> `([eps_0, ..., eps_top], ildj, h_top)`; the context encoded once."""
     kwargs = self._require_labels(labels)
     features = self.context_features(context)
     latents, h, ildj = self._levels_inverse(x, features, level_inverse)
     top, top_ildj = self.top_prior.inverse_and_log_det(
         h, **kwargs, **_context(features[-1]))
-    return latents + [top], ildj + top_ildj
+    return latents + [top], ildj + top_ildj, h
 
   def _levels_inverse(self, x, features, level_inverse=None):
     """Image -> `([eps_0, ..., eps_{L-2}], h_top, ildj)`, before the top prior."""
@@ -233,6 +232,18 @@ class MultiScaleFlow(GlowBijector):
     """
     x = tf.convert_to_tensor(x, self.dtype)
     return self._levels_inverse(x, self.context_features(context))[1]
+
+  def inverse_and_top_input(self, x, labels=None, context=None,
+                            level_inverse=None):
+    """`(eps, ildj, h_top)`: `inverse_and_log_det(x)` and `top_input(x)`.
+
+    One pass through the levels, the context encoded once: the training
+    objective of a model with a class-prediction loss reads all three.
+    Arguments as in `inverse_and_log_det` (event rank 3).
+    """
+    x = tf.convert_to_tensor(x, self.dtype)
+    latents, ildj, h = self._encode(x, labels, context, level_inverse)
+    return self.pack_latents(latents), ildj, h
 
   def _images_and_log_det(self, latents, labels=None, context=None):
     """The levels, latent -> image: `(x, fldj)` from `[eps_0, ..., eps_top]`."""
@@ -280,8 +291,7 @@ class MultiScaleFlow(GlowBijector):
 
   def _inverse_and_log_det(self, x, labels=None, context=None,
                            level_inverse=None):
-    latents, ildj = self._latents_and_log_det(x, labels, context,
-                                              level_inverse)
+    latents, ildj, _ = self._encode(x, labels, context, level_inverse)
     return self.pack_latents(latents), ildj
 
   def _forward_and_log_det(self, eps, labels=None, context=None):
@@ -296,7 +306,7 @@ class MultiScaleFlow(GlowBijector):
   def encode(self, x, labels=None, context=None):
     """Image -> `[eps_0, ..., eps_{L-2}, eps_top]`, each standard normal."""
     x = tf.convert_to_tensor(x, self.dtype)
-    return self._latents_and_log_det(x, labels=labels, context=context)[0]
+    return self._encode(x, labels=labels, context=context)[0]
 
   def decode(self, latents, labels=None, context=None):
     """`[eps_0, ..., eps_top]` -> image; the exact inverse of `encode`."""
@@ -318,17 +328,6 @@ class MultiScaleFlow(GlowBijector):
                            f'{list(shape)}, got shape {z.shape}.')
     return self._images_and_log_det(latents, labels=labels,
                                     context=context)[0]
-
-  def top_latent(self, eps, labels=None, context=None):
-    """`top_input(x)` from `eps` (`inverse(x)`), without another pass.
-
-    `h_top = top_prior.forward(eps_top)`: the labels and context that
-    standardised it are undone here.
-    """
-    features = self.context_features(context)
-    return self.top_prior.forward(self.unpack_latents(eps)[-1],
-                                  **self._require_labels(labels),
-                                  **_context(features[-1]))
 
   def initialize(self, x, context=None):
     """Data-dependent init of every ActNorm, in order, on the batch `x`."""

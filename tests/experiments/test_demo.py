@@ -26,7 +26,7 @@ def test_demo_writes_its_folder(tmp_path):
        'wall_clock_seconds', 'files', 'published_reference'])
   assert metrics['step'] == 6
   assert metrics['train_config']['clip_grad_norm'] == 50  # default 20, 0 off
-  assert metrics['train_config']['learning_rate'] == 4e-3  # the demo's peak
+  assert metrics['train_config']['learning_rate'] == 5e-3  # the demo's peak
   assert metrics['num_test_images'] == 24
   assert [p['step'] for p in metrics['history']] == [0, 3, 6]
   # The first grid point is always scored, the end too: nothing skipped.
