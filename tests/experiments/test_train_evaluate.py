@@ -318,5 +318,5 @@ def test_evaluate_the_pretrained_model(tmp_path):
   assert (results['pretrained_info']['test_bits_per_dim'] ==
           info['test_bits_per_dim'])
   # The shipped weights, not an untrained model: near its recorded score
-  # (3.10 bits/dim on the first 1,000 test images).
+  # (3.09 bits/dim on the first 1,000 test images).
   assert abs(results['bits_per_dim'] - info['test_bits_per_dim']) < 0.5
