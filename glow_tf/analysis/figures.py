@@ -137,7 +137,7 @@ def save_image_grid(path, rows, row_labels=None, column_labels=None,
 
 
 def save_curves(path, curves, xlabel, ylabel, title=None, references=None,
-                bands=None):
+                bands=None, ylim=None):
   """Writes line plots of `y` against `x`, one line per name, as a PNG.
 
   Args:
@@ -150,6 +150,7 @@ def save_curves(path, curves, xlabel, ylabel, title=None, references=None,
       lines (e.g. published figures).
     bands: optional dict name -> `(low, high)`, each as long as that
       curve's x: a shaded band around the curve (e.g. the spread of seeds).
+    ylim: optional `(low, high)` of the y axis (default: every point shown).
 
   Returns:
     `path`.
@@ -162,6 +163,11 @@ def save_curves(path, curves, xlabel, ylabel, title=None, references=None,
   if not isinstance(curves, dict) or not curves:
     raise ValueError('curves must be a non-empty dict name -> (x, y), got '
                      f'{curves!r}.')
+  if ylim is not None and not (len(ylim) == 2 and
+                               np.all(np.isfinite(ylim)) and
+                               ylim[0] < ylim[1]):
+    raise ValueError(f'ylim must be finite (low, high) with low < high, got '
+                     f'{ylim!r}.')
   figure = Figure(figsize=(7, 4.5))
   axes = figure.add_subplot(1, 1, 1)
   for name, (x, y) in curves.items():
@@ -181,6 +187,8 @@ def save_curves(path, curves, xlabel, ylabel, title=None, references=None,
     axes.axhline(value, linestyle='--', linewidth=1, color='grey')
     axes.annotate(label, (0.01, value), xycoords=('axes fraction', 'data'),
                   fontsize=7, color='grey', va='bottom')
+  if ylim is not None:
+    axes.set_ylim(*ylim)
   axes.set_xlabel(xlabel)
   axes.set_ylabel(ylabel)
   axes.grid(alpha=0.3)

@@ -30,7 +30,7 @@ from glow_tf.config import GlowConfig
 
 __all__ = ['DemoSettings', 'TrainedModel', 'train', 'restore', 'evaluate',
            'draw_samples', 'draw_curve', 'export_model', 'measure_peak',
-           'write_training_curve']
+           'training_curve_ylim', 'write_training_curve']
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,8 +172,33 @@ def measure_peak(record, settings):
   settings.log(f'float32 matmul peak of this machine: {gflops:.0f} GFLOP/s.')
 
 
+def training_curve_ylim(history):
+  """The y range of the training curve, or None to show every point.
+
+  The first test point (the untrained model) is the curve's highest
+  meaningful value; a single-batch spike of the training loss can be far
+  above it and would flatten the rest of the curve, so the axis stops a
+  little above the highest test point, the spike's point then running off
+  the top (its value stays in history.json).
+  """
+  test = [p.test_bits_per_dim for p in history]
+  train = [p.train_bits_per_dim for p in history
+           if p.train_bits_per_dim is not None]
+  if not test or not train:
+    return None
+  lowest = min(test + train)
+  top = max(test)
+  if max(train) <= top:
+    return None
+  return (lowest - 0.05 * (top - lowest), top + 0.05 * (top - lowest))
+
+
 def write_training_curve(path, history, title=None):
-  """Writes train and test bits/dim of `EvalPoint`s against step, as a PNG."""
+  """Writes train and test bits/dim of `EvalPoint`s against step, as a PNG.
+
+  The y axis is `training_curve_ylim(history)`: a training-loss spike above
+  the untrained model's test figure runs off the top.
+  """
   train_points = [(p.step, p.train_bits_per_dim) for p in history
                   if p.train_bits_per_dim is not None]
   curves = {'test (EMA weights)': ([p.step for p in history],
@@ -189,4 +214,5 @@ def write_training_curve(path, history, title=None):
   }
   return figures.save_curves(path, curves, xlabel='training step',
                              ylabel='bits/dim', title=title,
-                             references=references)
+                             references=references,
+                             ylim=training_curve_ylim(history))

@@ -21,3 +21,10 @@ def test_figures_are_pngs(tmp_path):
     analysis.save_image_grid(tmp_path / 'x.png', rows, ['a'])
   with pytest.raises(ValueError, match='.png'):
     analysis.save_curves(tmp_path / 'x.jpg', {'x': ([0], [1])}, 'a', 'b')
+  fixtures.check_png(analysis.save_curves(
+      tmp_path / 'l.png', {'x': ([0, 1], [2.0, 30.0])}, 'step', 'bpd',
+      ylim=(1.0, 3.0)))
+  for ylim in [(3.0, 1.0), (1.0, float('nan')), (1.0,)]:
+    with pytest.raises(ValueError, match='ylim'):
+      analysis.save_curves(tmp_path / 'y.png', {'x': ([0], [1])}, 'a', 'b',
+                           ylim=ylim)

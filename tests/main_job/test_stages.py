@@ -53,6 +53,21 @@ def test_the_curve_without_the_train_stage_is_the_model_dirs(tmp_path):
   fixtures.check_png(os.path.join(str(tmp_path), 'training_curve.png'))
 
 
+def test_a_training_loss_spike_runs_off_the_curves_axis(tmp_path):
+  # Test points 7.6 (untrained) .. 3.1; train 5.8 .. 3.05, then one spike.
+  points = [training.EvalPoint(0, 0.0, None, 7.6),
+            training.EvalPoint(250, 1.0, 5.8, 4.7),
+            training.EvalPoint(500, 2.0, 3.05, 3.1)]
+  assert stages.training_curve_ylim(points) is None  # every point shown
+  spiked = points + [training.EvalPoint(750, 3.0, 25.2, 3.1)]
+  low, high = stages.training_curve_ylim(spiked)
+  assert low < 3.05 and 7.6 < high < 25.2
+  assert high - 7.6 == pytest.approx(0.05 * (7.6 - 3.05))
+  assert stages.training_curve_ylim(points[:1]) is None  # no train point
+  path = stages.write_training_curve(tmp_path / 'curve.png', spiked)
+  fixtures.check_png(path)
+
+
 def test_an_exported_step_is_not_exported_again(tmp_path, monkeypatch):
   settings = _settings(tmp_path)
   os.makedirs(os.path.join(str(tmp_path), 'export', '7'))
