@@ -6,7 +6,8 @@ optimizer       Adamax/Adam under the warm-up schedule
 trainer         Trainer: model, EMA, optimizer, one compiled train step
 loop            train: the one training loop (resume, init, the steps)
 callbacks       Callback, and the loop's pieces as callbacks: TimeBudget,
-                Summaries, ProgressLog, CheckpointSaver, PreemptionSaver
+                Summaries, OutlierBatchLog, ProgressLog, CheckpointSaver,
+                PreemptionSaver
 run_state       RunState: step, clock, counters shared by the loop's pieces
 progress        the progress line: bits/dim, images/s, time (or budget) left
 workers         multi-worker faults: lost worker, preemption checkpoints
@@ -38,6 +39,7 @@ from glow_tf.training.evaluation import BitsPerDimScorer
 from glow_tf.training.evaluation import CurveEvaluation
 from glow_tf.training.evaluation import EvalPoint
 from glow_tf.training.evaluation import evaluate
+from glow_tf.training.evaluation import NUM_WORST
 from glow_tf.training.evaluation import read_history
 from glow_tf.training.initialization import check_replicas_agree
 from glow_tf.training.initialization import distribute_batch

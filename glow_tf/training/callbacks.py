@@ -4,6 +4,7 @@
 Callback         what train calls: on_train_begin, on_step_end, on_train_end
 PreemptionSaver  multi-worker: a SIGTERM on any worker saves a checkpoint
 Summaries        TensorBoard scalars and sample grids in model_dir/train/
+OutlierBatchLog  names a step whose batch loss dwarfs the running mean
 ProgressLog      the progress line every log_every steps
 TimeBudget       stops the run once the time budget is used up
 CheckpointSaver  a checkpoint every checkpoint_every steps, and at the end
@@ -23,8 +24,8 @@ from glow_tf.training import distribution
 from glow_tf.training import summaries as summaries_lib
 from glow_tf.training import workers
 
-__all__ = ['Callback', 'PreemptionSaver', 'Summaries', 'ProgressLog',
-           'TimeBudget', 'CheckpointSaver', 'SUMMARY_DIR']
+__all__ = ['Callback', 'PreemptionSaver', 'Summaries', 'OutlierBatchLog',
+           'ProgressLog', 'TimeBudget', 'CheckpointSaver', 'SUMMARY_DIR']
 
 SUMMARY_DIR = 'train'  # TensorBoard's folder in model_dir.
 
@@ -155,6 +156,63 @@ class Summaries(Callback):
   def close(self):
     self._writer.flush()
     self._writer.close()
+
+
+class OutlierBatchLog(Callback):
+  """Names a step whose batch loss is far above the running loss.
+
+  A batch can hold an image to which the model gives almost no density:
+  under the shipped Fashion-MNIST model, a few training images with fine
+  checkerboard patterns score tens to thousands of bits/dim where the rest
+  score about 3. Such a batch's mean loss dwarfs the others', and one step
+  turns the next progress line's mean into a figure that looks like a
+  divergence. This piece logs the step instead, with its loss, the running
+  mean and the gradient norm, and counts it in `state.outliers`; the run
+  goes on (with `clip_grad_norm`, the update of that step stays bounded).
+
+  The running mean is an exponential moving average of the finite steps'
+  losses that leaves the outliers out.
+
+  Args:
+    state: the run's `RunState`.
+    log: callable taking a line.
+    factor: a loss above `factor` times the running mean is an outlier.
+    min_steps: steps counted before any step is judged.
+    decay: the moving average's decay per step.
+  """
+
+  def __init__(self, state, log, factor=2.0, min_steps=20, decay=0.99):
+    if not factor > 1:
+      raise ValueError(f'factor must be > 1, got {factor!r}.')
+    self._state, self._log = state, log
+    self._factor, self._min_steps, self._decay = factor, min_steps, decay
+    self._mean, self._count = None, 0
+
+  @property
+  def running_mean(self):
+    """The moving average of the losses so far (None before any)."""
+    return self._mean
+
+  def on_step_end(self, trainer, step, loss, finite):
+    if not finite:
+      return
+    mean = self._mean
+    if (self._count >= self._min_steps and mean > 0 and
+        loss > self._factor * mean):
+      self._state.outliers += 1
+      grad_norm = self._state.outputs.get('grad_norm')
+      self._log(
+          f'Step {step}: an outlier batch, {loss:.6g} bits/dim against a '
+          f'running mean of {mean:.4f} ({loss / mean:.3g} times'
+          + ('' if grad_norm is None else
+             f'; gradient norm {float(grad_norm):.3g}') +
+          '). Some image in it has almost no density under the model; '
+          'experiments/evaluate.py --split=train lists the worst-fitted '
+          'images.')
+      return
+    self._mean = loss if mean is None else (
+        self._decay * mean + (1.0 - self._decay) * loss)
+    self._count += 1
 
 
 class ProgressLog(Callback):

@@ -7,8 +7,9 @@ config.json checked (or written) -> restore the newest intact checkpoint
 -> callbacks.on_train_begin
 -> loop: train_step, then after every step the pieces, in order
          (glow_tf.training.callbacks): PreemptionSaver, the caller's
-         callbacks, Summaries, ProgressLog, TimeBudget (whose clock starts
-         after the first, compiling, step), CheckpointSaver;
+         callbacks, Summaries, OutlierBatchLog, ProgressLog, TimeBudget
+         (whose clock starts after the first, compiling, step),
+         CheckpointSaver;
          until train_steps or the time budget
 -> final checkpoint, callbacks.on_train_end
 ```
@@ -69,7 +70,8 @@ def train(glow_config, train_config, model_dir, dataset_fn, strategy=None,
     two steps ran), `train_step_seconds` (spent in training steps),
     `seconds` (the whole call), `setup_seconds` (from the call to the end
     of its first step: building, initialisation, compilation; absent if no
-    step ran), `nonfinite_steps` (skipped in this call),
+    step ran), `nonfinite_steps` (skipped in this call), `outlier_steps`
+    (batches whose loss dwarfed the running mean: `OutlierBatchLog`),
     `stop_reason` ('train_steps', 'time_budget' or 'already_trained') and
     `checkpoint` (the last one written by this process, or None).
 
@@ -226,6 +228,7 @@ def _make_pieces(trainer, state, model_dir, callbacks, log):
   budget = (callbacks_lib.TimeBudget(state, train_config, strategy, log)
             if train_config.time_budget_s is not None else None)
   in_order = [preemption, *callbacks, summaries,
+              callbacks_lib.OutlierBatchLog(state, log),
               callbacks_lib.ProgressLog(state, train_config, log), budget,
               saver]
   return _Pieces([piece for piece in in_order if piece is not None], saver,
@@ -315,6 +318,7 @@ def _metrics(state, train_config, start_time):
              'train_step_seconds': state.step_seconds,
              'seconds': time.monotonic() - start_time,
              'nonfinite_steps': state.skipped,
+             'outlier_steps': state.outliers,
              'stop_reason': state.stop_reason,
              'checkpoint': state.checkpoint}
   if state.clock_start is not None:

@@ -46,6 +46,7 @@ class RunState:
     self.outputs = {}  # The last `Trainer.train_step` values.
     self.loss, self.finite = None, True
     self.skipped = self.consecutive = 0
+    self.outliers = 0  # Outlier batches (`callbacks.OutlierBatchLog`).
     self.step_seconds = 0.0  # Spent in training steps.
     self.clock_start = self.budget_end = None
     self.first_step = self.first_step_seconds = None

@@ -144,3 +144,46 @@ def test_no_preemption_saver_on_one_worker(tmp_path):
   assert callbacks.PreemptionSaver.make(
       state, tf.distribute.get_strategy(), saver.checkpointer,
       types.SimpleNamespace(restored_from=None), str(tmp_path), print) is None
+
+
+def test_outlier_batch_log_names_a_spike_and_leaves_it_out_of_its_mean():
+  clock, lines = _Clock(), []
+  config = _config(train_steps=100)
+  state = run_state.RunState(0, config, 0.0, None, clock=clock)
+  outliers = callbacks.OutlierBatchLog(state, lines.append, min_steps=5)
+  losses = [8.0, 6.0, 5.0, 4.0, 3.5]  # Falling fast: never an outlier.
+  for step, loss in enumerate(losses, start=1):
+    _step(state, [outliers], step, clock, loss=loss)
+  assert not lines and state.outliers == 0
+  mean = outliers.running_mean
+  expected = 8.0
+  for loss in losses[1:]:
+    expected = 0.99 * expected + 0.01 * loss
+  assert mean == pytest.approx(expected)
+  _step(state, [outliers], 6, clock, loss=2.0 * mean)  # At the factor: kept.
+  assert not lines
+  mean = outliers.running_mean
+  _step(state, [outliers], 7, clock, loss=4354.0)
+  assert state.outliers == 1 and len(lines) == 1
+  assert lines[0].startswith(
+      f'Step 7: an outlier batch, 4354 bits/dim against a running mean of '
+      f'{mean:.4f} (')
+  assert 'gradient norm 2' in lines[0]
+  assert outliers.running_mean == mean  # The spike is not averaged in.
+  # The progress mean is the honest mean: the spike is in it.
+  assert state.meter.mean() == pytest.approx(
+      (sum(losses) + 2.0 * expected + 4354.0) / 7, rel=1e-3)
+
+
+def test_outlier_batch_log_waits_for_min_steps_and_skips_nonfinite_steps():
+  clock, lines = _Clock(), []
+  state = run_state.RunState(0, _config(), 0.0, None, clock=clock)
+  outliers = callbacks.OutlierBatchLog(state, lines.append, min_steps=3)
+  for step, loss in enumerate([3.0, 30.0, 3.0], start=1):  # Too early.
+    _step(state, [outliers], step, clock, loss=loss)
+  assert not lines
+  outliers.on_step_end(None, 4, float('nan'), False)
+  assert outliers.running_mean == pytest.approx(
+      0.99 * (0.99 * 3.0 + 0.01 * 30.0) + 0.01 * 3.0)
+  with pytest.raises(ValueError, match='factor must be > 1'):
+    callbacks.OutlierBatchLog(state, print, factor=1.0)

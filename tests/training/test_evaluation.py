@@ -46,6 +46,16 @@ def test_evaluate_names_the_worst_image(trained_dir):
       dataset.skip(14)), batch_size=8, log_every=0)
   assert results['worst_example'] == 13
   assert results['bits_per_dim_max'] > clean['bits_per_dim_max'] + 1.0
+  # The worst ten, worst first, the noise image at their head; the others
+  # are blobs, none above the clean split's maximum.
+  worst = results['worst_examples']
+  assert len(worst) == training.NUM_WORST
+  assert worst[0] == [13, pytest.approx(results['bits_per_dim_max'])]
+  values = [value for _, value in worst]
+  assert values == sorted(values, reverse=True)
+  assert len({i for i, _ in worst}) == training.NUM_WORST
+  assert all(0 <= i < 21 for i, _ in worst)
+  assert values[1] < clean['bits_per_dim_max'] + 0.5 < values[0]
   per_image = float(glow_tf.bits_per_dim(glow, noise[None])[0])
   assert results['bits_per_dim_max'] == pytest.approx(per_image, abs=0.05)
   assert results['bits_per_dim_p99'] < results['bits_per_dim_max']

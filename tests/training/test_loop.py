@@ -41,7 +41,7 @@ def test_train_lowers_loss_writes_checkpoints_and_summaries(trained_dir):
   model_dir, metrics = trained_dir
   assert metrics['step'] == 6 and metrics['start_step'] == 0
   assert metrics['stop_reason'] == 'train_steps'
-  assert metrics['nonfinite_steps'] == 0
+  assert metrics['nonfinite_steps'] == 0 and metrics['outlier_steps'] == 0
   assert metrics['checkpoint'].endswith('ckpt-6')
   assert np.isfinite(metrics['bits_per_dim']) and metrics['images_per_sec'] > 0
   assert fixtures.checkpoint_steps(model_dir) == [3, 6]
