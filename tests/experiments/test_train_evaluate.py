@@ -87,6 +87,8 @@ def test_train_and_evaluate_fashion_mnist(tmp_path):
       'evaluate', f'--model_dir={model_dir}', f'--data_dir={data_dir}',
       '--max_examples=64', '--batch_size=16')
   assert 'fashion_mnist test:' in out
+  assert re.search(r'Worst images \(position in the split: bits/dim\): '
+                   r'\d+: \d+\.\d\d, ', out), out
   results = fixtures.read_json(
       os.path.join(model_dir, 'eval', 'fashion_mnist_test.json'),
       ['bits_per_dim', 'num_examples', 'step', 'ema_weights', 'split'])
