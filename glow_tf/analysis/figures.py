@@ -147,7 +147,7 @@ def save_curves(path, curves, xlabel, ylabel, title=None, references=None,
     ylabel: label of the y axis.
     title: optional title.
     references: optional dict label -> y value, drawn as dashed horizontal
-      lines (e.g. published figures).
+      lines (e.g. published figures); with `ylim`, only those inside it.
     bands: optional dict name -> `(low, high)`, each as long as that
       curve's x: a shaded band around the curve (e.g. the spread of seeds).
     ylim: optional `(low, high)` of the y axis (default: every point shown).
@@ -184,6 +184,8 @@ def save_curves(path, curves, xlabel, ylabel, title=None, references=None,
       axes.fill_between(x, low, high, color=line.get_color(), alpha=0.2,
                         linewidth=0)
   for label, value in (references or {}).items():
+    if ylim is not None and not ylim[0] <= value <= ylim[1]:
+      continue  # Its label would sit outside the axes.
     axes.axhline(value, linestyle='--', linewidth=1, color='grey')
     axes.annotate(label, (0.01, value), xycoords=('axes fraction', 'data'),
                   fontsize=7, color='grey', va='bottom')

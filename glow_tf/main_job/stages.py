@@ -175,29 +175,34 @@ def measure_peak(record, settings):
 def training_curve_ylim(history):
   """The y range of the training curve, or None to show every point.
 
-  The first test point (the untrained model) is the curve's highest
-  meaningful value; a single-batch spike of the training loss can be far
-  above it and would flatten the rest of the curve, so the axis stops a
-  little above the highest test point, the spike's point then running off
-  the top (its value stays in history.json).
+  A single-batch spike of the training loss can be far above the rest and
+  would flatten the curve. A training point more than the curve's span
+  (highest test point less the lowest point) above the highest test point
+  is such a spike: the axis then stops a little above the highest of the
+  other points, the spike running off the top (its value stays in
+  history.json). Anything closer, such as the early training loss of a
+  warm restart above its first test point, stays on the axis.
   """
   test = [p.test_bits_per_dim for p in history]
   train = [p.train_bits_per_dim for p in history
            if p.train_bits_per_dim is not None]
   if not test or not train:
     return None
-  lowest = min(test + train)
   top = max(test)
-  if max(train) <= top:
+  limit = top + (top - min(test + train))
+  kept = [value for value in train if value <= limit]
+  if len(kept) == len(train):
     return None
-  return (lowest - 0.05 * (top - lowest), top + 0.05 * (top - lowest))
+  lowest, highest = min(test + kept), max(test + kept)
+  margin = 0.05 * (highest - lowest)
+  return (lowest - margin, highest + margin)
 
 
 def write_training_curve(path, history, title=None):
   """Writes train and test bits/dim of `EvalPoint`s against step, as a PNG.
 
-  The y axis is `training_curve_ylim(history)`: a training-loss spike above
-  the untrained model's test figure runs off the top.
+  The y axis is `training_curve_ylim(history)`: a training-loss spike far
+  above the curve runs off the top.
   """
   train_points = [(p.step, p.train_bits_per_dim) for p in history
                   if p.train_bits_per_dim is not None]

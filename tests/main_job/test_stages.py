@@ -64,6 +64,16 @@ def test_a_training_loss_spike_runs_off_the_curves_axis(tmp_path):
   assert low < 3.05 and 7.6 < high < 25.2
   assert high - 7.6 == pytest.approx(0.05 * (7.6 - 3.05))
   assert stages.training_curve_ylim(points[:1]) is None  # no train point
+  # A warm restart: the training loss starts above the first test points,
+  # by less than the curve's span; no spike, every point shown.
+  warm = [training.EvalPoint(0, 0.0, None, 3.069),
+          training.EvalPoint(250, 1.0, 3.12, 3.077),
+          training.EvalPoint(12820, 2.0, 3.015, 3.040)]
+  assert stages.training_curve_ylim(warm) is None
+  low, high = stages.training_curve_ylim(
+      warm + [training.EvalPoint(13000, 3.0, 3.3, 3.040)])
+  assert high == pytest.approx(3.12 + 0.05 * (3.12 - 3.015))
+  assert low == pytest.approx(3.015 - 0.05 * (3.12 - 3.015))
   path = stages.write_training_curve(tmp_path / 'curve.png', spiked)
   fixtures.check_png(path)
 
