@@ -103,7 +103,7 @@ def main(argv):
   print(f'{_DATASET.value} {split}: {results["bits_per_dim"]:.4f} bits/dim '
         f'over {results["num_examples"]} images (step {step}, '
         f'{"averaged" if ema else "raw"} weights). Wrote {output}.')
-  print(f'Worst images (position in the split: bits/dim): ' + ', '.join(
+  print('Worst images (position in the split: bits/dim): ' + ', '.join(
       f'{i}: {value:.2f}' for i, value in results['worst_examples'][:5]) +
         f'; 99th percentile {results["bits_per_dim_p99"]:.4f}.')
 

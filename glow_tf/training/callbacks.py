@@ -162,13 +162,14 @@ class OutlierBatchLog(Callback):
   """Names a step whose batch loss is far above the running loss.
 
   A batch can hold an image to which the model gives almost no density:
-  under the shipped Fashion-MNIST model, a few training images with fine
-  checkerboard patterns score tens to thousands of bits/dim where the rest
-  score about 3. Such a batch's mean loss dwarfs the others', and one step
-  turns the next progress line's mean into a figure that looks like a
-  divergence. This piece logs the step instead, with its loss, the running
-  mean and the gradient norm, and counts it in `state.outliers`; the run
-  goes on (with `clip_grad_norm`, the update of that step stays bounded).
+  under the Fashion-MNIST model shipped on 2026-12-07, a few training
+  images with fine checkerboard patterns scored tens to thousands of
+  bits/dim where the rest scored about 3. Such a batch's mean loss dwarfs
+  the others', and one step turns the next progress line's mean into a
+  figure that looks like a divergence. This piece logs the step instead,
+  with its loss, the running mean and the gradient norm, and counts it in
+  `state.outliers`; the run goes on (with `clip_grad_norm`, the update of
+  that step stays bounded).
 
   The running mean is an exponential moving average of the finite steps'
   losses that leaves the outliers out.
@@ -197,8 +198,8 @@ class OutlierBatchLog(Callback):
     if not finite:
       return
     mean = self._mean
-    if (self._count >= self._min_steps and mean > 0 and
-        loss > self._factor * mean):
+    if (mean is not None and mean > 0 and self._count >= self._min_steps
+        and loss > self._factor * mean):
       self._state.outliers += 1
       grad_norm = self._state.outputs.get('grad_norm')
       self._log(

@@ -187,3 +187,7 @@ def test_outlier_batch_log_waits_for_min_steps_and_skips_nonfinite_steps():
       0.99 * (0.99 * 3.0 + 0.01 * 30.0) + 0.01 * 3.0)
   with pytest.raises(ValueError, match='factor must be > 1'):
     callbacks.OutlierBatchLog(state, print, factor=1.0)
+  # min_steps=0: the first step has no mean to be judged against.
+  eager = callbacks.OutlierBatchLog(state, lines.append, min_steps=0)
+  eager.on_step_end(None, 1, 3.0, True)
+  assert eager.running_mean == 3.0 and not lines
